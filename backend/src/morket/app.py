@@ -1,0 +1,69 @@
+"""The FastAPI application: middleware in the order of the request path, then the routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from redis.asyncio import Redis
+
+from morket import __version__
+from morket.auth.router import router as auth_router
+from morket.core.config import Settings, get_settings
+from morket.core.db import make_engine, make_sessionmaker
+from morket.core.envelope import install_error_handlers
+from morket.core.middleware import RequestContextMiddleware
+from morket.core.ratelimit import ClientIpResolver, InMemoryRateLimiter, RateLimiter, RedisRateLimiter
+from morket.health.router import router as health_router
+from morket.workspaces.router import router as workspaces_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    limiter: RateLimiter = RedisRateLimiter(redis) if redis else InMemoryRateLimiter()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+        if redis is not None:
+            await redis.aclose()
+
+    app = FastAPI(
+        title="Morket API",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.redis = redis
+    app.state.rate_limiter = limiter
+
+    install_error_handlers(app)
+    # Starlette runs the last-added middleware first: CORS sits inside the request context.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+        expose_headers=["X-Request-Id", "Retry-After"],
+    )
+    app.add_middleware(
+        RequestContextMiddleware,
+        limiter=limiter,
+        ip_resolver=ClientIpResolver(settings.trusted_proxies),
+        general_limit=settings.rate_limit_general_per_minute,
+    )
+
+    for router in (health_router, auth_router, workspaces_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,109 @@
+"""Registration, login, refresh-token rotation with reuse detection, logout."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import bcrypt
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from morket.auth import security
+from morket.auth.repository import AuthRepository
+from morket.auth.schemas import TokenPair
+from morket.core.config import Settings
+from morket.core.errors import Conflict, Unauthorized
+from morket.models import RefreshToken, User
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> str:
+    """A real hash to check against when the email is unknown, so both paths cost the same."""
+    return bcrypt.hashpw(b"morket-dummy-password", bcrypt.gensalt(rounds)).decode()
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+
+
+class TokenReuseDetected(Unauthorized):
+    """A used refresh token came back: the family is revoked, and that must be committed."""
+
+    code = "refresh_token_reused"
+    persist = True
+
+
+class AuthService:
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.repo = AuthRepository(session)
+        self.settings = settings
+
+    async def register(self, email: str, password: str, name: str | None) -> tuple[User, TokenPair]:
+        email = email.lower()
+        if await self.repo.user_by_email(email) is not None:
+            raise Conflict("An account with this email already exists.", code="email_taken")
+        password_hash = await security.hash_password(password, self.settings.bcrypt_rounds)
+        try:
+            user = await self.repo.add_user(User(email=email, name=name, password_hash=password_hash))
+        except IntegrityError:
+            raise Conflict("An account with this email already exists.", code="email_taken") from None
+        return user, await self._issue_pair(user.id, family_id=uuid.uuid4())
+
+    async def login(self, email: str, password: str) -> tuple[User, TokenPair]:
+        user = await self.repo.user_by_email(email.lower())
+        valid = await security.verify_password(
+            password, user.password_hash if user else _dummy_hash(self.settings.bcrypt_rounds)
+        )
+        if user is None or not valid:
+            raise InvalidCredentials("Invalid email or password.")
+        return user, await self._issue_pair(user.id, family_id=uuid.uuid4())
+
+    async def refresh(self, presented: str) -> TokenPair:
+        now = datetime.now(UTC)
+        row = await self.repo.refresh_token_for_update(security.hash_refresh_token(presented))
+        if row is None:
+            raise Unauthorized("Invalid refresh token.", code="invalid_refresh_token")
+        if row.used_at is not None:
+            await self.repo.revoke_family(row.family_id, now)
+            raise TokenReuseDetected("This refresh token was already used; every session of that login is revoked.")
+        if row.revoked_at is not None:
+            raise Unauthorized("This refresh token has been revoked.", code="refresh_token_revoked")
+        if row.expires_at <= now:
+            raise Unauthorized("This refresh token has expired.", code="refresh_token_expired")
+        row.used_at = now
+        return await self._issue_pair(row.user_id, family_id=row.family_id)
+
+    async def logout(self, presented: str) -> None:
+        row = await self.repo.refresh_token_for_update(security.hash_refresh_token(presented))
+        if row is None:
+            raise Unauthorized("Invalid refresh token.", code="invalid_refresh_token")
+        if row.revoked_at is None:
+            row.revoked_at = datetime.now(UTC)
+
+    async def user_for_access_token(self, token: str) -> User:
+        claims = security.decode_access_token(self.settings, token)
+        if claims is None:
+            raise Unauthorized("Invalid or expired access token.", code="invalid_token")
+        user = await self.repo.user_by_id(claims.user_id)
+        if user is None:
+            raise Unauthorized("Invalid or expired access token.", code="invalid_token")
+        return user
+
+    async def _issue_pair(self, user_id: uuid.UUID, family_id: uuid.UUID) -> TokenPair:
+        now = datetime.now(UTC)
+        refresh = security.new_refresh_token()
+        await self.repo.add_refresh_token(
+            RefreshToken(
+                user_id=user_id,
+                family_id=family_id,
+                token_hash=security.hash_refresh_token(refresh),
+                expires_at=now + self.settings.refresh_ttl,
+            )
+        )
+        return TokenPair(
+            access_token=security.issue_access_token(self.settings, user_id, now),
+            refresh_token=refresh,
+            expires_in=int(self.settings.access_ttl.total_seconds()),
+        )

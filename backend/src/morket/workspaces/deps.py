@@ -1,0 +1,51 @@
+"""Workspace access: membership and role, from the workspace id in the URL.
+
+A workspace the caller is not a member of answers 404, exactly as if it did not exist, so
+workspace ids of other tenants cannot be probed. A member whose role is too low gets 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path
+
+from morket.auth.deps import CurrentUser
+from morket.core.deps import SessionDep
+from morket.core.errors import Forbidden, NotFound
+from morket.models import Role
+from morket.workspaces.service import WorkspaceService
+
+
+@dataclass(frozen=True)
+class WorkspaceAccess:
+    workspace_id: uuid.UUID
+    user_id: uuid.UUID
+    role: Role
+
+
+def require_role(minimum: Role) -> Callable[..., Awaitable[WorkspaceAccess]]:
+    async def dependency(
+        user: CurrentUser,
+        session: SessionDep,
+        workspace_id: Annotated[uuid.UUID, Path(description="Workspace id")],
+    ) -> WorkspaceAccess:
+        role = await WorkspaceService(session).role_of(workspace_id, user.id)
+        if role is None:
+            raise NotFound("Workspace not found.")
+        if not role.at_least(minimum):
+            raise Forbidden(f"This action needs the {minimum.value} role or higher; you are {role.value}.")
+        return WorkspaceAccess(workspace_id=workspace_id, user_id=user.id, role=role)
+
+    dependency.__name__ = f"require_{minimum.value}"
+    return dependency
+
+
+# Reads are open to every member, viewers included; writes need the role the seed lists.
+ViewerAccess = Annotated[WorkspaceAccess, Depends(require_role(Role.VIEWER))]
+MemberAccess = Annotated[WorkspaceAccess, Depends(require_role(Role.MEMBER))]
+AdminAccess = Annotated[WorkspaceAccess, Depends(require_role(Role.ADMIN))]
+OwnerAccess = Annotated[WorkspaceAccess, Depends(require_role(Role.OWNER))]

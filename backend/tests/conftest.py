@@ -1,0 +1,125 @@
+"""Shared fixtures: a real PostgreSQL database per test run (migrations applied), the app, a client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from morket.app import create_app
+from morket.core.config import Settings
+from morket.core.db import make_engine, make_sessionmaker
+from morket.devstack import database
+from morket.devstack.postgres import PrivatePostgres, port_open
+
+TEST_PG_PORT = 54339
+
+
+@pytest.fixture(scope="session")
+def database_server_url() -> Iterator[str]:
+    """A PostgreSQL server: the configured one, the local one on 5432, or a private one we start."""
+    configured = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    if port_open("127.0.0.1", 5432):
+        yield "postgresql://postgres@127.0.0.1:5432/postgres"
+        return
+    root = Path(__file__).resolve().parents[2]
+    server = PrivatePostgres(root / ".morket" / "test-postgres", TEST_PG_PORT, durable=False)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(database_server_url: str) -> Iterator[str]:
+    """A fresh database for this run, built by running the migrations."""
+    url = database.with_database(database_server_url, f"morket_test_{os.getpid()}_{secrets.token_hex(3)}")
+    database.ensure_database(url, drop_first=True)
+    database.upgrade(url)
+    yield url
+    asyncio.run(database.drop_database(url))
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "morket_env": "test",
+        "jwt_secret": "test-secret-" + "x" * 40,
+        "encryption_master_key": "ab" * 32,
+        "bcrypt_rounds": 4,
+        "rate_limit_auth_per_minute": 100_000,
+        "rate_limit_general_per_minute": 1_000_000,
+        "cors_origin": "http://localhost:5173",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(settings.database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def clean_db(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Each test starts from empty tables."""
+    yield
+    async with engine.begin() as conn:
+        tables = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            # Ledger tables refuse UPDATE/DELETE by trigger; TRUNCATE is the test-only way out.
+            await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession], clean_db: None) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+        await session.rollback()
+
+
+@pytest.fixture
+async def client(settings: Settings, clean_db: None) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+    await app.state.engine.dispose()
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"

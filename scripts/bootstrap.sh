@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what `make run` and `make test` need, once; later runs only check and return.
+# Needs: Python 3.11+, apt (as root, for system packages that are missing), Node 20 (web UI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+stamp=.venv/.morket-installed
+deps_hash=$(cat backend/pyproject.toml | sha256sum | cut -c1-16)
+
+apt_install() {
+  # Only system packages that are missing, and only when we may install them.
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    echo "[bootstrap] please install: ${missing[*]}" >&2
+    return 1
+  fi
+  echo "[bootstrap] apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  apt_install postgresql
+fi
+
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "[bootstrap] Python 3.11+ is required (found $("$PY" --version))" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv || { apt_install python3-venv && "$PY" -m venv .venv; }
+fi
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$deps_hash" ]; then
+  echo "[bootstrap] installing Python packages into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip uv
+  .venv/bin/uv pip install --python .venv/bin/python -q -e 'backend[dev]'
+  echo "$deps_hash" > "$stamp"
+fi
