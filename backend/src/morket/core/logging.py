@@ -29,6 +29,19 @@ def redact(value: Any, key: str = "") -> Any:
     return value
 
 
+_base_factory = logging.getLogRecordFactory()
+
+
+def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    # Captured when the record is made, so a record formatted later still names its request.
+    record = _base_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    return record
+
+
+logging.setLogRecordFactory(_record_with_request_id)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -37,11 +50,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": _BEARER.sub(r"\1[redacted]", record.getMessage()),
         }
-        request_id = request_id_var.get()
-        if request_id:
-            entry["request_id"] = request_id
         for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_"):
+            if key not in _RESERVED and not key.startswith("_") and value is not None:
                 entry[key] = redact(value, key)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)

@@ -15,6 +15,7 @@ from morket.core.logging import request_id_var
 from morket.core.ratelimit import ClientIpResolver, RateLimiter, retry_after_header
 
 access_log = logging.getLogger("morket.access")
+log = logging.getLogger("morket.errors")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
@@ -68,11 +69,12 @@ class RequestContextMiddleware:
         scope["state"]["request_id"] = request_id
         path: str = scope.get("path", "")
         started = time.perf_counter()
-        status_holder = {"status": 500}
+        status_holder = {"status": 500, "started": 0}
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = 1
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.extend(SECURITY_HEADERS)
@@ -93,6 +95,13 @@ class RequestContextMiddleware:
                     await _send_429(send_wrapper, retry_after_header(decision))
                     return
             await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # Rendered here rather than by Starlette's outermost handler, so even a 500 carries
+            # the envelope, the request id and the security headers.
+            if status_holder["started"]:
+                raise
+            log.exception("unhandled error", extra={"path": path})
+            await _send_error(send_wrapper, 500, "internal_error", "An unexpected error occurred.")
         finally:
             access_log.info(
                 "request",
@@ -108,19 +117,17 @@ class RequestContextMiddleware:
 
 
 async def _send_429(send: Any, retry_after: str) -> None:
-    body = json.dumps(
-        {
-            "success": False,
-            "data": None,
-            "error": {"code": "rate_limited", "message": "Too many requests; slow down.", "details": None},
-            "meta": None,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [(b"content-type", b"application/json"), (b"retry-after", retry_after.encode())],
-        }
+    await _send_error(
+        send, 429, "rate_limited", "Too many requests; slow down.", [(b"retry-after", retry_after.encode())]
     )
+
+
+async def _send_error(
+    send: Any, status: int, code: str, message: str, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps(
+        {"success": False, "data": None, "error": {"code": code, "message": message, "details": None}, "meta": None}
+    ).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra_headers or [])})
     await send({"type": "http.response.body", "body": body})

@@ -62,13 +62,15 @@ async def list_members(access: ViewerAccess, session: SessionDep) -> Envelope[li
 @router.post("/{workspace_id}/members", status_code=status.HTTP_201_CREATED)
 async def add_member(body: MemberAdd, access: AdminAccess, session: SessionDep) -> Envelope[MemberOut]:
     """Add an existing user by email with a role (admin+; only owners grant owner)."""
-    return ok(await WorkspaceService(session).add_member(access.workspace_id, access.role, str(body.email), body.role))
+    return ok(
+        await WorkspaceService(session).add_member(access.workspace_id, access.user_id, str(body.email), body.role)
+    )
 
 
 @router.delete("/{workspace_id}/members/{user_id}")
 async def remove_member(user_id: uuid.UUID, access: ViewerAccess, session: SessionDep) -> Envelope[Deleted]:
     """Remove a member (admin+), or leave the workspace yourself. The last owner cannot go."""
-    await WorkspaceService(session).remove_member(access.workspace_id, access.user_id, access.role, user_id)
+    await WorkspaceService(session).remove_member(access.workspace_id, access.user_id, user_id)
     return ok(Deleted(id=user_id))
 
 
@@ -77,4 +79,4 @@ async def change_role(
     user_id: uuid.UUID, body: RoleUpdate, access: AdminAccess, session: SessionDep
 ) -> Envelope[MemberOut]:
     """Change a member's role (admin+). The last owner cannot be demoted."""
-    return ok(await WorkspaceService(session).change_role(access.workspace_id, access.role, user_id, body.role))
+    return ok(await WorkspaceService(session).change_role(access.workspace_id, access.user_id, user_id, body.role))

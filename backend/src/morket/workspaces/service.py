@@ -87,9 +87,9 @@ class WorkspaceService:
     async def members(self, workspace_id: uuid.UUID) -> list[MemberOut]:
         return [_member_out(m, u) for m, u in await self.repo.members(workspace_id)]
 
-    async def add_member(self, workspace_id: uuid.UUID, actor_role: Role, email: str, role: Role) -> MemberOut:
+    async def add_member(self, workspace_id: uuid.UUID, actor_id: uuid.UUID, email: str, role: Role) -> MemberOut:
+        actor_role = await self._lock(workspace_id, actor_id)
         self._check_may_grant(actor_role, role)
-        await self._lock(workspace_id)
         user = await self.repo.user_by_email(email)
         if user is None:
             raise NotFound("No Morket account uses this email; ask them to register first.", code="user_not_found")
@@ -100,8 +100,12 @@ class WorkspaceService:
         await self.session.refresh(membership)
         return _member_out(membership, user)
 
-    async def change_role(self, workspace_id: uuid.UUID, actor_role: Role, user_id: uuid.UUID, role: Role) -> MemberOut:
-        await self._lock(workspace_id)
+    async def change_role(
+        self, workspace_id: uuid.UUID, actor_id: uuid.UUID, user_id: uuid.UUID, role: Role
+    ) -> MemberOut:
+        actor_role = await self._lock(workspace_id, actor_id)
+        if not actor_role.at_least(Role.ADMIN):
+            raise Forbidden("Only admins and owners can change roles.")
         membership = await self._membership(workspace_id, user_id)
         self._check_may_manage(actor_role, membership.role)
         self._check_may_grant(actor_role, role)
@@ -113,10 +117,8 @@ class WorkspaceService:
         assert user is not None
         return _member_out(membership, user)
 
-    async def remove_member(
-        self, workspace_id: uuid.UUID, actor_id: uuid.UUID, actor_role: Role, user_id: uuid.UUID
-    ) -> None:
-        await self._lock(workspace_id)
+    async def remove_member(self, workspace_id: uuid.UUID, actor_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        actor_role = await self._lock(workspace_id, actor_id)
         membership = await self._membership(workspace_id, user_id)
         if user_id != actor_id:
             if not actor_role.at_least(Role.ADMIN):
@@ -126,11 +128,20 @@ class WorkspaceService:
             raise LastOwner("The last owner cannot leave or be removed; make someone else owner first.")
         await self.repo.remove_membership(workspace_id, user_id)
 
-    async def _lock(self, workspace_id: uuid.UUID) -> None:
-        # Serialises membership changes of one workspace, so two demotions cannot both pass
-        # the last-owner check.
+    async def _lock(self, workspace_id: uuid.UUID, actor_id: uuid.UUID) -> Role:
+        """Lock the workspace row and return the actor's role as it is now.
+
+        The lock serialises membership changes of one workspace, so two demotions cannot both
+        pass the last-owner check; re-reading the actor's role under it means a role that was
+        changed while this request waited is the one that counts.
+        """
         if await self.repo.get(workspace_id, for_update=True) is None:
             raise NotFound("Workspace not found.")
+        membership = await self.repo.membership(workspace_id, actor_id)
+        if membership is None:
+            raise NotFound("Workspace not found.")
+        await self.session.refresh(membership)
+        return membership.role
 
     async def _membership(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Membership:
         membership = await self.repo.membership(workspace_id, user_id)
