@@ -14,7 +14,7 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _SECRET_KEYS = re.compile(r"(password|token|secret|api_key|apikey|authorization|key|ciphertext|nonce)", re.I)
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._\-]+", re.I)
-_RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+_RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "color_message"}
 
 
 def redact(value: Any, key: str = "") -> Any:

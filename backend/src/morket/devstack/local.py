@@ -16,7 +16,7 @@ import httpx
 from morket.devstack import database
 from morket.devstack.postgres import PrivatePostgres
 
-DEMO_EMAIL = "demo@morket.local"
+DEMO_EMAIL = "demo@morket.app"
 DEMO_PASSWORD = "morket-demo-1"
 LOCAL_PG_PORT = 54329
 
@@ -55,6 +55,10 @@ def local_secrets() -> dict[str, str]:
     return values
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @dataclass
 class LocalStack:
     port: int = 8000
@@ -91,6 +95,8 @@ class LocalStack:
             self.postgres.stop()
 
     def run(self) -> int:
+        # SIGTERM (service managers, `timeout`) stops everything as cleanly as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             env = self.environment()
             database.ensure_database(env["DATABASE_URL"])
