@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from morket.core.errors import AppError
@@ -98,6 +99,18 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             message = "Method not allowed on this resource."
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        # SQLSTATE class 22 is "data exception": input PostgreSQL cannot store (a NUL character,
+        # a number out of range). That is the client's mistake, not a server fault; the
+        # transaction has been rolled back by the session dependency.
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        if sqlstate.startswith("22"):
+            log.info("database rejected input", extra={"sqlstate": sqlstate})
+            return error_response(422, "invalid_data", "The request contains a value that cannot be stored.")
+        log.exception("database error", exc_info=exc)
+        return error_response(500, "internal_error", "An unexpected error occurred.")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
