@@ -1,0 +1,1 @@
+"""One module per emulated provider: its gate profile, response builders and routes."""
