@@ -16,7 +16,11 @@ from morket.core.db import make_engine, make_sessionmaker
 from morket.core.envelope import install_error_handlers
 from morket.core.middleware import RequestContextMiddleware
 from morket.core.ratelimit import ClientIpResolver, InMemoryRateLimiter, RateLimiter, RedisRateLimiter
+from morket.credentials.router import internal_router as credentials_internal_router
+from morket.credentials.router import router as credentials_router
+from morket.credits.router import router as billing_router
 from morket.health.router import router as health_router
+from morket.providers.router import router as providers_router
 from morket.workspaces.router import router as workspaces_router
 
 
@@ -64,6 +68,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         general_limit=settings.rate_limit_general_per_minute,
     )
 
-    for router in (health_router, auth_router, workspaces_router):
+    for router in (
+        health_router,
+        auth_router,
+        workspaces_router,
+        credentials_router,
+        credentials_internal_router,
+        billing_router,
+        providers_router,
+    ):
         app.include_router(router)
     return app

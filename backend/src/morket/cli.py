@@ -13,6 +13,8 @@ from morket.core.config import SettingsError, load_settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Morket: a self-hostable GTM data engine.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 app.add_typer(db_app, name="db")
+credentials_app = typer.Typer(no_args_is_help=True, help="The credential vault.")
+app.add_typer(credentials_app, name="credentials")
 
 
 def _settings_or_exit() -> None:
@@ -68,11 +70,81 @@ def seed_demo() -> None:
 
 
 @app.command()
+def sandbox(
+    host: str = "127.0.0.1",
+    port: int = typer.Option(8010, envvar="SANDBOX_PORT"),
+    config: str = typer.Option(None, help="JSON file with a SandboxConfig (api keys, faults)"),
+) -> None:
+    """Run the provider sandbox: Apollo, Clearbit, Hunter, OpenAI, HubSpot and Salesforce emulated."""
+    from morket.sandbox.server import load_config, serve
+
+    serve(host, port, load_config(config) if config else None)
+
+
+@app.command()
 def dev(port: int = typer.Option(8000, envvar="PORT")) -> None:
     """Run the whole product locally (what `make run` calls)."""
     from morket.devstack.local import LocalStack
 
     sys.exit(LocalStack(port=port).run())
+
+
+@credentials_app.command("rotate-master-key")
+def credentials_rotate_master_key(
+    batch_size: int = typer.Option(100, min=1, max=10_000, help="credentials per transaction"),
+) -> None:
+    """Re-encrypt every credential under ENCRYPTION_MASTER_KEY (version ENCRYPTION_KEY_VERSION).
+
+    Older rows must be readable: list their keys in ENCRYPTION_PREVIOUS_KEYS. See docs/credentials.md.
+    """
+    from morket.credentials.rotation import RotationError, rotate_master_key
+
+    _settings_or_exit()
+    settings = load_settings()
+
+    async def run() -> None:
+        from morket.core.db import make_engine, make_sessionmaker
+
+        engine = make_engine(settings.database_url, pool_size=2)
+        try:
+            report = await rotate_master_key(
+                make_sessionmaker(engine),
+                settings,
+                batch_size=batch_size,
+                on_batch=lambda n: typer.echo(f"re-encrypted {n} credentials"),
+            )
+        finally:
+            await engine.dispose()
+        typer.echo(f"done: {report.rotated} re-encrypted; credentials by key version: {report.by_version}")
+
+    try:
+        asyncio.run(run())
+    except RotationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+@credentials_app.command("key-status")
+def credentials_key_status() -> None:
+    """How many credentials are sealed under each key version."""
+    from morket.credentials.rotation import key_status
+
+    _settings_or_exit()
+    settings = load_settings()
+
+    async def run() -> dict[int, int]:
+        from morket.core.db import make_engine, make_sessionmaker
+
+        engine = make_engine(settings.database_url, pool_size=1)
+        try:
+            return await key_status(make_sessionmaker(engine), settings)
+        finally:
+            await engine.dispose()
+
+    status = asyncio.run(run())
+    typer.echo(f"current key version: {settings.encryption_key_version}")
+    for version, count in sorted(status.items()):
+        typer.echo(f"version {version}: {count} credentials")
 
 
 if __name__ == "__main__":

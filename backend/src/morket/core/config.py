@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     jwt_issuer: str = "morket"
     jwt_audience: str = "morket-api"
     encryption_master_key: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    # The version the current master key encrypts under; older keys stay readable through
+    # ENCRYPTION_PREVIOUS_KEYS ("version:hex,version:hex") until `morket credentials rotate-master-key`.
+    encryption_key_version: int = Field(default=1, ge=1, le=1_000_000)
+    encryption_previous_keys: str = ""
+    # Shared secret of internal services (the scraper) for /api/v1/internal/...; unset disables them.
+    service_api_key: str | None = Field(default=None, min_length=32)
     cors_origin: str = "http://localhost:5173"
     redis_url: str | None = None
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
@@ -51,8 +57,66 @@ class Settings(BaseSettings):
     rate_limit_auth_per_minute: int = Field(default=5, ge=1)
     rate_limit_general_per_minute: int = Field(default=600, ge=1)
     log_level: str = "INFO"
+    # Enrichment on Temporal (the worker and the API that starts workflows).
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "morket-enrichment"
+    enrichment_chunk_size: int = Field(default=250, ge=1, le=5_000)
+    enrichment_parallel_chunks: int = Field(default=4, ge=1, le=200)
+    enrichment_chunks_per_run: int = Field(default=200, ge=1, le=1_000)
+    enrichment_record_concurrency: int = Field(default=16, ge=1, le=1_000)
+    enrichment_write_batch: int = Field(default=50, ge=1, le=5_000)
+    # Outbound webhooks: comma-separated retry delays in seconds (3 retries: 5 s, 10 s, 20 s).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_delays: str = "5,10,20"
+    # Loopback destinations are refused unless this is set (local development and tests).
+    webhook_allow_loopback: bool = False
+    # Worker-side override of the providers' documented rate limits, for the sandbox and
+    # benchmarks: "apollo=50/1,hunter=3000/60" (calls/seconds). Empty: the documented limits.
+    enrichment_provider_rate_limits: str = ""
+    # Data providers. A base URL left unset goes to PROVIDER_SANDBOX_URL when that is set (local
+    # and test), else to the provider's real host. Clearbit's may hold "{product}" (person/company).
+    apollo_base_url: str | None = None
+    clearbit_base_url: str | None = None
+    hunter_base_url: str | None = None
+    openai_base_url: str | None = None
+    provider_sandbox_url: str | None = None
+    # Used when a workspace has no key for a provider, in development and test only.
+    provider_sandbox_key: str = "sandbox-key"
+    provider_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    provider_cache_ttl: str = "30d"
+    # Longest a call waits for a rate-limit slot before it returns rate_limited instead.
+    provider_max_rate_wait_seconds: float = Field(default=30.0, ge=0, le=600)
+    provider_pending_retries: int = Field(default=3, ge=0, le=20)
+    provider_pending_backoff_seconds: float = Field(default=0.5, ge=0, le=60)
+    # Per-provider limits replacing the documented ones, as JSON: {"hunter": [[15, 1], [500, 60]]}
+    # means 15 calls per second and 500 per minute per API key.
+    provider_rate_limits: dict[str, list[tuple[int, float]]] = Field(default_factory=dict)
 
-    @field_validator("jwt_access_expiry", "jwt_refresh_expiry")
+    @field_validator("webhook_retry_delays")
+    @classmethod
+    def _valid_retry_delays(cls, value: str) -> str:
+        try:
+            delays = [float(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("must be comma-separated seconds, e.g. 5,10,20") from None
+        if any(d < 0 for d in delays):
+            raise ValueError("delays must not be negative")
+        return value
+
+    @property
+    def webhook_retry_schedule(self) -> list[float]:
+        return [float(part) for part in self.webhook_retry_delays.split(",") if part.strip()]
+
+    @field_validator("provider_rate_limits")
+    @classmethod
+    def _positive_rate_limits(cls, value: dict[str, list[tuple[int, float]]]) -> dict[str, list[tuple[int, float]]]:
+        for provider, windows in value.items():
+            if not windows or any(limit < 1 or period <= 0 for limit, period in windows):
+                raise ValueError(f"{provider}: give [[calls, seconds], ...] with calls >= 1 and seconds > 0")
+        return value
+
+    @field_validator("jwt_access_expiry", "jwt_refresh_expiry", "provider_cache_ttl")
     @classmethod
     def _valid_duration(cls, value: str) -> str:
         parse_duration(value)
@@ -63,10 +127,35 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         return to_async_url(value)
 
+    @field_validator(
+        "apollo_base_url", "clearbit_base_url", "hunter_base_url", "openai_base_url", "provider_sandbox_url"
+    )
+    @classmethod
+    def _empty_url_is_none(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
+
     @field_validator("redis_url")
     @classmethod
     def _empty_redis_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("service_api_key", mode="before")
+    @classmethod
+    def _empty_service_key_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("encryption_previous_keys")
+    @classmethod
+    def _valid_previous_keys(cls, value: str, info: ValidationInfo) -> str:
+        parse_previous_keys(value, info.data.get("encryption_key_version", 1))
+        return value
+
+    @property
+    def encryption_keys(self) -> dict[int, bytes]:
+        """Every master key by version: the previous ones and the current one."""
+        keys = parse_previous_keys(self.encryption_previous_keys, self.encryption_key_version)
+        keys[self.encryption_key_version] = self.master_key
+        return keys
 
     @property
     def access_ttl(self) -> timedelta:
@@ -83,6 +172,22 @@ class Settings(BaseSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.cors_origin.split(",") if o.strip()]
+
+
+def parse_previous_keys(value: str, current_version: int) -> dict[int, bytes]:
+    """'1:<64 hex>,2:<64 hex>' -> {1: key, 2: key}; the messages never repeat a key."""
+    keys: dict[int, bytes] = {}
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        version, _, hex_key = part.partition(":")
+        if not version.strip().isdigit() or not re.fullmatch(r"[0-9a-fA-F]{64}", hex_key.strip()):
+            raise ValueError("must be comma-separated 'version:<64 hex characters>' pairs")
+        number = int(version)
+        if number < 1 or number in keys or number == current_version:
+            raise ValueError(f"version {number} must be >= 1, unique and not ENCRYPTION_KEY_VERSION")
+        keys[number] = bytes.fromhex(hex_key.strip())
+    return keys
 
 
 def to_async_url(url: str) -> str:

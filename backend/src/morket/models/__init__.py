@@ -1,8 +1,29 @@
 """All ORM models, one file per table, imported here so alembic sees them."""
 
+from morket.models.credential import Credential
+from morket.models.credential_access_log import CredentialAccessLog
+from morket.models.credit_account import CreditAccount
+from morket.models.credit_reservation import CreditReservation
+from morket.models.credit_transaction import CreditTransaction, CreditTransactionType
 from morket.models.membership import Membership, Role
+from morket.models.provider_cache import ProviderResponseCache
 from morket.models.refresh_token import RefreshToken
 from morket.models.user import User
 from morket.models.workspace import Workspace
+from morket.models.workspace_provider_settings import WorkspaceProviderSettings
 
-__all__ = ["Membership", "RefreshToken", "Role", "User", "Workspace"]
+__all__ = [
+    "Credential",
+    "CredentialAccessLog",
+    "CreditAccount",
+    "CreditReservation",
+    "CreditTransaction",
+    "CreditTransactionType",
+    "Membership",
+    "ProviderResponseCache",
+    "RefreshToken",
+    "Role",
+    "User",
+    "Workspace",
+    "WorkspaceProviderSettings",
+]

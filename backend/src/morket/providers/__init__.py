@@ -1,0 +1,1 @@
+"""Data providers: registry, adapters, and the gateway that protects and caches their calls."""
