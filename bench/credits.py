@@ -23,10 +23,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.db import make_engine, make_sessionmaker, unit_of_work
-from morket.credits.service import CreditService
+from morket.credits.service import CreditService, DebitRequest
 from morket.devstack import database
 
 CLIENTS = (1, 8, 64)
+BATCH = 50  # records x fields the enrichment engine debits per transaction
 WORKSPACES = (1, 64)
 
 
@@ -60,11 +61,17 @@ async def _make_workspaces(sessions: async_sessionmaker[AsyncSession], count: in
 
 
 async def _run(
-    sessions: async_sessionmaker[AsyncSession], workspaces: list[uuid.UUID], clients: int, seconds: float
+    sessions: async_sessionmaker[AsyncSession],
+    workspaces: list[uuid.UUID],
+    clients: int,
+    seconds: float,
+    batch: int = 1,
 ) -> Outcome:
+    """Debits of 1 credit; with batch > 1, `debit_many` batches as the enrichment engine sends them."""
     deadline = time.perf_counter() + seconds
     latencies: list[float] = []
     run_id = uuid.uuid4().hex[:8]
+    job_id = uuid.uuid4()
 
     async def client(index: int) -> None:
         k = 0
@@ -72,13 +79,17 @@ async def _run(
             ws = workspaces[(index + k * clients) % len(workspaces)]
             started = time.perf_counter()
             async with unit_of_work(sessions) as session:
-                await CreditService(session).debit(ws, 1, f"bench-{run_id}-{index}-{k}")
+                if batch == 1:
+                    await CreditService(session).debit(ws, 1, f"bench-{run_id}-{index}-{k}")
+                else:
+                    items = [DebitRequest(1, f"bench-{run_id}-{index}-{k}-{j}") for j in range(batch)]
+                    await CreditService(session).debit_many(ws, job_id, items)
             latencies.append((time.perf_counter() - started) * 1000)
             k += 1
 
     started = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(clients)))
-    return Outcome(clients, len(workspaces), len(latencies), time.perf_counter() - started, latencies)
+    return Outcome(clients, len(workspaces), len(latencies) * batch, time.perf_counter() - started, latencies)
 
 
 async def _check(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -110,6 +121,13 @@ async def main(url: str, seconds: float) -> None:
                     f"{result.percentile(0.5):>7.1f} {result.percentile(0.99):>7.1f}",
                     flush=True,
                 )
+        for clients in (1, 8):
+            result = await _run(sessions, pools[1], clients, seconds, batch=BATCH)
+            print(
+                f"{clients:>7} {1:>10} {result.debits:>7} {result.per_second:>9.0f} "
+                f"{result.percentile(0.5):>7.1f} {result.percentile(0.99):>7.1f}   debit_many, {BATCH} per batch",
+                flush=True,
+            )
         await _check(sessions)
         print("ledger check: every balance equals the sum of its ledger")
     finally:
