@@ -12,7 +12,8 @@ bootstrap:
 	@scripts/bootstrap.sh
 
 lint:
-	cd backend && ../$(VENV)/ruff check src tests migrations && ../$(VENV)/ruff format --check src tests migrations
+	cd backend && ../$(VENV)/ruff check --config pyproject.toml src tests migrations ../bench \
+		&& ../$(VENV)/ruff format --config pyproject.toml --check src tests migrations ../bench
 
 typecheck:
 	cd backend && ../$(VENV)/mypy

@@ -19,8 +19,10 @@ from morket.core.ratelimit import ClientIpResolver, InMemoryRateLimiter, RateLim
 from morket.credentials.router import internal_router as credentials_internal_router
 from morket.credentials.router import router as credentials_router
 from morket.credits.router import router as billing_router
+from morket.enrichment.router import router as enrichment_router
 from morket.health.router import router as health_router
 from morket.providers.router import router as providers_router
+from morket.webhooks.router import router as webhooks_router
 from morket.workspaces.router import router as workspaces_router
 
 
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         credentials_router,
         credentials_internal_router,
         billing_router,
+        enrichment_router,
+        webhooks_router,
         providers_router,
     ):
         app.include_router(router)

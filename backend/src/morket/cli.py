@@ -70,6 +70,18 @@ def seed_demo() -> None:
 
 
 @app.command()
+def worker() -> None:
+    """Run the Temporal worker: enrichment workflows and activities, webhook delivery."""
+    from morket.core.logging import configure_logging
+    from morket.enrichment.worker import main
+
+    _settings_or_exit()
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    main(settings)
+
+
+@app.command()
 def sandbox(
     host: str = "127.0.0.1",
     port: int = typer.Option(8010, envvar="SANDBOX_PORT"),

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from morket.core.db import make_engine, make_sessionmaker, unit_of_work
-from morket.core.errors import AppError, Conflict, NotFound, PaymentRequired
+from morket.core.errors import AppError, BadRequest, Conflict, NotFound, PaymentRequired
 from morket.credits.schemas import LedgerResult
 from morket.credits.service import CreditService
 from tests.credits.conftest import insert_workspace, ledger_state
@@ -183,7 +183,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.history.append((self.reserve, {"job": job, "amount": amount, "key": key}))
         result = self.call(lambda c: c.reserve(self.ws, job, amount, idempotency_key=key))
         first = self.model.keys.get(key) if key else None
-        if key and first:
+        if job is None:
+            # Only a changed repeat sends no job: a reservation without one is refused outright.
+            assert isinstance(result, BadRequest), result
+        elif key and first:
             if first.type == "reservation" and first.reserved_delta == amount and first.job == job:
                 self.expect_replay(result, key)
             else:

@@ -152,6 +152,8 @@ class CreditService:
         self, workspace_id: uuid.UUID, job_id: uuid.UUID, amount: int, idempotency_key: str | None = None
     ) -> LedgerResult:
         """Hold `amount` of the available credits for a job (available -> reserved); 402 if short."""
+        if job_id is None:
+            raise BadRequest("A reservation belongs to a job: job_id is required.", code="job_required")
         _check_amount(amount)
         _check_key(idempotency_key)
         account = await self._lock(workspace_id)

@@ -14,11 +14,15 @@ from pathlib import Path
 import httpx
 
 from morket.devstack import database
-from morket.devstack.postgres import PrivatePostgres
+from morket.devstack.postgres import PrivatePostgres, port_open
+from morket.devstack.temporal import TemporalDevServer
 
 DEMO_EMAIL = "demo@morket.app"
 DEMO_PASSWORD = "morket-demo-1"
 LOCAL_PG_PORT = 54329
+LOCAL_TEMPORAL_PORT = 7233
+LOCAL_TEMPORAL_UI_PORT = 8233
+SANDBOX_PORT = 8010
 
 
 def project_root() -> Path:
@@ -64,6 +68,7 @@ class LocalStack:
     port: int = 8000
     procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     postgres: PrivatePostgres | None = None
+    temporal: TemporalDevServer | None = None
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -76,6 +81,18 @@ class LocalStack:
             print(f"[morket] starting PostgreSQL on 127.0.0.1:{LOCAL_PG_PORT} ...", flush=True)
             self.postgres.start()
             env["DATABASE_URL"] = database.with_database(self.postgres.url, "morket")
+        # Providers go to the local sandbox unless real base URLs are configured.
+        env.setdefault("PROVIDER_SANDBOX_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
+        env.setdefault("WEBHOOK_ALLOW_LOOPBACK", "true")
+        if "TEMPORAL_ADDRESS" not in os.environ:
+            self.temporal = TemporalDevServer(
+                port=LOCAL_TEMPORAL_PORT,
+                db_file=state_dir() / "temporal" / "temporal.sqlite",
+                ui_port=LOCAL_TEMPORAL_UI_PORT,
+                log_file=state_dir() / "temporal.log",
+            )
+            print(f"[morket] starting the Temporal dev server on 127.0.0.1:{LOCAL_TEMPORAL_PORT} ...", flush=True)
+            env["TEMPORAL_ADDRESS"] = self.temporal.start()
         return env
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
@@ -91,6 +108,8 @@ class LocalStack:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+        if self.temporal is not None:
+            self.temporal.stop()
         if self.postgres is not None:
             self.postgres.stop()
 
@@ -103,17 +122,25 @@ class LocalStack:
             print("[morket] applying migrations ...", flush=True)
             database.upgrade(env["DATABASE_URL"])
             exe = [sys.executable, "-m", "morket.cli"]
+            if not port_open("127.0.0.1", SANDBOX_PORT):
+                self.spawn("sandbox", [*exe, "sandbox", "--port", str(SANDBOX_PORT)], env)
+            self.spawn("worker", [*exe, "worker"], env)
             self.spawn("api", [*exe, "api", "--port", str(self.port)], env)
             url = f"http://127.0.0.1:{self.port}"
             self._wait_healthy(url)
             subprocess.run([*exe, "seed-demo"], env=env, check=True)
-            print(
-                f"\n[morket] ready: {url}\n"
-                f"[morket]   API docs: {url}/api/v1/docs\n"
-                f"[morket]   demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
-                "[morket] press Ctrl-C to stop everything.\n",
-                flush=True,
-            )
+            lines = [
+                f"[morket] ready: {url}",
+                f"[morket]   API docs: {url}/api/v1/docs",
+                f"[morket]   provider sandbox: http://127.0.0.1:{SANDBOX_PORT} (admin: /_admin/docs)",
+            ]
+            if self.temporal is not None:
+                lines.append(f"[morket]   Temporal UI: http://127.0.0.1:{LOCAL_TEMPORAL_UI_PORT}")
+            lines += [
+                f"[morket]   demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}",
+                "[morket] press Ctrl-C to stop everything.",
+            ]
+            print("\n" + "\n".join(lines) + "\n", flush=True)
             return self._watch()
         except KeyboardInterrupt:
             return 0

@@ -5,10 +5,16 @@ from morket.models.credential_access_log import CredentialAccessLog
 from morket.models.credit_account import CreditAccount
 from morket.models.credit_reservation import CreditReservation
 from morket.models.credit_transaction import CreditTransaction, CreditTransactionType
+from morket.models.enrichment_attempt import EnrichmentAttempt
+from morket.models.enrichment_job import EnrichmentJob, JobStatus
+from morket.models.enrichment_record import EnrichmentRecord, RecordStatus
 from morket.models.membership import Membership, Role
 from morket.models.provider_cache import ProviderResponseCache
 from morket.models.refresh_token import RefreshToken
 from morket.models.user import User
+from morket.models.webhook_delivery import DeliveryStatus, WebhookDelivery
+from morket.models.webhook_delivery_attempt import WebhookDeliveryAttempt
+from morket.models.webhook_subscription import WebhookSubscription
 from morket.models.workspace import Workspace
 from morket.models.workspace_provider_settings import WorkspaceProviderSettings
 
@@ -19,11 +25,20 @@ __all__ = [
     "CreditReservation",
     "CreditTransaction",
     "CreditTransactionType",
+    "DeliveryStatus",
+    "EnrichmentAttempt",
+    "EnrichmentJob",
+    "EnrichmentRecord",
+    "JobStatus",
     "Membership",
     "ProviderResponseCache",
+    "RecordStatus",
     "RefreshToken",
     "Role",
     "User",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
+    "WebhookSubscription",
     "Workspace",
     "WorkspaceProviderSettings",
 ]

@@ -1,0 +1,233 @@
+"""Enrichment activities: begin, one chunk of records, finalize. Each opens its own units of work.
+
+The chunk activity is safe to run again after a crash: it only loads records still `pending`,
+writes each finished record together with its attempts and its debits in one transaction (a
+record that another execution already wrote is skipped whole), and debit keys are unique per
+(job, record, field, provider), so nothing is charged twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from morket.core.config import Settings
+from morket.core.db import unit_of_work
+from morket.enrichment.repository import AttemptRow, PendingRecord, RecordResult
+from morket.enrichment.service import ChunkJob, Debit, EnrichmentService
+from morket.enrichment.waterfall import ProviderCall, RecordOutcome, run_waterfall
+from morket.enrichment.workflows import (
+    BEGIN_JOB,
+    FINALIZE_JOB,
+    RUN_CHUNK,
+    BeginJobInput,
+    ChunkInput,
+    ChunkResult,
+    FinalizeInput,
+    FinalizeResult,
+)
+from morket.providers.base import ProviderAdapter
+
+log = logging.getLogger("morket.enrichment.worker")
+
+HEARTBEAT_EVERY = 1.0
+CANCEL_CHECK_EVERY = 1.0
+
+
+class ProviderAccess(Protocol):
+    """How a chunk reaches providers for one workspace (its keys, the shared gateway)."""
+
+    async def open(
+        self, workspace_id: uuid.UUID, providers: Sequence[str], *, use_cache: bool = True
+    ) -> tuple[Mapping[str, ProviderAdapter], ProviderCall]: ...
+
+
+@dataclass
+class _Progress:
+    total: int
+    done: int = 0
+    written: int = 0
+    completed: int = 0
+    failed: int = 0
+    buffer: list[tuple[PendingRecord, RecordOutcome]] = field(default_factory=list)
+
+
+def to_rows(
+    items: Sequence[tuple[PendingRecord, RecordOutcome]],
+) -> tuple[list[RecordResult], list[AttemptRow], list[Debit]]:
+    results: list[RecordResult] = []
+    attempts: list[AttemptRow] = []
+    debits: list[Debit] = []
+    for record, outcome in items:
+        results.append(
+            RecordResult(
+                record_id=record.id,
+                status=outcome.status,
+                output=outcome.output,
+                results={name: f.as_dict() for name, f in outcome.fields.items()},
+                credits_spent=outcome.cost,
+                error=outcome.error,
+            )
+        )
+        attempts.extend(
+            AttemptRow(
+                record_id=record.id,
+                field=a.field,
+                provider=a.provider,
+                outcome=a.outcome,
+                cost=a.cost,
+                cached=a.cached,
+                raw=a.raw,
+                error=a.error,
+                duration_ms=a.duration_ms,
+            )
+            for a in outcome.attempts
+        )
+        debits.extend(
+            Debit(record.id, name, f.provider, f.cost)
+            for name, f in outcome.fields.items()
+            if f.status == "found" and f.cost > 0 and f.provider is not None
+        )
+    return results, attempts, debits
+
+
+class EnrichmentActivities:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, providers: ProviderAccess
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.providers = providers
+
+    @activity.defn(name=BEGIN_JOB)
+    async def begin_job(self, inp: BeginJobInput) -> None:
+        async with unit_of_work(self.sessions) as session:
+            await EnrichmentService(session, self.settings).begin(uuid.UUID(inp.job_id))
+
+    @activity.defn(name=FINALIZE_JOB)
+    async def finalize_job(self, inp: FinalizeInput) -> FinalizeResult:
+        async with unit_of_work(self.sessions) as session:
+            settlement = await EnrichmentService(session, self.settings).settle(
+                uuid.UUID(inp.job_id), cancelled=inp.cancelled, error=inp.error
+            )
+        return FinalizeResult(
+            status=settlement.status,
+            delivery_ids=[str(d) for d in settlement.delivery_ids],
+            retry_delays=self.settings.webhook_retry_schedule,
+            timeout_seconds=self.settings.webhook_timeout_seconds,
+        )
+
+    @activity.defn(name=RUN_CHUNK)
+    async def run_chunk(self, inp: ChunkInput) -> ChunkResult:
+        job_id = uuid.UUID(inp.job_id)
+        async with unit_of_work(self.sessions) as session:
+            service = EnrichmentService(session, self.settings)
+            job = await service.chunk_job(job_id)
+            if job is None:
+                raise ApplicationError(f"job {job_id} does not exist", type="JobNotFound", non_retryable=True)
+            if job.cancel_requested or job.final:
+                return ChunkResult(cancelled=True)
+            records = await service.pending_records(job_id, inp.start_seq, inp.end_seq)
+        if not records:
+            return ChunkResult()
+        slugs = sorted({slug for chain in job.waterfall.values() for slug in chain})
+        first_attempt = activity.info().attempt == 1
+        adapters, call = await self.providers.open(job.workspace_id, slugs, use_cache=first_attempt)
+        return await self._enrich(job, records, adapters, call)
+
+    async def _enrich(
+        self,
+        job: ChunkJob,
+        records: list[PendingRecord],
+        adapters: Mapping[str, ProviderAdapter],
+        call: ProviderCall,
+    ) -> ChunkResult:
+        progress = _Progress(total=len(records))
+        limit = asyncio.Semaphore(self.settings.enrichment_record_concurrency)
+        cancelled = asyncio.Event()
+
+        async def one(record: PendingRecord) -> tuple[PendingRecord, RecordOutcome]:
+            async with limit:
+                outcome = await run_waterfall(record.input, job.fields, job.waterfall, adapters, call)
+                return record, outcome
+
+        tasks = [asyncio.create_task(one(r)) for r in records]
+        watcher = asyncio.create_task(self._watch(job.id, progress, cancelled, tasks))
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                try:
+                    item = await next_done
+                except asyncio.CancelledError:
+                    if cancelled.is_set():  # the watcher saw the job's cancel flag
+                        break
+                    raise
+                progress.buffer.append(item)
+                progress.done += 1
+                if len(progress.buffer) >= self.settings.enrichment_write_batch:
+                    await self._flush(job, progress)
+            await self._stop(tasks, watcher)
+            await self._flush(job, progress)
+        except asyncio.CancelledError:
+            # Temporal cancelled us (job cancel): keep what is finished, stop everything else.
+            await self._stop(tasks, watcher)
+            await self._flush(job, progress)
+            raise
+        finally:
+            # Also on an unexpected error: no record task may outlive its activity.
+            await self._stop(tasks, watcher)
+        return ChunkResult(
+            processed=progress.written,
+            completed=progress.completed,
+            failed=progress.failed,
+            cancelled=cancelled.is_set(),
+        )
+
+    async def _flush(self, job: ChunkJob, progress: _Progress) -> None:
+        if not progress.buffer:
+            return
+        items, progress.buffer = progress.buffer, []
+        results, attempts, debits = to_rows(items)
+        async with unit_of_work(self.sessions) as session:
+            written = await EnrichmentService(session, self.settings).save_batch(job, results, attempts, debits)
+        progress.written += written
+        progress.completed += sum(1 for r in results if r.status == "completed")
+        progress.failed += sum(1 for r in results if r.status == "failed")
+
+    async def _watch(
+        self,
+        job_id: uuid.UUID,
+        progress: _Progress,
+        cancelled: asyncio.Event,
+        tasks: Sequence[asyncio.Task[Any]],
+    ) -> None:
+        """Heartbeat progress (Temporal delivers cancellation on heartbeats) and poll the cancel flag."""
+        loop = asyncio.get_running_loop()
+        next_check = loop.time()
+        while True:
+            activity.heartbeat({"done": progress.done, "written": progress.written, "total": progress.total})
+            if loop.time() >= next_check:
+                next_check = loop.time() + CANCEL_CHECK_EVERY
+                async with self.sessions() as session:
+                    if await EnrichmentService(session, self.settings).cancel_requested(job_id):
+                        cancelled.set()
+                        for task in tasks:
+                            task.cancel()
+                        return
+            await asyncio.sleep(HEARTBEAT_EVERY)
+
+    @staticmethod
+    async def _stop(tasks: Sequence[asyncio.Task[Any]], watcher: asyncio.Task[None]) -> None:
+        watcher.cancel()
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*tasks, watcher, return_exceptions=True)

@@ -1,0 +1,262 @@
+"""Every SQL statement of the enrichment module.
+
+Bulk paths (records on job creation, results and attempts from chunk activities) go straight to
+asyncpg inside the session's transaction: COPY for inserts, pipelined executemany for updates.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from morket.models import EnrichmentAttempt, EnrichmentJob, EnrichmentRecord, JobStatus, RecordStatus
+
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class PendingRecord:
+    id: uuid.UUID
+    seq: int
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    record_id: uuid.UUID
+    field: str
+    provider: str
+    outcome: str
+    cost: int
+    cached: bool
+    raw: Any
+    error: str | None
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    record_id: uuid.UUID
+    status: str
+    output: dict[str, Any]
+    results: dict[str, Any]
+    credits_spent: int
+    error: str | None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+class EnrichmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _driver(self) -> Any:
+        """The asyncpg connection under the session, inside the session's transaction."""
+        conn = await self.session.connection()
+        # SQLAlchemy's asyncpg adapter begins its transaction lazily, on the first statement it runs
+        # itself. Run one, or the raw statements below would run in autocommit, outside the unit of work.
+        await conn.exec_driver_sql("SELECT 1")
+        raw = await conn.get_raw_connection()
+        return raw.driver_connection
+
+    # jobs -------------------------------------------------------------------------------
+
+    async def add_job(self, job: EnrichmentJob) -> EnrichmentJob:
+        self.session.add(job)
+        await self.session.flush()
+        return job
+
+    async def get_job(self, workspace_id: uuid.UUID, job_id: uuid.UUID) -> EnrichmentJob | None:
+        stmt = select(EnrichmentJob).where(EnrichmentJob.id == job_id, EnrichmentJob.workspace_id == workspace_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get_job_by_id(self, job_id: uuid.UUID, *, for_update: bool = False) -> EnrichmentJob | None:
+        stmt = select(EnrichmentJob).where(EnrichmentJob.id == job_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list_jobs(
+        self, workspace_id: uuid.UUID, status: str | None, offset: int, limit: int
+    ) -> tuple[Sequence[EnrichmentJob], int]:
+        where = [EnrichmentJob.workspace_id == workspace_id]
+        if status is not None:
+            where.append(EnrichmentJob.status == status)
+        total = (await self.session.execute(select(func.count()).select_from(EnrichmentJob).where(*where))).scalar_one()
+        stmt = (
+            select(EnrichmentJob)
+            .where(*where)
+            .order_by(EnrichmentJob.created_at.desc(), EnrichmentJob.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all(), int(total)
+
+    async def cancel_requested(self, job_id: uuid.UUID) -> bool:
+        stmt = select(EnrichmentJob.cancel_requested_at).where(EnrichmentJob.id == job_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def mark_running(self, job_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(EnrichmentJob)
+            .where(EnrichmentJob.id == job_id, EnrichmentJob.status == JobStatus.QUEUED.value)
+            .values(status=JobStatus.RUNNING.value, started_at=func.now())
+        )
+
+    async def queued_jobs_older_than(self, cutoff: datetime, limit: int = 100) -> Sequence[EnrichmentJob]:
+        stmt = (
+            select(EnrichmentJob)
+            .where(EnrichmentJob.status == JobStatus.QUEUED.value, EnrichmentJob.created_at < cutoff)
+            .order_by(EnrichmentJob.created_at)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    # records ----------------------------------------------------------------------------
+
+    async def insert_records(self, job_id: uuid.UUID, workspace_id: uuid.UUID, inputs: Sequence[dict[str, Any]]) -> int:
+        """COPY the job's records in (seq 0..n-1, batches of 1,000): 100k rows in seconds."""
+        driver = await self._driver()
+        rows = [
+            (uuid.uuid4(), job_id, workspace_id, seq, seq // BATCH_SIZE, _dumps(data), RecordStatus.PENDING.value, 0)
+            for seq, data in enumerate(inputs)
+        ]
+        await driver.copy_records_to_table(
+            "enrichment_records",
+            records=rows,
+            columns=["id", "job_id", "workspace_id", "seq", "batch_no", "input", "status", "credits_spent"],
+        )
+        return len(rows)
+
+    async def status_counts(self, job_id: uuid.UUID) -> dict[str, int]:
+        stmt = (
+            select(EnrichmentRecord.status, func.count())
+            .where(EnrichmentRecord.job_id == job_id)
+            .group_by(EnrichmentRecord.status)
+        )
+        return {status: int(n) for status, n in (await self.session.execute(stmt)).all()}
+
+    async def credits_spent(self, job_id: uuid.UUID) -> int:
+        stmt = select(func.coalesce(func.sum(EnrichmentRecord.credits_spent), 0)).where(
+            EnrichmentRecord.job_id == job_id
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def list_records(
+        self, workspace_id: uuid.UUID, job_id: uuid.UUID, status: str | None, offset: int, limit: int
+    ) -> tuple[Sequence[EnrichmentRecord], int]:
+        where = [EnrichmentRecord.job_id == job_id, EnrichmentRecord.workspace_id == workspace_id]
+        if status is not None:
+            where.append(EnrichmentRecord.status == status)
+        total = (
+            await self.session.execute(select(func.count()).select_from(EnrichmentRecord).where(*where))
+        ).scalar_one()
+        stmt = select(EnrichmentRecord).where(*where).order_by(EnrichmentRecord.seq).offset(offset).limit(limit)
+        return (await self.session.execute(stmt)).scalars().all(), int(total)
+
+    async def get_record(self, workspace_id: uuid.UUID, record_id: uuid.UUID) -> EnrichmentRecord | None:
+        stmt = select(EnrichmentRecord).where(
+            EnrichmentRecord.id == record_id, EnrichmentRecord.workspace_id == workspace_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def attempts_of(self, record_id: uuid.UUID) -> Sequence[EnrichmentAttempt]:
+        stmt = select(EnrichmentAttempt).where(EnrichmentAttempt.record_id == record_id).order_by(EnrichmentAttempt.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def pending_records(self, job_id: uuid.UUID, start_seq: int, end_seq: int) -> list[PendingRecord]:
+        driver = await self._driver()
+        rows = await driver.fetch(
+            "SELECT id, seq, input FROM enrichment_records"
+            " WHERE job_id = $1 AND seq >= $2 AND seq < $3 AND status = 'pending' ORDER BY seq",
+            job_id,
+            start_seq,
+            end_seq,
+        )
+        return [PendingRecord(id=r["id"], seq=r["seq"], input=cast(dict[str, Any], _loads(r["input"]))) for r in rows]
+
+    async def lock_pending(self, record_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Lock the records of a result batch that are still pending (another run may have won)."""
+        driver = await self._driver()
+        rows = await driver.fetch(
+            "SELECT id FROM enrichment_records WHERE id = ANY($1::uuid[]) AND status = 'pending' FOR UPDATE",
+            list(record_ids),
+        )
+        return {r["id"] for r in rows}
+
+    async def save_results(
+        self, job_id: uuid.UUID, results: Sequence[RecordResult], attempts: Sequence[AttemptRow]
+    ) -> None:
+        driver = await self._driver()
+        if attempts:
+            await driver.copy_records_to_table(
+                "enrichment_attempts",
+                records=[
+                    (
+                        a.record_id,
+                        job_id,
+                        a.field,
+                        a.provider,
+                        a.outcome,
+                        a.cost,
+                        a.cached,
+                        None if a.raw is None else _dumps(a.raw),
+                        a.error,
+                        a.duration_ms,
+                    )
+                    for a in attempts
+                ],
+                columns=[
+                    "record_id",
+                    "job_id",
+                    "field",
+                    "provider",
+                    "outcome",
+                    "cost",
+                    "cached",
+                    "raw",
+                    "error",
+                    "duration_ms",
+                ],
+            )
+        if results:
+            await driver.executemany(
+                "UPDATE enrichment_records SET status = $2, output = $3::jsonb, results = $4::jsonb,"
+                " credits_spent = $5, error = $6, finished_at = now() WHERE id = $1",
+                [
+                    (r.record_id, r.status, _dumps(r.output), _dumps(r.results), r.credits_spent, r.error)
+                    for r in results
+                ],
+            )
+
+    async def cancel_pending(self, job_id: uuid.UUID) -> int:
+        driver = await self._driver()
+        status = await driver.execute(
+            "UPDATE enrichment_records SET status = 'cancelled', finished_at = now()"
+            " WHERE job_id = $1 AND status = 'pending'",
+            job_id,
+        )
+        return int(str(status).split()[-1])
+
+    async def fail_pending(self, job_id: uuid.UUID, error: str) -> int:
+        driver = await self._driver()
+        status = await driver.execute(
+            "UPDATE enrichment_records SET status = 'failed', error = $2, finished_at = now()"
+            " WHERE job_id = $1 AND status = 'pending'",
+            job_id,
+            error,
+        )
+        return int(str(status).split()[-1])
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value

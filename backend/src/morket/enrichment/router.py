@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from temporalio.service import RPCError
+
+from morket.core.deps import SessionDep, SettingsDep
+from morket.core.envelope import Envelope, PageMeta, ok
+from morket.enrichment.deps import TemporalClient
+from morket.enrichment.schemas import EnrichmentJobCreate, EnrichmentJobOut, EnrichmentRecordDetail, EnrichmentRecordOut
+from morket.enrichment.service import EnrichmentService
+from morket.models import JobStatus, RecordStatus
+from morket.workspaces.deps import MemberAccess
+
+router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["enrichment"])
+log = logging.getLogger("morket.enrichment")
+
+Page = Annotated[int, Query(ge=1)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+@router.post("/enrichment-jobs", status_code=status.HTTP_201_CREATED)
+async def create_job(
+    body: EnrichmentJobCreate,
+    access: MemberAccess,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalClient,
+) -> Envelope[EnrichmentJobOut]:
+    """Validate, estimate and reserve credits, store the records, then start the job's workflow."""
+    service = EnrichmentService(session, settings)
+    job = await service.create_job(access.workspace_id, access.user_id, body)
+    # The workflow may only see a job that is committed (with its reservation).
+    await session.commit()
+    try:
+        await service.start_workflow(temporal, job)
+    except RPCError:
+        # The job stays queued; the worker starts queued jobs it finds on its sweep.
+        log.exception("could not start the workflow of job %s", job.id)
+    return ok(await service.job_out(job))
+
+
+@router.get("/enrichment-jobs")
+async def list_jobs(
+    access: MemberAccess,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: Page = 1,
+    limit: Limit = 20,
+    status: JobStatus | None = None,
+) -> Envelope[list[EnrichmentJobOut]]:
+    """The workspace's enrichment jobs, newest first, optionally filtered by status."""
+    items, total = await EnrichmentService(session, settings).list_jobs(
+        access.workspace_id, status.value if status else None, page, limit
+    )
+    return ok(items, PageMeta(page=page, limit=limit, total=total))
+
+
+@router.get("/enrichment-jobs/{job_id}")
+async def get_job(
+    job_id: uuid.UUID, access: MemberAccess, session: SessionDep, settings: SettingsDep
+) -> Envelope[EnrichmentJobOut]:
+    """One job: status, record counts, credits estimated/reserved/spent and timestamps."""
+    return ok(await EnrichmentService(session, settings).get(access.workspace_id, job_id))
+
+
+@router.post("/enrichment-jobs/{job_id}/cancel")
+async def cancel_job(
+    job_id: uuid.UUID, access: MemberAccess, session: SessionDep, settings: SettingsDep, temporal: TemporalClient
+) -> Envelope[EnrichmentJobOut]:
+    """Cancel a running job: running chunks stop, unstarted records are cancelled, credits released."""
+    service = EnrichmentService(session, settings)
+    job = await service.request_cancel(access.workspace_id, job_id)
+    await session.commit()
+    try:
+        await service.signal_cancel(temporal, job)
+    except RPCError:
+        # Chunks also read the cancel flag from the database, so the job still stops.
+        log.exception("could not signal the cancellation of job %s", job.id)
+    return ok(await service.job_out(job))
+
+
+@router.get("/enrichment-jobs/{job_id}/records")
+async def list_records(
+    job_id: uuid.UUID,
+    access: MemberAccess,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: Page = 1,
+    limit: Limit = 100,
+    status: RecordStatus | None = None,
+) -> Envelope[list[EnrichmentRecordOut]]:
+    """The job's records in input order, with each field's result, provider, cost and status."""
+    items, total = await EnrichmentService(session, settings).records(
+        access.workspace_id, job_id, status.value if status else None, page, limit
+    )
+    return ok(items, PageMeta(page=page, limit=limit, total=total))
+
+
+@router.get("/enrichment-records/{record_id}")
+async def get_record(
+    record_id: uuid.UUID, access: MemberAccess, session: SessionDep, settings: SettingsDep
+) -> Envelope[EnrichmentRecordDetail]:
+    """One record with every provider attempt (outcome, cost, cached, raw response)."""
+    return ok(await EnrichmentService(session, settings).record(access.workspace_id, record_id))

@@ -1,0 +1,403 @@
+"""Enrichment jobs: validation, cost estimate and reservation, storage, progress, settlement.
+
+The API creates a job (flush only; the request commits), then the router starts the workflow.
+The worker's activities call the methods below in their own units of work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from morket.core.config import Settings
+from morket.core.errors import Conflict, NotFound, PaymentRequired, Unprocessable
+from morket.credits.service import CreditService, DebitRequest
+from morket.enrichment.catalog import ProviderCatalog
+from morket.enrichment.repository import BATCH_SIZE, AttemptRow, EnrichmentRepository, PendingRecord, RecordResult
+from morket.enrichment.schemas import (
+    AttemptOut,
+    EnrichmentJobCreate,
+    EnrichmentJobOut,
+    EnrichmentRecordDetail,
+    EnrichmentRecordOut,
+    FieldResult,
+    JobCounts,
+    JobCredits,
+)
+from morket.enrichment.workflows import EnrichmentJobWorkflow, JobWorkflowInput, workflow_id_for
+from morket.models import EnrichmentJob, EnrichmentRecord, JobStatus, RecordStatus
+from morket.webhooks.service import WebhookService, event_for_status
+
+log = logging.getLogger("morket.enrichment")
+
+
+def debit_key(job_id: uuid.UUID, record_id: uuid.UUID, field: str, provider: str) -> str:
+    """One debit per (record, field): the ledger refuses a second one with the same key."""
+    return f"{job_id}:{record_id}:{field}:{provider}"
+
+
+@dataclass(frozen=True)
+class Debit:
+    record_id: uuid.UUID
+    field: str
+    provider: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """What a chunk activity needs to know about its job."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    fields: list[str]
+    waterfall: dict[str, list[str]]
+    cancel_requested: bool
+    final: bool
+
+
+@dataclass(frozen=True)
+class Settlement:
+    status: str
+    delivery_ids: list[uuid.UUID]
+
+
+class EnrichmentService:
+    def __init__(self, session: AsyncSession, settings: Settings, catalog: ProviderCatalog | None = None) -> None:
+        self.session = session
+        self.settings = settings
+        self.repo = EnrichmentRepository(session)
+        self.catalog = catalog or ProviderCatalog()
+
+    # -- creating and starting ----------------------------------------------------------------
+
+    def plan(self, body: EnrichmentJobCreate) -> tuple[list[str], dict[str, list[str]]]:
+        """The fields and the waterfall to run (a field without an explicit waterfall gets the default)."""
+        fields = list(body.fields)
+        given = body.waterfall or {}
+        waterfall: dict[str, list[str]] = {}
+        for name in fields:
+            if name in given:
+                waterfall[name] = list(given[name])
+            else:
+                try:
+                    waterfall[name] = self.catalog.default_waterfall(name)
+                except KeyError:
+                    waterfall[name] = []
+        for name, chain in given.items():
+            waterfall.setdefault(name, list(chain))
+        return fields, waterfall
+
+    def estimate(self, record_count: int, fields: Sequence[str], waterfall: dict[str, list[str]]) -> int:
+        """Worst case: every record charged the dearest provider of every field."""
+        per_record = sum(max(self.catalog.field_cost(slug, name) for slug in waterfall[name]) for name in fields)
+        return record_count * per_record
+
+    async def create_job(
+        self, workspace_id: uuid.UUID, user_id: uuid.UUID | None, body: EnrichmentJobCreate
+    ) -> EnrichmentJob:
+        fields, waterfall = self.plan(body)
+        problems = self.catalog.validate_plan(fields, waterfall)
+        if not problems:
+            problems = self.catalog.validate_records(body.records, fields, waterfall)
+        if problems:
+            raise Unprocessable(
+                "The enrichment request cannot be run.",
+                code="invalid_enrichment_request",
+                details=[p.as_dict() for p in problems],
+            )
+        record_count = len(body.records)
+        estimate = self.estimate(record_count, fields, waterfall)
+        job_id = uuid.uuid4()
+        credits = CreditService(self.session)
+        account = await credits.account(workspace_id)
+        if estimate > account.available:
+            raise PaymentRequired(
+                f"This job may cost up to {estimate} credits; {account.available} are available.",
+                code="insufficient_credits",
+                details={"estimated": estimate, "available": account.available},
+            )
+        job = EnrichmentJob(
+            id=job_id,
+            workspace_id=workspace_id,
+            created_by=user_id,
+            status=JobStatus.QUEUED.value,
+            fields=fields,
+            waterfall=waterfall,
+            options=body.options.model_dump(exclude_none=True) if body.options else {},
+            record_count=record_count,
+            batch_count=math.ceil(record_count / BATCH_SIZE),
+            credits_estimated=estimate,
+            credits_reserved=estimate,
+            credits_spent=0,
+            workflow_id=workflow_id_for(str(job_id)),
+        )
+        await self.repo.add_job(job)
+        await self.repo.insert_records(job.id, workspace_id, body.records)
+        if estimate > 0:
+            try:
+                await credits.reserve(workspace_id, job.id, estimate, idempotency_key=f"job:{job.id}:reserve")
+            except PaymentRequired as exc:  # the balance moved between the check and the lock
+                raise PaymentRequired(
+                    exc.message, code=exc.code, details={"estimated": estimate, **(exc.details or {})}
+                ) from None
+        return job
+
+    def workflow_input(self, job: EnrichmentJob) -> JobWorkflowInput:
+        return JobWorkflowInput(
+            job_id=str(job.id),
+            record_count=job.record_count,
+            chunk_size=self.settings.enrichment_chunk_size,
+            parallel_chunks=self.settings.enrichment_parallel_chunks,
+            chunks_per_run=self.settings.enrichment_chunks_per_run,
+        )
+
+    async def start_workflow(self, client: Client, job: EnrichmentJob) -> None:
+        """Start the job's workflow (after the commit). The id comes from the job, so a repeat is a no-op."""
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await client.start_workflow(
+                EnrichmentJobWorkflow.run,
+                self.workflow_input(job),
+                id=job.workflow_id,
+                task_queue=self.settings.temporal_task_queue,
+            )
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def _job(self, workspace_id: uuid.UUID, job_id: uuid.UUID) -> EnrichmentJob:
+        job = await self.repo.get_job(workspace_id, job_id)
+        if job is None:
+            raise NotFound("Enrichment job not found.")
+        return job
+
+    async def job_out(self, job: EnrichmentJob) -> EnrichmentJobOut:
+        if JobStatus(job.status).is_final:
+            completed, failed, cancelled = job.completed_count, job.failed_count, job.cancelled_count
+            spent = job.credits_spent
+        else:
+            counts = await self.repo.status_counts(job.id)
+            completed = counts.get(RecordStatus.COMPLETED.value, 0)
+            failed = counts.get(RecordStatus.FAILED.value, 0)
+            cancelled = counts.get(RecordStatus.CANCELLED.value, 0)
+            spent = await self.repo.credits_spent(job.id)
+        done = completed + failed + cancelled
+        return EnrichmentJobOut(
+            id=job.id,
+            workspace_id=job.workspace_id,
+            status=job.status,
+            fields=list(job.fields),
+            waterfall=dict(job.waterfall),
+            options=dict(job.options),
+            record_count=job.record_count,
+            batch_count=job.batch_count,
+            counts=JobCounts(
+                total=job.record_count,
+                pending=job.record_count - done,
+                completed=completed,
+                failed=failed,
+                cancelled=cancelled,
+            ),
+            progress=round(done / job.record_count, 4) if job.record_count else 1.0,
+            credits=JobCredits(
+                estimated=job.credits_estimated,
+                reserved=job.credits_reserved,
+                spent=spent,
+                settled=JobStatus(job.status).is_final,
+            ),
+            workflow_id=job.workflow_id,
+            error=job.error,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            cancel_requested_at=job.cancel_requested_at,
+        )
+
+    async def get(self, workspace_id: uuid.UUID, job_id: uuid.UUID) -> EnrichmentJobOut:
+        return await self.job_out(await self._job(workspace_id, job_id))
+
+    async def list_jobs(
+        self, workspace_id: uuid.UUID, status: str | None, page: int, limit: int
+    ) -> tuple[list[EnrichmentJobOut], int]:
+        jobs, total = await self.repo.list_jobs(workspace_id, status, (page - 1) * limit, limit)
+        return [await self.job_out(job) for job in jobs], total
+
+    async def records(
+        self, workspace_id: uuid.UUID, job_id: uuid.UUID, status: str | None, page: int, limit: int
+    ) -> tuple[list[EnrichmentRecordOut], int]:
+        await self._job(workspace_id, job_id)
+        rows, total = await self.repo.list_records(workspace_id, job_id, status, (page - 1) * limit, limit)
+        return [_record_out(row) for row in rows], total
+
+    async def record(self, workspace_id: uuid.UUID, record_id: uuid.UUID) -> EnrichmentRecordDetail:
+        row = await self.repo.get_record(workspace_id, record_id)
+        if row is None:
+            raise NotFound("Enrichment record not found.")
+        attempts = [AttemptOut.model_validate(a, from_attributes=True) for a in await self.repo.attempts_of(row.id)]
+        return EnrichmentRecordDetail(**_record_out(row).model_dump(), attempts=attempts)
+
+    # -- cancelling -----------------------------------------------------------------------------
+
+    async def request_cancel(self, workspace_id: uuid.UUID, job_id: uuid.UUID) -> EnrichmentJob:
+        job = await self._job(workspace_id, job_id)
+        locked = await self.repo.get_job_by_id(job.id, for_update=True)
+        assert locked is not None
+        if JobStatus(locked.status).is_final:
+            raise Conflict(f"The job is already {locked.status}.", code="job_finished")
+        if locked.cancel_requested_at is None:
+            locked.cancel_requested_at = datetime.now(UTC)
+            locked.status = JobStatus.CANCELLING.value
+            await self.session.flush()
+        return locked
+
+    async def signal_cancel(self, client: Client, job: EnrichmentJob) -> None:
+        await client.get_workflow_handle(job.workflow_id).signal(EnrichmentJobWorkflow.cancel)
+
+    # -- worker side ----------------------------------------------------------------------------
+
+    async def begin(self, job_id: uuid.UUID) -> None:
+        await self.repo.mark_running(job_id)
+
+    async def chunk_job(self, job_id: uuid.UUID) -> ChunkJob | None:
+        job = await self.repo.get_job_by_id(job_id)
+        if job is None:
+            return None
+        return ChunkJob(
+            id=job.id,
+            workspace_id=job.workspace_id,
+            fields=list(job.fields),
+            waterfall={k: list(v) for k, v in job.waterfall.items()},
+            cancel_requested=job.cancel_requested_at is not None,
+            final=JobStatus(job.status).is_final,
+        )
+
+    async def cancel_requested(self, job_id: uuid.UUID) -> bool:
+        return await self.repo.cancel_requested(job_id)
+
+    async def pending_records(self, job_id: uuid.UUID, start_seq: int, end_seq: int) -> list[PendingRecord]:
+        return await self.repo.pending_records(job_id, start_seq, end_seq)
+
+    async def save_batch(
+        self,
+        job: ChunkJob,
+        results: Sequence[RecordResult],
+        attempts: Sequence[AttemptRow],
+        debits: Sequence[Debit],
+    ) -> int:
+        """Write finished records, their attempts and their debits in one transaction.
+
+        Records that are no longer pending (another execution of this chunk got there first) are
+        skipped whole; debits are idempotent by key anyway. Returns the number of records written.
+        """
+        pending = await self.repo.lock_pending([r.record_id for r in results])
+        if not pending:
+            return 0
+        keep_results = [r for r in results if r.record_id in pending]
+        keep_attempts = [a for a in attempts if a.record_id in pending]
+        keep_debits = [d for d in debits if d.record_id in pending]
+        await self.repo.save_results(job.id, keep_results, keep_attempts)
+        await CreditService(self.session).debit_many(
+            job.workspace_id,
+            job.id,
+            [
+                DebitRequest(
+                    amount=d.amount,
+                    idempotency_key=debit_key(job.id, d.record_id, d.field, d.provider),
+                    record_id=d.record_id,
+                    description=f"{d.provider} {d.field}",
+                )
+                for d in keep_debits
+            ],
+        )
+        return len(keep_results)
+
+    async def settle(self, job_id: uuid.UUID, *, cancelled: bool, error: str | None) -> Settlement:
+        """Final status, counts and credits; release what is left of the reservation; queue webhooks."""
+        job = await self.repo.get_job_by_id(job_id, for_update=True)
+        if job is None:
+            return Settlement("missing", [])
+        webhooks = WebhookService(self.session, self.settings)
+        if JobStatus(job.status).is_final:
+            deliveries = await webhooks.enqueue_job_event(
+                job.workspace_id, job.id, event_for_status(job.status), _event_payload(job)
+            )
+            return Settlement(job.status, deliveries)
+        cancelled = cancelled or job.cancel_requested_at is not None
+        if cancelled:
+            await self.repo.cancel_pending(job.id)
+        elif error is not None:
+            await self.repo.fail_pending(job.id, error)
+        counts = await self.repo.status_counts(job.id)
+        completed = counts.get(RecordStatus.COMPLETED.value, 0)
+        failed = counts.get(RecordStatus.FAILED.value, 0)
+        cancelled_count = counts.get(RecordStatus.CANCELLED.value, 0)
+        pending = counts.get(RecordStatus.PENDING.value, 0)
+        if pending:
+            # Cannot happen when every chunk ran; never leave a job half-open if it does.
+            failed += await self.repo.fail_pending(job.id, "the record was not processed")
+        if cancelled:
+            status = JobStatus.CANCELLED
+        elif failed == 0:
+            status = JobStatus.COMPLETED
+        elif completed == 0:
+            status = JobStatus.FAILED
+        else:
+            status = JobStatus.PARTIALLY_COMPLETED
+        await CreditService(self.session).release(job.workspace_id, job.id)
+        job.status = status.value
+        job.completed_count = completed
+        job.failed_count = failed
+        job.cancelled_count = cancelled_count
+        job.credits_spent = await self.repo.credits_spent(job.id)
+        job.error = error
+        job.finished_at = datetime.now(UTC)
+        if job.started_at is None:
+            job.started_at = job.finished_at
+        await self.session.flush()
+        payload = _event_payload(job)
+        deliveries = await webhooks.enqueue_job_event(job.workspace_id, job.id, event_for_status(job.status), payload)
+        return Settlement(job.status, deliveries)
+
+    async def unstarted_jobs(self, older_than: timedelta) -> list[EnrichmentJob]:
+        return list(await self.repo.queued_jobs_older_than(datetime.now(UTC) - older_than))
+
+
+def _event_payload(job: EnrichmentJob) -> dict[str, Any]:
+    return {
+        "job_id": str(job.id),
+        "workspace_id": str(job.workspace_id),
+        "status": job.status,
+        "record_count": job.record_count,
+        "counts": {
+            "completed": job.completed_count,
+            "failed": job.failed_count,
+            "cancelled": job.cancelled_count,
+        },
+        "credits": {"estimated": job.credits_estimated, "spent": job.credits_spent},
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def _record_out(row: EnrichmentRecord) -> EnrichmentRecordOut:
+    return EnrichmentRecordOut(
+        id=row.id,
+        job_id=row.job_id,
+        seq=row.seq,
+        batch_no=row.batch_no,
+        status=row.status,
+        input=dict(row.input),
+        output=dict(row.output) if row.output is not None else None,
+        results={k: FieldResult(**v) for k, v in row.results.items()} if row.results else None,
+        credits_spent=row.credits_spent,
+        error=row.error,
+        finished_at=row.finished_at,
+    )

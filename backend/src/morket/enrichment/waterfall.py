@@ -1,0 +1,200 @@
+"""The waterfall of one record: for each field, ask its providers in order, stop at the first value.
+
+Pure orchestration over a `ProviderCall` (the gateway in production, anything in tests), so the
+rules can be tested on their own:
+- a success that carries the field stops the field's waterfall and costs that operation's price;
+- a no-match, a success without the field, an input the provider cannot use, a refused key or an
+  error (after the gateway's own protection) falls through to the next provider and costs nothing;
+- a rate limit (or a provider's "still working, ask again") is waited out and retried a few times
+  on the same provider before falling through;
+- when no provider could answer (errors, open breakers), the field's waterfall is run again after
+  a pause, up to FIELD_ROUNDS times, skipping providers that already answered;
+- one provider call can answer several fields of the record (Clearbit's company lookup gives
+  `company_name` and `industry`): it is made once and its answer reused.
+A field is `found`, `not_found` (every provider answered and none knew) or `failed` (at least one
+provider could not answer). A record with a failed field is `failed`, otherwise `completed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from morket.providers.base import InvalidInput, Operation, Outcome, ProviderAdapter, ProviderResult
+
+MAX_WAIT_RETRIES = 3
+DEFAULT_RETRY_AFTER = 1.0
+MAX_RETRY_AFTER = 5.0
+# A field whose providers all failed (errors, open breakers) is tried again this many times in all.
+FIELD_ROUNDS = 3
+ROUND_BACKOFF = 1.0
+
+# Outcomes after which asking the same provider again cannot help and no value was learned.
+_DEFINITIVE = {Outcome.NO_MATCH, Outcome.SUCCESS, Outcome.INVALID_INPUT}
+
+
+class ProviderCall(Protocol):
+    async def __call__(
+        self, adapter: ProviderAdapter, operation: Operation, inputs: Mapping[str, Any]
+    ) -> ProviderResult:
+        """One protected provider call (cache, breaker, rate limiter, adapter)."""
+
+
+@dataclass
+class Attempt:
+    field: str
+    provider: str
+    outcome: str
+    cost: int
+    cached: bool
+    raw: Any
+    error: str | None
+    duration_ms: int
+
+
+@dataclass
+class FieldOutcome:
+    status: str  # found | not_found | failed
+    value: Any = None
+    provider: str | None = None
+    cost: int = 0
+    cached: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "value": self.value,
+            "provider": self.provider,
+            "cost": self.cost,
+            "cached": self.cached,
+        }
+
+
+@dataclass
+class RecordOutcome:
+    fields: dict[str, FieldOutcome] = field(default_factory=dict)
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return "failed" if any(f.status == "failed" for f in self.fields.values()) else "completed"
+
+    @property
+    def cost(self) -> int:
+        return sum(f.cost for f in self.fields.values())
+
+    @property
+    def output(self) -> dict[str, Any]:
+        return {name: f.value for name, f in self.fields.items() if f.status == "found"}
+
+    @property
+    def error(self) -> str | None:
+        failed = [name for name, f in self.fields.items() if f.status == "failed"]
+        return f"no provider could answer for: {', '.join(failed)}" if failed else None
+
+
+@dataclass
+class _Call:
+    result: ProviderResult
+    duration_ms: int
+    used: bool = False
+
+
+def _has_value(value: Any) -> bool:
+    return value is not None and value != "" and value != [] and value != {}
+
+
+async def run_waterfall(
+    inputs: Mapping[str, Any],
+    fields: Sequence[str],
+    waterfall: Mapping[str, Sequence[str]],
+    adapters: Mapping[str, ProviderAdapter],
+    call: ProviderCall,
+    *,
+    rounds: int = FIELD_ROUNDS,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> RecordOutcome:
+    outcome = RecordOutcome()
+    calls: dict[tuple[str, str], _Call] = {}
+    for name in fields:
+        answered: set[str] = set()  # providers that gave a definitive answer for this field
+        result_for_field: FieldOutcome | None = None
+        for round_no in range(rounds):
+            errored = False
+            wait = 0.0
+            for slug in waterfall[name]:
+                if slug in answered:
+                    continue
+                adapter = adapters[slug]
+                try:
+                    operation = adapter.resolve(name, inputs)
+                except InvalidInput as exc:
+                    outcome.attempts.append(
+                        Attempt(name, slug, Outcome.INVALID_INPUT.value, 0, False, None, str(exc), 0)
+                    )
+                    answered.add(slug)
+                    continue
+                key = (slug, operation.name)
+                made = calls.get(key)
+                reused = made is not None
+                if made is None:
+                    made = await _call_with_waits(call, adapter, operation, inputs, sleep)
+                    calls[key] = made
+                result = made.result
+                value = result.fields.get(name) if result.outcome is Outcome.SUCCESS else None
+                found = _has_value(value)
+                cost = result.cost if found else 0
+                outcome.attempts.append(
+                    Attempt(
+                        field=name,
+                        provider=slug,
+                        outcome=result.outcome.value
+                        if (found or result.outcome is not Outcome.SUCCESS)
+                        else "no_value",
+                        cost=cost,
+                        cached=result.cached or reused,
+                        raw=result.raw,
+                        error=result.error,
+                        duration_ms=0 if reused else made.duration_ms,
+                    )
+                )
+                if found:
+                    result_for_field = FieldOutcome("found", value, slug, cost, result.cached or reused)
+                    break
+                if result.outcome in _DEFINITIVE:
+                    answered.add(slug)
+                else:
+                    errored = True
+                    wait = max(wait, result.retry_after or 0.0)
+                    # Another field may ask this provider again in a later round: do not reuse the error.
+                    calls.pop(key, None)
+            if result_for_field is not None or not errored:
+                break
+            if round_no < rounds - 1:
+                # Every provider that could still know was unavailable: give them (and their breakers) a moment.
+                await sleep(min(max(wait, ROUND_BACKOFF * (round_no + 1)), MAX_RETRY_AFTER))
+            else:
+                result_for_field = FieldOutcome("failed")
+        outcome.fields[name] = result_for_field or FieldOutcome("not_found")
+    return outcome
+
+
+async def _call_with_waits(
+    call: ProviderCall,
+    adapter: ProviderAdapter,
+    operation: Operation,
+    inputs: Mapping[str, Any],
+    sleep: Callable[[float], Awaitable[None]],
+) -> _Call:
+    started = time.monotonic()
+    result = await call(adapter, operation, inputs)
+    for _ in range(MAX_WAIT_RETRIES):
+        if result.outcome not in (Outcome.RATE_LIMITED, Outcome.PENDING):
+            break
+        wait = result.retry_after if result.retry_after is not None else DEFAULT_RETRY_AFTER
+        await sleep(min(max(wait, 0.0), MAX_RETRY_AFTER))
+        result = await call(adapter, operation, inputs)
+    return _Call(result, int((time.monotonic() - started) * 1000))

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from morket.core.db import Base
+from morket.models._common import created_at, uuid_pk
+
+
+class RecordStatus(enum.StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class EnrichmentRecord(Base):
+    """One input record of a job. `seq` runs 0..n-1 so a chunk of work is a seq range."""
+
+    __tablename__ = "enrichment_records"
+    __table_args__ = (
+        UniqueConstraint("job_id", "seq", name="uq_enrichment_records_job_id_seq"),
+        Index("ix_enrichment_records_job_id_status", "job_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrichment_jobs.id", ondelete="CASCADE"), nullable=False)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(nullable=False, index=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    batch_no: Mapped[int] = mapped_column(Integer, nullable=False)
+    input: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    # field -> {"status", "value", "provider", "cost", "cached"}
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=RecordStatus.PENDING.value)
+    credits_spent: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = created_at()

@@ -1,0 +1,366 @@
+"""Enrichment throughput benchmark: prints figures.
+
+    .venv/bin/python bench/enrichment.py                     # 10,000 records, both scenarios
+    .venv/bin/python bench/enrichment.py --records 100000    # the large run
+    .venv/bin/python bench/enrichment.py --scenario throughput|ratelimit
+
+Processes, as in production: the sandbox (provider emulator) and the Temporal dev server and the
+worker (`morket worker`) each run in their own process; the API runs in this process (httpx over
+ASGI), so the figures are end to end: from `POST .../enrichment-jobs` to the job's final status.
+
+Scenario "throughput": fields email (apollo -> hunter), company_name and industry (clearbit),
+sandbox latency 0 ms, provider limits lifted; prints records/s and the pipeline's provider calls/s
+next to the sandbox's raw capacity, measured in the same run with a plain concurrent client.
+
+Scenario "ratelimit": sandbox latency 100 ms and 50 calls/s per provider (the sandbox answers 429
+above that); the worker is told the same limit; prints the achieved rate per provider against
+the limit, the 429s the sandbox sent and the 429s that reached the ledger (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "backend" / "src"))
+
+from morket.app import create_app  # noqa: E402
+from morket.core.config import Settings  # noqa: E402
+from morket.devstack import database  # noqa: E402
+from morket.devstack.temporal import TemporalDevServer, free_port, port_open  # noqa: E402
+from morket.providers.base import ProviderCredential  # noqa: E402
+from morket.providers.registry import get_provider  # noqa: E402
+
+FIELDS = ["email", "company_name", "industry"]
+WATERFALL = {"email": ["apollo", "hunter"], "company_name": ["clearbit"], "industry": ["clearbit"]}
+FINAL = {"completed", "partially_completed", "failed", "cancelled"}
+SECRET = "bench-secret-" + "x" * 40
+MASTER_KEY = "cd" * 32
+
+
+def records(n: int, tag: str) -> list[dict[str, Any]]:
+    firsts = ["ada", "grace", "alan", "edsger", "barbara", "donald", "frances", "john", "radia", "ken"]
+    return [
+        {"first_name": firsts[i % 10].title(), "last_name": f"Person{i}", "domain": f"{tag}{i}.com"} for i in range(n)
+    ]
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open("127.0.0.1", port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing listens on {port}")
+        time.sleep(0.05)
+
+
+def base_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": settings.database_url,
+            "MORKET_ENV": "development",
+            "JWT_SECRET": SECRET,
+            "ENCRYPTION_MASTER_KEY": MASTER_KEY,
+            "TEMPORAL_ADDRESS": settings.temporal_address,
+            "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+            "PROVIDER_SANDBOX_URL": settings.provider_sandbox_url or "",
+            "LOG_LEVEL": "WARNING",
+            "ENRICHMENT_CHUNK_SIZE": str(settings.enrichment_chunk_size),
+            "ENRICHMENT_PARALLEL_CHUNKS": str(settings.enrichment_parallel_chunks),
+            "ENRICHMENT_RECORD_CONCURRENCY": str(settings.enrichment_record_concurrency),
+            "ENRICHMENT_WRITE_BATCH": str(settings.enrichment_write_batch),
+        }
+    )
+    return env
+
+
+async def raw_capacity(sandbox_url: str, seconds: float) -> tuple[float, int]:
+    """The best calls/s over a few client concurrencies (too many connections slow the sandbox down)."""
+    best = (0.0, 0)
+    for concurrency in (4, 8, 16, 32):
+        rate = await raw_capacity_at(sandbox_url, seconds / 4, concurrency)
+        best = max(best, (rate, concurrency))
+    return best
+
+
+async def raw_capacity_at(sandbox_url: str, seconds: float, concurrency: int) -> float:
+    """Calls/s the sandbox serves to a plain concurrent client, with the pipeline's call mix."""
+    key = ProviderCredential(api_key="sandbox-key")
+    mix = [
+        (get_provider("apollo"), "/apollo/api/v1", "email"),
+        (get_provider("hunter"), "/hunter/v2", "email"),
+        (get_provider("clearbit"), "/clearbit", "company_name"),
+    ]
+    adapters = [(type(a)(sandbox_url + path), field) for a, path, field in mix]
+    done = 0
+    deadline = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+
+        async def loop(worker: int) -> None:
+            nonlocal done
+            i = worker
+            while time.monotonic() < deadline:
+                adapter, field = adapters[i % len(adapters)]
+                inputs = {"first_name": "Ada", "last_name": f"Raw{i}", "domain": f"raw{i}.com"}
+                await adapter.call(adapter.resolve(field, inputs), inputs, key, http)
+                done += 1
+                i += concurrency
+
+        started = time.monotonic()
+        await asyncio.gather(*(loop(w) for w in range(concurrency)))
+        return done / (time.monotonic() - started)
+
+
+async def sandbox_stats(sandbox_url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=sandbox_url) as http:
+        stats: dict[str, Any] = (await http.get("/_admin/stats")).json()
+        return stats
+
+
+async def set_faults(sandbox_url: str, faults: dict[str, Any]) -> None:
+    async with httpx.AsyncClient(base_url=sandbox_url) as http:
+        (await http.post("/_admin/reset")).raise_for_status()
+        (await http.put("/_admin/faults", json=faults)).raise_for_status()
+
+
+def count_429(stats: dict[str, Any]) -> int:
+    return sum(p["by_status"].get("429", 0) for p in stats["providers"].values())
+
+
+async def run_job(api: httpx.AsyncClient, headers: dict[str, str], ws: str, n: int, tag: str) -> dict[str, Any]:
+    body = {"records": records(n, tag), "fields": FIELDS, "waterfall": WATERFALL}
+    started = time.monotonic()
+    response = await api.post(f"/api/v1/workspaces/{ws}/enrichment-jobs", json=body, headers=headers)
+    response.raise_for_status()
+    created = time.monotonic() - started
+    job = response.json()["data"]
+    while True:
+        data = (await api.get(f"/api/v1/workspaces/{ws}/enrichment-jobs/{job['id']}", headers=headers)).json()["data"]
+        if data["status"] in FINAL:
+            break
+        await asyncio.sleep(0.25)
+    data["_elapsed"] = time.monotonic() - started
+    data["_create_seconds"] = created
+    return data
+
+
+async def ledger_429_debits(settings: Settings, job_id: str) -> int:
+    """Debits whose (record, field, provider) attempt was rate limited: must be none."""
+    from sqlalchemy import text
+
+    from morket.core.db import make_engine
+
+    engine = make_engine(settings.database_url, pool_size=1)
+    async with engine.connect() as conn:
+        n = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM credit_transactions t JOIN enrichment_attempts a"
+                    " ON a.record_id = t.record_id AND t.description = a.provider || ' ' || a.field"
+                    " WHERE t.job_id = :j AND t.type = 'debit' AND a.outcome = 'rate_limited'"
+                ),
+                {"j": job_id},
+            )
+        ).scalar_one()
+    await engine.dispose()
+    return int(n)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--ratelimit-records", type=int, default=1_500)
+    parser.add_argument("--scenario", choices=["all", "throughput", "ratelimit"], default="all")
+    parser.add_argument("--raw-seconds", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (replicas on one task queue)")
+    args = parser.parse_args()
+
+    state = ROOT / ".morket" / "bench"
+    state.mkdir(parents=True, exist_ok=True)
+    server_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    db_url = database.with_database(server_url, f"morket_bench_{uuid.uuid4().hex[:8]}")
+    database.ensure_database(db_url, drop_first=True)
+    database.upgrade(db_url)
+    try:
+        asyncio.run(run(args, db_url))
+    finally:
+        asyncio.run(database.drop_database(db_url))
+
+
+async def run(args: Any, db_url: str) -> None:
+    state = ROOT / ".morket" / "bench"
+    temporal = TemporalDevServer(port=free_port(), db_file=None, log_file=state / "temporal.log")
+    temporal.start()
+    sandbox_port = free_port()
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    settings = Settings(
+        database_url=db_url,
+        morket_env="development",
+        jwt_secret=SECRET,
+        encryption_master_key=MASTER_KEY,
+        bcrypt_rounds=4,
+        rate_limit_general_per_minute=1_000_000,
+        temporal_address=temporal.address,
+        temporal_task_queue=f"bench-{uuid.uuid4().hex[:8]}",
+        provider_sandbox_url=sandbox_url,
+        enrichment_chunk_size=int(os.environ.get("BENCH_CHUNK", "500")),
+        enrichment_parallel_chunks=int(os.environ.get("BENCH_PARALLEL", "1")),
+        # At 0 ms latency few calls in flight go fastest (httpx and the sandbox slow down with many
+        # open connections); the rate-limit scenario (100 ms latency) sets 16 for its worker.
+        enrichment_record_concurrency=int(os.environ.get("BENCH_CONCURRENCY", "4")),
+        enrichment_write_batch=int(os.environ.get("BENCH_WRITE_BATCH", "100")),
+    )
+    app = create_app(settings)
+    try:
+        with process(
+            [sys.executable, "-m", "morket.sandbox", "--port", str(sandbox_port)],
+            dict(os.environ),
+            state / "sandbox.log",
+        ):
+            wait_port(sandbox_port)
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600
+            ) as api:
+                email = f"bench-{uuid.uuid4().hex[:6]}@example.com"
+                reg = await api.post("/api/v1/auth/register", json={"email": email, "password": "bench-password-1"})
+                headers = {"Authorization": f"Bearer {reg.json()['data']['tokens']['access_token']}"}
+                ws = (await api.post("/api/v1/workspaces", json={"name": "Bench"}, headers=headers)).json()["data"][
+                    "id"
+                ]
+                await api.post(
+                    f"/api/v1/workspaces/{ws}/billing/credits",
+                    json={"amount": 1_000_000_000, "description": "bench"},
+                    headers=headers,
+                )
+                # Bench inputs are new to the cache; turn it off anyway so every call reaches the sandbox.
+                await api.put(
+                    f"/api/v1/workspaces/{ws}/provider-settings",
+                    json={"cache_enabled": False, "cache_ttl_seconds": 86_400},
+                    headers=headers,
+                )
+                if args.scenario in ("all", "throughput"):
+                    await throughput(api, headers, ws, settings, sandbox_url, args)
+                if args.scenario in ("all", "ratelimit"):
+                    await ratelimit(api, headers, ws, settings, sandbox_url, args)
+    finally:
+        await app.state.engine.dispose()
+        temporal.stop()
+
+
+async def throughput(
+    api: httpx.AsyncClient, headers: dict[str, str], ws: str, settings: Settings, sandbox_url: str, args: Any
+) -> None:
+    await set_faults(sandbox_url, {"default": {"latency_ms": 0}})
+    raw, raw_concurrency = await raw_capacity(sandbox_url, args.raw_seconds)
+    env = base_env(settings)
+    env["ENRICHMENT_PROVIDER_RATE_LIMITS"] = "apollo=100000/1,hunter=100000/1,clearbit=100000/1"
+    log = ROOT / ".morket" / "bench" / "worker.log"
+    profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
+    with contextlib.ExitStack() as workers:
+        for _ in range(args.workers):
+            workers.enter_context(process([sys.executable, *profile, "-m", "morket.cli", "worker"], env, log))
+        await asyncio.sleep(2)
+        before = await sandbox_stats(sandbox_url)
+        job = await run_job(api, headers, ws, args.records, f"tp{uuid.uuid4().hex[:4]}")
+        after = await sandbox_stats(sandbox_url)
+    calls = after["total"] - before["total"]
+    elapsed = job["_elapsed"]
+    print(
+        f"\n== throughput: {args.records} records, fields {FIELDS}, sandbox latency 0 ms,"
+        f" {args.workers} worker process(es), {settings.enrichment_parallel_chunks} chunks x"
+        f" {settings.enrichment_record_concurrency} records in flight each =="
+    )
+    print(f"job status            : {job['status']}  counts={job['counts']}")
+    print(f"create (POST) time    : {job['_create_seconds']:.2f} s")
+    print(f"end to end            : {elapsed:.2f} s  ->  {args.records / elapsed:.0f} records/s")
+    print(f"provider calls        : {calls}  ->  {calls / elapsed:.0f} calls/s")
+    print(
+        f"sandbox raw capacity  : {raw:.0f} calls/s at {raw_concurrency} concurrent calls"
+        f"  (pipeline = {100 * calls / elapsed / raw:.0f}% of raw)"
+    )
+    print(f"credits spent         : {job['credits']['spent']} of {job['credits']['estimated']} estimated")
+
+
+async def ratelimit(
+    api: httpx.AsyncClient, headers: dict[str, str], ws: str, settings: Settings, sandbox_url: str, args: Any
+) -> None:
+    limit = 50
+    await set_faults(sandbox_url, {"default": {"latency_ms": 100, "rate_limit_per_second": limit}})
+    env = base_env(settings)
+    env["ENRICHMENT_PROVIDER_RATE_LIMITS"] = f"apollo={limit}/1,hunter={limit}/1,clearbit={limit}/1"
+    env["ENRICHMENT_RECORD_CONCURRENCY"] = "16"
+    log = ROOT / ".morket" / "bench" / "worker.log"
+    samples: list[tuple[float, dict[str, int]]] = []
+
+    async def sample() -> None:
+        while True:
+            stats = await sandbox_stats(sandbox_url)
+            samples.append((time.monotonic(), {p: d["total"] for p, d in stats["providers"].items()}))
+            await asyncio.sleep(0.25)
+
+    with process([sys.executable, "-m", "morket.cli", "worker"], env, log):
+        await asyncio.sleep(2)
+        sampler = asyncio.create_task(sample())
+        job = await run_job(api, headers, ws, args.ratelimit_records, f"rl{uuid.uuid4().hex[:4]}")
+        sampler.cancel()
+        stats = await sandbox_stats(sandbox_url)
+    elapsed = job["_elapsed"]
+    print(f"\n== rate limit: {args.ratelimit_records} records, 100 ms latency, {limit} calls/s per provider ==")
+    print(f"job status            : {job['status']}  counts={job['counts']}")
+    print(f"end to end            : {elapsed:.2f} s  ->  {args.ratelimit_records / elapsed:.1f} records/s")
+    for provider, data in sorted(stats["providers"].items()):
+        calls = data["total"]
+        print(
+            f"  {provider:9s}: {calls:5d} calls, {calls / elapsed:5.1f} calls/s over the job"
+            f" ({100 * calls / elapsed / limit:.0f}% of {limit}/s), statuses {data['by_status']}"
+        )
+    busiest = max(stats["providers"], key=lambda p: stats["providers"][p]["total"])
+    total = stats["providers"][busiest]["total"]
+    print(
+        f"busiest ({busiest}) over the whole job: {total / elapsed:.1f} calls/s"
+        f" = {100 * total / elapsed / limit:.0f}% of the limit"
+    )
+    # While it was being called: from the first sample that saw a call to the last that saw a new one.
+    active = [(t, c[busiest]) for t, c in samples if c[busiest] > 0]
+    moving = [(t, n) for (t, n), (_, prev) in zip(active[1:], active, strict=False) if n > prev]
+    if active and moving:
+        t0, n0 = active[0]
+        t1, n1 = moving[-1]
+        rate = (n1 - n0) / (t1 - t0)
+        print(f"busiest while active  : {rate:.1f} calls/s = {100 * rate / limit:.0f}% of the limit ({t1 - t0:.1f} s)")
+    print(f"429s from the sandbox : {count_429(stats)}")
+    print(f"429s in the ledger    : {await ledger_429_debits(settings, job['id'])}")
+
+
+if __name__ == "__main__":
+    main()
