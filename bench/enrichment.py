@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -283,7 +284,7 @@ async def throughput(
     await set_faults(sandbox_url, {"default": {"latency_ms": 0}})
     raw, raw_concurrency = await raw_capacity(sandbox_url, args.raw_seconds)
     env = base_env(settings)
-    env["ENRICHMENT_PROVIDER_RATE_LIMITS"] = "apollo=100000/1,hunter=100000/1,clearbit=100000/1"
+    env["PROVIDER_RATE_LIMITS"] = json.dumps({p: [[100_000, 1.0]] for p in ("apollo", "hunter", "clearbit")})
     log = ROOT / ".morket" / "bench" / "worker.log"
     profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
     with contextlib.ExitStack() as workers:
@@ -317,7 +318,7 @@ async def ratelimit(
     limit = 50
     await set_faults(sandbox_url, {"default": {"latency_ms": 100, "rate_limit_per_second": limit}})
     env = base_env(settings)
-    env["ENRICHMENT_PROVIDER_RATE_LIMITS"] = f"apollo={limit}/1,hunter={limit}/1,clearbit={limit}/1"
+    env["PROVIDER_RATE_LIMITS"] = json.dumps({p: [[limit, 1.0]] for p in ("apollo", "hunter", "clearbit")})
     env["ENRICHMENT_RECORD_CONCURRENCY"] = "16"
     log = ROOT / ".morket" / "bench" / "worker.log"
     samples: list[tuple[float, dict[str, int]]] = []

@@ -55,7 +55,7 @@ def enrichment_settings_for(
         "enrichment_chunks_per_run": 8,
         "enrichment_write_batch": 20,
         # The sandbox is not bound by the real plans' limits; tests should not wait for them.
-        "enrichment_provider_rate_limits": "apollo=2000/1,hunter=2000/1,clearbit=2000/1",
+        "provider_rate_limits": {"apollo": [[2000, 1.0]], "hunter": [[2000, 1.0]], "clearbit": [[2000, 1.0]]},
     }
     values.update(overrides)
     return make_settings(database_url, **values)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from morket.core.config import Settings
-from morket.enrichment.gateway_access import GatewayProviderAccess, parse_rate_limits, tuned_adapters
+from morket.enrichment.gateway_access import GatewayProviderAccess
 from morket.enrichment.worker import enrichment_worker
 from morket.providers.breaker import BreakerConfig, BreakerState, InMemoryCircuitBreaker, Permit
 from morket.providers.gateway import ProviderGateway
@@ -42,11 +42,9 @@ async def faulty_worker(
     enrichment_settings: Settings, temporal_client: Client, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[dict[str, list[str]]]:
     states: dict[str, list[str]] = {}
-    limits = parse_rate_limits("apollo=2000/1,hunter=2000/1,clearbit=2000/1")
     gateway = ProviderGateway(
         enrichment_settings,
         sessions,
-        adapters=tuned_adapters(enrichment_settings, limits),
         breaker_factory=lambda slug: RecordingBreaker(slug, states),
     )
     async with (

@@ -37,7 +37,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
             "TEMPORAL_ADDRESS": settings.temporal_address,
             "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
             "PROVIDER_SANDBOX_URL": settings.provider_sandbox_url or "",
-            "ENRICHMENT_PROVIDER_RATE_LIMITS": "apollo=5000/1,hunter=5000/1,clearbit=5000/1",
+            "PROVIDER_RATE_LIMITS": '{"apollo": [[5000, 1]], "hunter": [[5000, 1]], "clearbit": [[5000, 1]]}',
             "LOG_LEVEL": os.environ.get("MORKET_TEST_WORKER_LOG_LEVEL", "WARNING"),
         }
     )

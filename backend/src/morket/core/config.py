@@ -71,9 +71,6 @@ class Settings(BaseSettings):
     webhook_retry_delays: str = "5,10,20"
     # Loopback destinations are refused unless this is set (local development and tests).
     webhook_allow_loopback: bool = False
-    # Worker-side override of the providers' documented rate limits, for the sandbox and
-    # benchmarks: "apollo=50/1,hunter=3000/60" (calls/seconds). Empty: the documented limits.
-    enrichment_provider_rate_limits: str = ""
     # Data providers. A base URL left unset goes to PROVIDER_SANDBOX_URL when that is set (local
     # and test), else to the provider's real host. Clearbit's may hold "{product}" (person/company).
     apollo_base_url: str | None = None

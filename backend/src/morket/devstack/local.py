@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -84,6 +85,11 @@ class LocalStack:
         # Providers go to the local sandbox unless real base URLs are configured.
         env.setdefault("PROVIDER_SANDBOX_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
         env.setdefault("WEBHOOK_ALLOW_LOOPBACK", "true")
+        # The sandbox advertises the real plans' per-minute limits; pace local jobs at 100 calls/s
+        # per provider instead, so a 1,000-record demo job takes seconds, not minutes.
+        env.setdefault(
+            "PROVIDER_RATE_LIMITS", json.dumps({p: [[100, 1.0]] for p in ("apollo", "clearbit", "hunter", "openai")})
+        )
         if "TEMPORAL_ADDRESS" not in os.environ:
             self.temporal = TemporalDevServer(
                 port=LOCAL_TEMPORAL_PORT,

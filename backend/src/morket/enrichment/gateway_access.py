@@ -18,60 +18,10 @@ from morket.providers.base import (
     ProviderAdapter,
     ProviderCredential,
     ProviderResult,
-    RateLimitFeedback,
-    RateLimitWindow,
 )
-from morket.providers.gateway import ProviderGateway, base_url_for
+from morket.providers.gateway import ProviderGateway
 from morket.providers.limiter import InMemoryProviderLimiter, ProviderLimiter, RedisProviderLimiter
-from morket.providers.registry import REGISTRY
 from morket.providers.service import CachePolicy
-
-
-def parse_rate_limits(text: str) -> dict[str, tuple[RateLimitWindow, ...]]:
-    """ "apollo=50/1,clearbit=600/60" -> {"apollo": (50 per 1 s,), "clearbit": (600 per 60 s,)}."""
-    limits: dict[str, tuple[RateLimitWindow, ...]] = {}
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        slug, _, spec = part.partition("=")
-        calls, _, period = spec.partition("/")
-        try:
-            window = RateLimitWindow(int(calls), float(period or 1))
-        except ValueError:
-            raise ValueError(f"bad rate limit '{part.strip()}', expected e.g. apollo=50/1") from None
-        limits[slug.strip()] = (*limits.get(slug.strip(), ()), window)
-    return limits
-
-
-def tuned_adapters(
-    settings: Settings, overrides: Mapping[str, tuple[RateLimitWindow, ...]]
-) -> dict[str, ProviderAdapter]:
-    """The registry's adapters at their configured base URLs, with the overridden rate limits."""
-    adapters: dict[str, ProviderAdapter] = {}
-    for slug, adapter in REGISTRY.items():
-        cls = type(adapter)
-        if slug in overrides:
-            cls = type(f"{cls.__name__}WithLimits", (cls,), {"rate_limits": overrides[slug]})
-        adapters[slug] = cls(base_url_for(settings, adapter))
-    return adapters
-
-
-class ConfiguredLimitsLimiter:
-    """With limits set by the operator, the provider's advertised windows are not learned.
-
-    (The sandbox advertises the real plans' per-minute/hour/day limits in its headers.) A 429's
-    Retry-After still blocks the key: that is the provider saying no, not a plan description.
-    """
-
-    def __init__(self, inner: ProviderLimiter) -> None:
-        self.inner = inner
-
-    async def acquire(self, key: str, windows: Sequence[RateLimitWindow], *, max_wait: float) -> float:
-        return await self.inner.acquire(key, windows, max_wait=max_wait)
-
-    async def learn(self, key: str, windows: Sequence[RateLimitWindow], feedback: RateLimitFeedback) -> None:
-        if feedback.retry_after is not None:
-            await self.inner.learn(key, windows, RateLimitFeedback(retry_after=feedback.retry_after))
 
 
 class GatewayProviderAccess:
@@ -85,7 +35,6 @@ class GatewayProviderAccess:
     async def create(
         cls, settings: Settings, sessions: async_sessionmaker[AsyncSession]
     ) -> AsyncIterator[GatewayProviderAccess]:
-        overrides = parse_rate_limits(settings.enrichment_provider_rate_limits)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         limiter: ProviderLimiter = RedisProviderLimiter(redis) if redis is not None else InMemoryProviderLimiter()
         # As many connections as calls in flight: httpx scans its whole pool on every request, so
@@ -98,8 +47,7 @@ class GatewayProviderAccess:
             sessions,
             http=http,
             redis=redis,
-            adapters=tuned_adapters(settings, overrides) if overrides else None,
-            limiter=ConfiguredLimitsLimiter(limiter) if overrides else limiter,
+            limiter=limiter,
         )
         async with http, gateway:
             yield cls(gateway)

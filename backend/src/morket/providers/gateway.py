@@ -36,6 +36,7 @@ from morket.providers.base import (
     ProviderAdapter,
     ProviderCredential,
     ProviderResult,
+    RateLimitFeedback,
     RateLimitWindow,
     request_fingerprint,
 )
@@ -364,7 +365,12 @@ class ProviderGateway:
         try:
             await breaker.record(permit, failure=result.outcome is Outcome.TRANSIENT_ERROR)
             if result.rate_limit is not None:
-                await self.limiter.learn(limit_key, windows, result.rate_limit)
+                feedback = result.rate_limit
+                if adapter.slug in self._windows:
+                    # Operator-set limits (PROVIDER_RATE_LIMITS) replace what the provider advertises
+                    # about its plans; a 429's Retry-After still blocks the key.
+                    feedback = RateLimitFeedback(retry_after=feedback.retry_after)
+                await self.limiter.learn(limit_key, windows, feedback)
         except RedisError:
             # The answer may be paid for: return it; the breaker only misses one data point.
             log.exception("could not record a provider outcome", extra={"provider": adapter.slug})
