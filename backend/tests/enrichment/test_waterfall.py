@@ -93,5 +93,6 @@ async def test_one_call_answers_two_fields_and_each_field_is_charged_once() -> N
     outcome = await run_waterfall(RECORD, list(waterfall), waterfall, ADAPTERS, call, sleep=no_sleep)
     assert call.calls == ["clearbit"]
     assert outcome.output == {"company_name": "Acme", "industry": "Software"}
-    assert [a.cached for a in outcome.attempts] == [False, True]
+    # The answer is reused, not a cache hit: each cell is charged, none is marked cached.
+    assert [a.cached for a in outcome.attempts] == [False, False]
     assert all(f.cost > 0 for f in outcome.fields.values())

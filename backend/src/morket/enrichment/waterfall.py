@@ -155,14 +155,16 @@ async def run_waterfall(
                         if (found or result.outcome is not Outcome.SUCCESS)
                         else "no_value",
                         cost=cost,
-                        cached=result.cached or reused,
+                        # Only a real cache hit (free) is "cached"; an answer reused within the
+                        # record was paid for by this job and is charged per cell.
+                        cached=result.cached,
                         raw=result.raw,
                         error=result.error,
                         duration_ms=0 if reused else made.duration_ms,
                     )
                 )
                 if found:
-                    result_for_field = FieldOutcome("found", value, slug, cost, result.cached or reused)
+                    result_for_field = FieldOutcome("found", value, slug, cost, result.cached)
                     break
                 if result.outcome in _DEFINITIVE:
                     answered.add(slug)
