@@ -19,6 +19,7 @@ from morket.models import Workspace
 from morket.providers.base import ProviderAdapter, ProviderCredential
 from morket.providers.gateway import ProviderGateway, base_url_for
 from morket.providers.registry import REGISTRY
+from morket.providers.transport import provider_http_client
 from morket.sandbox import SANDBOX_API_KEY, SandboxServer
 from tests.conftest import make_settings
 
@@ -88,7 +89,8 @@ def provider_settings(database_url: str, provider_sandbox: SandboxServer) -> Set
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as client:
+    # The production client (httpx API over the aiohttp transport), so every adapter test covers it.
+    async with provider_http_client(5.0, max_connections=20) as client:
         yield client
 
 

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,6 +21,7 @@ from morket.providers.base import (
 from morket.providers.gateway import ProviderGateway
 from morket.providers.limiter import InMemoryProviderLimiter, ProviderLimiter, RedisProviderLimiter
 from morket.providers.service import CachePolicy
+from morket.providers.transport import provider_http_client
 
 
 class GatewayProviderAccess:
@@ -37,11 +37,9 @@ class GatewayProviderAccess:
     ) -> AsyncIterator[GatewayProviderAccess]:
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         limiter: ProviderLimiter = RedisProviderLimiter(redis) if redis is not None else InMemoryProviderLimiter()
-        # As many connections as calls in flight: httpx scans its whole pool on every request, so
-        # idle connections left over from a burst cost CPU on every later call.
+        # As many connections as calls in flight; the I/O runs on aiohttp (see providers.transport).
         in_flight = settings.enrichment_parallel_chunks * settings.enrichment_record_concurrency
-        limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight, keepalive_expiry=30.0)
-        http = httpx.AsyncClient(timeout=httpx.Timeout(settings.provider_timeout_seconds), limits=limits)
+        http = provider_http_client(settings.provider_timeout_seconds, max_connections=in_flight)
         gateway = ProviderGateway(
             settings,
             sessions,

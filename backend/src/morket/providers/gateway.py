@@ -50,6 +50,7 @@ from morket.providers.breaker import (
 from morket.providers.limiter import InMemoryProviderLimiter, ProviderLimiter, RedisProviderLimiter, WaitTooLong
 from morket.providers.registry import REGISTRY, UnknownProvider
 from morket.providers.service import CachePolicy, ProviderSettingsService, ResponseCacheService
+from morket.providers.transport import provider_http_client
 
 log = logging.getLogger("morket.providers")
 
@@ -105,11 +106,7 @@ class ProviderGateway:
         self.settings = settings
         self.sessions = sessions
         self._owns_http = http is None
-        self.http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.provider_timeout_seconds),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0),
-            headers={"user-agent": "morket-provider-gateway/1"},
-        )
+        self.http = http or provider_http_client(settings.provider_timeout_seconds, max_connections=200)
         self._redis = redis
         if limiter is None:
             limiter = RedisProviderLimiter(redis) if redis is not None else InMemoryProviderLimiter()
