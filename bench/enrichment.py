@@ -200,7 +200,7 @@ async def ledger_429_debits(settings: Settings, job_id: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000)
-    parser.add_argument("--ratelimit-records", type=int, default=1_500)
+    parser.add_argument("--ratelimit-records", type=int, default=4_000)
     parser.add_argument("--scenario", choices=["all", "throughput", "ratelimit"], default="all")
     parser.add_argument("--raw-seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (replicas on one task queue)")
