@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT / "backend" / "src"))
 from morket.app import create_app  # noqa: E402
 from morket.core.config import Settings  # noqa: E402
 from morket.devstack import database  # noqa: E402
-from morket.devstack.temporal import TemporalDevServer, free_port, port_open  # noqa: E402
+from morket.devstack.ports import free_port, port_open  # noqa: E402
+from morket.devstack.temporal import TemporalDevServer  # noqa: E402
 from morket.providers.base import ProviderCredential  # noqa: E402
 from morket.providers.registry import get_provider  # noqa: E402
 

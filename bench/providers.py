@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from morket.core.config import Settings
+from morket.devstack.ports import free_port
 from morket.providers.base import Outcome, ProviderCredential
 from morket.providers.gateway import ProviderGateway
 from morket.providers.service import CachePolicy
@@ -41,13 +41,6 @@ from morket.sandbox import SANDBOX_API_KEY
 
 KEY = ProviderCredential(api_key=SANDBOX_API_KEY)
 NO_CACHE = CachePolicy.disabled()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Sandbox:

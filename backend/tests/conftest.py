@@ -18,7 +18,8 @@ from morket.app import create_app
 from morket.core.config import Settings
 from morket.core.db import make_engine, make_sessionmaker
 from morket.devstack import database
-from morket.devstack.postgres import PrivatePostgres, port_open
+from morket.devstack.ports import port_open
+from morket.devstack.postgres import PrivatePostgres
 
 TEST_PG_PORT = 54339
 

@@ -14,7 +14,8 @@ from temporalio.client import Client
 
 from morket.app import create_app
 from morket.core.config import Settings
-from morket.devstack.temporal import TemporalDevServer, free_port
+from morket.devstack.ports import free_port
+from morket.devstack.temporal import TemporalDevServer
 from morket.enrichment.worker import connect, enrichment_worker
 from morket.sandbox.server import SandboxServer
 from tests.conftest import make_settings

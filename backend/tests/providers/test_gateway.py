@@ -16,6 +16,7 @@ from morket.core.config import Settings
 from morket.core.db import unit_of_work
 from morket.credentials.schemas import CredentialCreate
 from morket.credentials.service import CredentialService
+from morket.devstack.ports import free_port
 from morket.models import ProviderResponseCache
 from morket.providers.base import (
     Operation,
@@ -31,7 +32,6 @@ from morket.providers.hunter import HunterAdapter
 from morket.providers.registry import REGISTRY
 from morket.providers.service import CachePolicy
 from morket.sandbox import SandboxServer
-from morket.sandbox.server import free_port
 from tests.conftest import make_settings
 from tests.providers.conftest import REDIS_URL, SANDBOX_KEY, SetFaults, WorkspaceFactory, needs_redis, sandbox_calls
 from tests.providers.helpers import find, people

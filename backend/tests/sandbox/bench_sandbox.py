@@ -22,8 +22,9 @@ from typing import Any
 
 import httpx
 
+from morket.devstack.ports import free_port
 from morket.sandbox import SANDBOX_API_KEY
-from morket.sandbox.server import free_port, serve
+from morket.sandbox.server import serve
 
 PATH = "/apollo/api/v1/people/match"
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from morket.devstack.temporal import free_port
+from morket.devstack.ports import free_port
 
 
 @dataclass

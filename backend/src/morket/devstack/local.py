@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 
 from morket.devstack import database
-from morket.devstack.postgres import PrivatePostgres, port_open
+from morket.devstack.ports import port_open
+from morket.devstack.postgres import PrivatePostgres
 from morket.devstack.temporal import TemporalDevServer
 
 DEMO_EMAIL = "demo@morket.app"

@@ -11,11 +11,12 @@ import hashlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from morket.devstack.ports import port_open
 
 PG_USER = "morket"
 
@@ -36,14 +37,6 @@ def find_bindir() -> Path:
         "PostgreSQL binaries (initdb, pg_ctl) were not found. Install them with "
         "'apt-get install -y postgresql' or set DATABASE_URL to an existing server."
     )
-
-
-def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def _ensure_os_user() -> pwd.struct_passwd:

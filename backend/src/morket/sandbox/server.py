@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from types import TracebackType
 
 import uvicorn
 
+from morket.devstack.ports import free_port
 from morket.sandbox.app import create_sandbox_app
 from morket.sandbox.config import DEFAULT_PORT, SandboxConfig
 
@@ -32,13 +32,6 @@ def serve(
 ) -> None:
     """Run the sandbox until interrupted."""
     uvicorn.Server(_uvicorn_config(host, port, config, log_level)).run()
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class SandboxServer:
