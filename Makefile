@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers.
-.PHONY: run test lint typecheck pytest bootstrap clean
+.PHONY: run test lint typecheck pytest bootstrap lock clean
 
 VENV := .venv/bin
 
@@ -21,5 +21,9 @@ typecheck:
 pytest:
 	cd backend && ../$(VENV)/pytest -q
 
+lock:
+	@BOOTSTRAP_UV_ONLY=1 scripts/bootstrap.sh
+	.uv/bin/uv lock
+
 clean:
-	rm -rf .venv .morket
+	rm -rf .venv .uv .morket

@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 stamp=.venv/.morket-installed
-deps_hash=$(cat backend/pyproject.toml | sha256sum | cut -c1-16)
+UV_VERSION=0.13.9
+# Everything the lock depends on: a change to any of these re-syncs the environment.
+deps_hash=$( (echo "$UV_VERSION"; cat uv.lock pyproject.toml */pyproject.toml) | sha256sum | cut -c1-16)
 
 apt_install() {
   # Only system packages that are missing, and only when we may install them.
@@ -30,12 +32,14 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "[bootstrap] Python 3.11+ is required (found $("$PY" --version))" >&2
   exit 1
 fi
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv || { apt_install python3-venv && "$PY" -m venv .venv; }
+# uv itself lives in its own small venv (.uv), pinned; `uv sync` manages .venv from uv.lock.
+if [ ! -x .uv/bin/uv ] || [ "$(.uv/bin/uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+  "$PY" -m venv .uv || { apt_install python3-venv && "$PY" -m venv .uv; }
+  .uv/bin/python -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
 fi
+[ -n "${BOOTSTRAP_UV_ONLY:-}" ] && exit 0
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$deps_hash" ]; then
-  echo "[bootstrap] installing Python packages into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip uv
-  .venv/bin/uv pip install --python .venv/bin/python -q -e 'backend[dev]'
+  echo "[bootstrap] installing Python packages into .venv from uv.lock"
+  UV_PYTHON="$PY" UV_PYTHON_DOWNLOADS=never .uv/bin/uv sync -q --locked --all-packages --all-extras
   echo "$deps_hash" > "$stamp"
 fi
