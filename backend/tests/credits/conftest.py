@@ -47,6 +47,13 @@ async def contended_sessions(settings: Settings) -> AsyncIterator[async_sessionm
 
 async def ledger_state(session: AsyncSession, workspace_id: uuid.UUID) -> dict[str, int]:
     """The account's totals next to the ledger's sums, read in one statement."""
+    state = await ledger_state_or_none(session, workspace_id)
+    assert state is not None, "the workspace has no credit account"
+    return state
+
+
+async def ledger_state_or_none(session: AsyncSession, workspace_id: uuid.UUID) -> dict[str, int] | None:
+    """`ledger_state`, or None before the workspace's first ledger operation."""
     row = (
         await session.execute(
             text(
@@ -64,8 +71,8 @@ async def ledger_state(session: AsyncSession, workspace_id: uuid.UUID) -> dict[s
             ),
             {"ws": workspace_id},
         )
-    ).one()
-    return dict(row._mapping)
+    ).one_or_none()
+    return None if row is None else dict(row._mapping)
 
 
 def assert_consistent(state: dict[str, int]) -> None:

@@ -286,12 +286,13 @@ async def test_auto_recharge_once_per_crossing(sessions: Sessions, new_workspace
         # Back above the threshold, so the next drop is a new crossing; 15 does not lift it again.
         low = await credits.debit(ws, 30, "c")  # 75 -> +15 = 90, still below
         assert low.auto_recharge is not None and low.available == 90
-        still_low = await credits.reserve(ws, uuid.uuid4(), 10)  # 80: same crossing, no recharge
+        # A reservation is not spending: available 80, balance still 90, no recharge.
+        still_low = await credits.reserve(ws, uuid.uuid4(), 10)
         assert still_low.auto_recharge is None and still_low.available == 80
         assert (await credits.debit(ws, 5, "d")).auto_recharge is None
-        # Credits bought lift it over the threshold: armed again.
+        # Credits bought lift the balance over the threshold: armed again (balance 185 -> 95).
         await credits.add(ws, 100, "top-up")
-        again = await credits.debit(ws, 80, "e")
+        again = await credits.debit(ws, 90, "e")
         assert again.auto_recharge is not None
         await credits.configure_auto_recharge(ws, enabled=False, threshold=0, amount=0)
         assert (await credits.debit(ws, 50, "f")).auto_recharge is None

@@ -171,8 +171,8 @@ class CreditService:
             idempotency_key=idempotency_key,
         )
         await self.repo.change_held(workspace_id, job_id, amount)
-        recharge = await self._auto_recharge(account)
-        return self._result(row, account, recharge)
+        # Holding credits is not spending: a reservation never recharges (see docs/credits.md).
+        return self._result(row, account)
 
     async def debit(
         self,
@@ -263,7 +263,7 @@ class CreditService:
             )
         if rows:
             account.balance, account.reserved = balance, reserved
-            if account.available >= account.auto_recharge_threshold:
+            if account.balance >= account.auto_recharge_threshold:
                 account.auto_recharge_armed = True
             await self.repo.add_transactions(rows)
             if from_held_total and job_id is not None:
@@ -375,7 +375,7 @@ class CreditService:
         assert 0 <= reserved <= balance
         account.balance = balance
         account.reserved = reserved
-        if account.available >= account.auto_recharge_threshold:
+        if account.balance >= account.auto_recharge_threshold:
             # At or above the threshold again: the next drop below it is a new crossing.
             account.auto_recharge_armed = True
         row = CreditTransaction(
@@ -397,13 +397,15 @@ class CreditService:
         return row
 
     async def _auto_recharge(self, account: CreditAccount) -> CreditTransaction | None:
-        """After a drop of the available balance: recharge once per crossing of the threshold.
+        """After a debit: recharge once per crossing of the threshold by the balance.
 
-        The account row is locked, so concurrent drops see each other's recharge; `armed` stays
-        false until available climbs back to the threshold, so one crossing never recharges twice
-        even when the recharge was too small to lift the balance over it.
+        Only spending recharges. The balance is what was bought minus what was spent; reserving
+        and releasing move `available` but not the balance, so holding credits can neither
+        trigger a recharge nor re-arm one. The account row is locked, so concurrent debits see
+        each other's recharge; `armed` stays false until the balance climbs back to the threshold,
+        so one crossing never recharges twice even when the recharge was too small to lift it.
         """
-        if not account.auto_recharge_enabled or account.available >= account.auto_recharge_threshold:
+        if not account.auto_recharge_enabled or account.balance >= account.auto_recharge_threshold:
             return None
         if not account.auto_recharge_armed or account.auto_recharge_amount <= 0:
             return None
@@ -415,7 +417,7 @@ class CreditService:
             amount=account.auto_recharge_amount,
             description=f"Auto-recharge below {account.auto_recharge_threshold} credits",
         )
-        account.auto_recharge_armed = account.available >= account.auto_recharge_threshold
+        account.auto_recharge_armed = account.balance >= account.auto_recharge_threshold
         await self.session.flush()
         return row
 
