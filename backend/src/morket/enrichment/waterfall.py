@@ -10,7 +10,11 @@ rules can be tested on their own:
 - when no provider could answer (errors, open breakers), the field's waterfall is run again after
   a pause, up to FIELD_ROUNDS times, skipping providers that already answered;
 - one provider call can answer several fields of the record (Clearbit's company lookup gives
-  `company_name` and `industry`): it is made once and its answer reused.
+  `company_name` and `industry`): it is made once and its answer reused;
+- an exception nobody expected (an adapter bug, an input httpx refuses, ...) is recorded as an
+  `unexpected_error` attempt with its reason, costs nothing, is not retried, and falls through to
+  the next provider; if no provider finds a value, the field is `failed`. It never escapes the
+  record, so one poisoned record cannot fail the records around it.
 A field is `found`, `not_found` (every provider answered and none knew) or `failed` (at least one
 provider could not answer). A record with a failed field is `failed`, otherwise `completed`.
 """
@@ -34,6 +38,14 @@ ROUND_BACKOFF = 1.0
 
 # Outcomes after which asking the same provider again cannot help and no value was learned.
 _DEFINITIVE = {Outcome.NO_MATCH, Outcome.SUCCESS, Outcome.INVALID_INPUT}
+UNEXPECTED_ERROR = "unexpected_error"
+MAX_REASON = 500
+
+
+def unexpected(exc: BaseException) -> str:
+    """A bounded reason for an exception nobody handled (its message may echo a huge input)."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
 
 class ProviderCall(Protocol):
@@ -121,6 +133,7 @@ async def run_waterfall(
     calls: dict[tuple[str, str], _Call] = {}
     for name in fields:
         answered: set[str] = set()  # providers that gave a definitive answer for this field
+        broken = False  # a provider raised an unexpected error for this field
         result_for_field: FieldOutcome | None = None
         for round_no in range(rounds):
             errored = False
@@ -137,11 +150,27 @@ async def run_waterfall(
                     )
                     answered.add(slug)
                     continue
+                except Exception as exc:
+                    outcome.attempts.append(Attempt(name, slug, UNEXPECTED_ERROR, 0, False, None, unexpected(exc), 0))
+                    answered.add(slug)
+                    broken = True
+                    continue
                 key = (slug, operation.name)
                 made = calls.get(key)
                 reused = made is not None
                 if made is None:
-                    made = await _call_with_waits(call, adapter, operation, inputs, sleep)
+                    started = time.monotonic()
+                    try:
+                        made = await _call_with_waits(call, adapter, operation, inputs, sleep)
+                    except Exception as exc:
+                        # Not retried: the same input would raise the same way (and a retry could pay twice).
+                        duration = int((time.monotonic() - started) * 1000)
+                        outcome.attempts.append(
+                            Attempt(name, slug, UNEXPECTED_ERROR, 0, False, None, unexpected(exc), duration)
+                        )
+                        answered.add(slug)
+                        broken = True
+                        continue
                     calls[key] = made
                 result = made.result
                 value = result.fields.get(name) if result.outcome is Outcome.SUCCESS else None
@@ -174,6 +203,8 @@ async def run_waterfall(
                     # Another field may ask this provider again in a later round: do not reuse the error.
                     calls.pop(key, None)
             if result_for_field is not None or not errored:
+                if result_for_field is None and broken:
+                    result_for_field = FieldOutcome("failed")
                 break
             if round_no < rounds - 1:
                 # Every provider that could still know was unavailable: give them (and their breakers) a moment.
