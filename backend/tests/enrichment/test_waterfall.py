@@ -52,7 +52,9 @@ async def no_sleep(_: float) -> None:
     apollo=st.lists(st.sampled_from([*OUTCOMES, VALUELESS]), min_size=1, max_size=6),
     hunter=st.lists(st.sampled_from([*OUTCOMES, VALUELESS]), min_size=1, max_size=6),
 )
-async def test_first_value_wins_and_only_successes_cost(apollo: list[Outcome | str], hunter: list[Outcome | str]) -> None:
+async def test_first_value_wins_and_only_successes_cost(
+    apollo: list[Outcome | str], hunter: list[Outcome | str]
+) -> None:
     call = ScriptedCall({"apollo": apollo, "hunter": hunter})
     outcome = await run_waterfall(RECORD, ["email"], {"email": CHAIN}, ADAPTERS, call, sleep=no_sleep)
     field = outcome.fields["email"]

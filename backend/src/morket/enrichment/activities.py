@@ -24,7 +24,7 @@ from morket.core.config import Settings
 from morket.core.db import unit_of_work
 from morket.enrichment.repository import AttemptRow, PendingRecord, RecordResult
 from morket.enrichment.service import ChunkJob, Debit, EnrichmentService
-from morket.enrichment.waterfall import ProviderCall, RecordOutcome, run_waterfall
+from morket.enrichment.waterfall import FieldOutcome, ProviderCall, RecordOutcome, run_waterfall, unexpected
 from morket.enrichment.workflows import (
     BEGIN_JOB,
     FINALIZE_JOB,
@@ -100,6 +100,13 @@ def to_rows(
     return results, attempts, debits
 
 
+def failed_record(fields: Sequence[str], exc: BaseException) -> RecordOutcome:
+    """A record whose enrichment raised: every field failed, with the reason on the record."""
+    outcome = RecordOutcome(fields={name: FieldOutcome("failed") for name in fields})
+    outcome.reason = f"unexpected error: {unexpected(exc)}"
+    return outcome
+
+
 class EnrichmentActivities:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], settings: Settings, providers: ProviderAccess
@@ -157,11 +164,23 @@ class EnrichmentActivities:
 
         async def one(record: PendingRecord) -> tuple[PendingRecord, RecordOutcome]:
             async with limit:
-                outcome = await run_waterfall(record.input, job.fields, job.waterfall, adapters, call)
+                try:
+                    outcome = await run_waterfall(record.input, job.fields, job.waterfall, adapters, call)
+                except Exception as exc:
+                    # The waterfall keeps provider errors inside their field; anything else that
+                    # escapes is this record's failure, never its chunk's (the other records stand).
+                    log.exception("record %s failed unexpectedly", record.id)
+                    outcome = failed_record(job.fields, exc)
                 return record, outcome
 
         tasks = [asyncio.create_task(one(r)) for r in records]
-        watcher = asyncio.create_task(self._watch(job.id, progress, cancelled, tasks))
+        # Two helpers: heartbeats never touch the database (a heartbeat queued behind pooled
+        # connections arrives late, and Temporal then starts a second, paying attempt), while the
+        # cancel poll may wait for a connection without delaying them.
+        helpers = [
+            asyncio.create_task(self._heartbeat(progress)),
+            asyncio.create_task(self._watch_cancel(job.id, cancelled, tasks)),
+        ]
         try:
             for next_done in asyncio.as_completed(tasks):
                 try:
@@ -174,16 +193,23 @@ class EnrichmentActivities:
                 progress.done += 1
                 if len(progress.buffer) >= self.settings.enrichment_write_batch:
                     await self._flush(job, progress)
-            await self._stop(tasks, watcher)
+            await self._stop(tasks, helpers)
             await self._flush(job, progress)
         except asyncio.CancelledError:
             # Temporal cancelled us (job cancel): keep what is finished, stop everything else.
-            await self._stop(tasks, watcher)
+            await self._stop(tasks, helpers)
             await self._flush(job, progress)
+            raise
+        except Exception:
+            # Write the records that did finish before the error travels up: the retry then only
+            # redoes the rest, instead of paying the providers again for finished records.
+            await self._stop(tasks, helpers)
+            with contextlib.suppress(Exception):
+                await self._flush(job, progress)
             raise
         finally:
             # Also on an unexpected error: no record task may outlive its activity.
-            await self._stop(tasks, watcher)
+            await self._stop(tasks, helpers)
         return ChunkResult(
             processed=progress.written,
             completed=progress.completed,
@@ -202,32 +228,29 @@ class EnrichmentActivities:
         progress.completed += sum(1 for r in results if r.status == "completed")
         progress.failed += sum(1 for r in results if r.status == "failed")
 
-    async def _watch(
-        self,
-        job_id: uuid.UUID,
-        progress: _Progress,
-        cancelled: asyncio.Event,
-        tasks: Sequence[asyncio.Task[Any]],
-    ) -> None:
-        """Heartbeat progress (Temporal delivers cancellation on heartbeats) and poll the cancel flag."""
-        loop = asyncio.get_running_loop()
-        next_check = loop.time()
+    @staticmethod
+    async def _heartbeat(progress: _Progress) -> None:
+        """Report progress; Temporal also delivers cancellation on heartbeats. No I/O of ours."""
         while True:
             activity.heartbeat({"done": progress.done, "written": progress.written, "total": progress.total})
-            if loop.time() >= next_check:
-                next_check = loop.time() + CANCEL_CHECK_EVERY
-                async with self.sessions() as session:
-                    if await EnrichmentService(session, self.settings).cancel_requested(job_id):
-                        cancelled.set()
-                        for task in tasks:
-                            task.cancel()
-                        return
             await asyncio.sleep(HEARTBEAT_EVERY)
 
+    async def _watch_cancel(
+        self, job_id: uuid.UUID, cancelled: asyncio.Event, tasks: Sequence[asyncio.Task[Any]]
+    ) -> None:
+        """Poll the job's cancel flag: the way a cancel reaches a chunk when the signal was lost."""
+        while True:
+            async with self.sessions() as session:
+                if await EnrichmentService(session, self.settings).cancel_requested(job_id):
+                    cancelled.set()
+                    for task in tasks:
+                        task.cancel()
+                    return
+            await asyncio.sleep(CANCEL_CHECK_EVERY)
+
     @staticmethod
-    async def _stop(tasks: Sequence[asyncio.Task[Any]], watcher: asyncio.Task[None]) -> None:
-        watcher.cancel()
-        for task in tasks:
+    async def _stop(tasks: Sequence[asyncio.Task[Any]], helpers: Sequence[asyncio.Task[None]]) -> None:
+        for task in [*helpers, *tasks]:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*tasks, watcher, return_exceptions=True)
+            await asyncio.gather(*tasks, *helpers, return_exceptions=True)

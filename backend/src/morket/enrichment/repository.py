@@ -82,7 +82,10 @@ class EnrichmentRepository:
     async def get_job_by_id(self, job_id: uuid.UUID, *, for_update: bool = False) -> EnrichmentJob | None:
         stmt = select(EnrichmentJob).where(EnrichmentJob.id == job_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            # The row may already be in the session (read before the lock): without
+            # populate_existing the locked read would hand back that stale object, and a cancel
+            # racing the finalize would overwrite the final status with what it read before.
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def list_jobs(
@@ -112,10 +115,12 @@ class EnrichmentRepository:
             .values(status=JobStatus.RUNNING.value, started_at=func.now())
         )
 
-    async def queued_jobs_older_than(self, cutoff: datetime, limit: int = 100) -> Sequence[EnrichmentJob]:
+    async def unsettled_jobs_older_than(self, cutoff: datetime, limit: int = 500) -> Sequence[EnrichmentJob]:
+        """Jobs not in a final status, created before `cutoff`, oldest first."""
+        final = [s.value for s in JobStatus if s.is_final]
         stmt = (
             select(EnrichmentJob)
-            .where(EnrichmentJob.status == JobStatus.QUEUED.value, EnrichmentJob.created_at < cutoff)
+            .where(EnrichmentJob.status.not_in(final), EnrichmentJob.created_at < cutoff)
             .order_by(EnrichmentJob.created_at)
             .limit(limit)
         )

@@ -37,7 +37,7 @@ async def create_job(
     await session.commit()
     try:
         await service.start_workflow(temporal, job)
-    except RPCError:
+    except (RPCError, RuntimeError):  # RuntimeError: the client could not (re)connect
         # The job stays queued; the worker starts queued jobs it finds on its sweep.
         log.exception("could not start the workflow of job %s", job.id)
     return ok(await service.job_out(job))
@@ -77,8 +77,9 @@ async def cancel_job(
     await session.commit()
     try:
         await service.signal_cancel(temporal, job)
-    except RPCError:
-        # Chunks also read the cancel flag from the database, so the job still stops.
+    except (RPCError, RuntimeError):  # RuntimeError: the client could not (re)connect
+        # Chunks also read the cancel flag from the database, so the job still stops; a job whose
+        # workflow never started is settled by the worker's reconciler.
         log.exception("could not signal the cancellation of job %s", job.id)
     return ok(await service.job_out(job))
 

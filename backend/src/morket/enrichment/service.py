@@ -367,8 +367,9 @@ class EnrichmentService:
         deliveries = await webhooks.enqueue_job_event(job.workspace_id, job.id, event_for_status(job.status), payload)
         return Settlement(job.status, deliveries)
 
-    async def unstarted_jobs(self, older_than: timedelta) -> list[EnrichmentJob]:
-        return list(await self.repo.queued_jobs_older_than(datetime.now(UTC) - older_than))
+    async def unsettled_jobs(self, older_than: timedelta) -> list[EnrichmentJob]:
+        """Jobs still open after `older_than`: the reconciler checks each against its workflow."""
+        return list(await self.repo.unsettled_jobs_older_than(datetime.now(UTC) - older_than))
 
 
 def _event_payload(job: EnrichmentJob) -> dict[str, Any]:

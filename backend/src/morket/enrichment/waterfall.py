@@ -89,6 +89,7 @@ class FieldOutcome:
 class RecordOutcome:
     fields: dict[str, FieldOutcome] = field(default_factory=dict)
     attempts: list[Attempt] = field(default_factory=list)
+    reason: str | None = None  # why the record failed as a whole, when it did
 
     @property
     def status(self) -> str:
@@ -104,6 +105,8 @@ class RecordOutcome:
 
     @property
     def error(self) -> str | None:
+        if self.reason is not None:
+            return self.reason
         failed = [name for name, f in self.fields.items() if f.status == "failed"]
         return f"no provider could answer for: {', '.join(failed)}" if failed else None
 
@@ -150,7 +153,7 @@ async def run_waterfall(
                     )
                     answered.add(slug)
                     continue
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any error stays in its field (see the module doc)
                     outcome.attempts.append(Attempt(name, slug, UNEXPECTED_ERROR, 0, False, None, unexpected(exc), 0))
                     answered.add(slug)
                     broken = True
@@ -162,7 +165,7 @@ async def run_waterfall(
                     started = time.monotonic()
                     try:
                         made = await _call_with_waits(call, adapter, operation, inputs, sleep)
-                    except Exception as exc:
+                    except Exception as exc:  # noqa: BLE001 - any error stays in its field (see the module doc)
                         # Not retried: the same input would raise the same way (and a retry could pay twice).
                         duration = int((time.monotonic() - started) * 1000)
                         outcome.attempts.append(

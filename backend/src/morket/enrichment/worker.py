@@ -13,8 +13,9 @@ from datetime import timedelta
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from morket.core.config import Settings
@@ -23,13 +24,15 @@ from morket.enrichment.activities import EnrichmentActivities, ProviderAccess
 from morket.enrichment.gateway_access import GatewayProviderAccess
 from morket.enrichment.service import EnrichmentService
 from morket.enrichment.workflows import EnrichmentJobWorkflow
+from morket.models import EnrichmentJob
 from morket.webhooks.activities import WebhookActivities
-from morket.webhooks.workflows import WebhookDeliveryWorkflow
+from morket.webhooks.workflows import DeliveryInput, WebhookDeliveryWorkflow
 
 log = logging.getLogger("morket.enrichment.worker")
 
 SWEEP_EVERY = 30.0
-UNSTARTED_AFTER = timedelta(seconds=30)
+# A job younger than this may still be getting its workflow from the API: leave it alone.
+UNSETTLED_AFTER = timedelta(seconds=30)
 
 
 async def connect(settings: Settings, *, attempts: int = 30) -> Client:
@@ -74,35 +77,98 @@ async def enrichment_worker(
         )
 
 
-async def start_unstarted_jobs(client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> int:
-    """Start the workflow of jobs left `queued` (the API could not reach Temporal); idempotent."""
+async def reconcile_jobs(
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    older_than: timedelta = UNSETTLED_AFTER,
+) -> int:
+    """Give every open job a workflow, or settle it; idempotent, safe on several workers at once.
+
+    For each job not final after `older_than`, by the state of its workflow in Temporal:
+    - none, no cancel asked: start it (Temporal was unreachable when the job was posted);
+    - none, cancel asked: settle it as cancelled here (no workflow will ever do it);
+    - running, cancel asked: signal the cancel again (the first signal may have been lost);
+    - closed without settling (terminated, timed out, failed outside our code): settle it here,
+      its pending records failed with the reason, and release its reservation.
+    Settling twice is harmless (the job row is locked and a final job is left as it is), and a
+    chunk that still runs cannot write after a settle (it only writes records still pending).
+    Returns the number of jobs acted on.
+    """
+    async with sessions() as session:
+        jobs = await EnrichmentService(session, settings).unsettled_jobs(older_than)
+    acted = 0
+    for job in jobs:
+        try:
+            acted += await _reconcile(client, settings, sessions, job)
+        except (RPCError, RuntimeError):  # Temporal unreachable: the next sweep tries again
+            log.exception("could not reconcile job %s", job.id)
+    return acted
+
+
+async def _reconcile(
+    client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession], job: EnrichmentJob
+) -> int:
+    cancel_requested = job.cancel_requested_at is not None
+    handle = client.get_workflow_handle(job.workflow_id)
+    try:
+        status: WorkflowExecutionStatus | None = (await handle.describe()).status
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        status = None
+    if status is WorkflowExecutionStatus.RUNNING:
+        if not cancel_requested:
+            return 0
+        await handle.signal(EnrichmentJobWorkflow.cancel)
+        return 1
+    if status is None and not cancel_requested:
+        async with sessions() as session:
+            await EnrichmentService(session, settings).start_workflow(client, job)
+        return 1
+    error = None if status is None else f"the job's workflow was {status.name.lower()} before it settled the job"
     async with unit_of_work(sessions) as session:
-        service = EnrichmentService(session, settings)
-        jobs = await service.unstarted_jobs(UNSTARTED_AFTER)
-        started = 0
-        for job in jobs:
-            try:
-                await service.start_workflow(client, job)
-                started += 1
-            except RPCError:
-                log.exception("could not start the workflow of job %s", job.id)
-    return started
+        settlement = await EnrichmentService(session, settings).settle(
+            job.id, cancelled=cancel_requested, error=None if cancel_requested else error
+        )
+    log.warning("settled job %s as %s (workflow: %s)", job.id, settlement.status, status)
+    for delivery_id in settlement.delivery_ids:
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await client.start_workflow(
+                WebhookDeliveryWorkflow.run,
+                DeliveryInput(str(delivery_id), settings.webhook_retry_schedule, settings.webhook_timeout_seconds),
+                id=f"webhook-delivery-{delivery_id}",
+                task_queue=settings.temporal_task_queue,
+            )
+    return 1
 
 
 async def _sweep(client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
     while True:
         try:
-            await start_unstarted_jobs(client, settings, sessions)
+            await reconcile_jobs(client, settings, sessions)
         except Exception:  # a sweep failing must not stop the worker
-            log.exception("the sweep of unstarted jobs failed")
+            log.exception("the sweep of unsettled jobs failed")
         await asyncio.sleep(SWEEP_EVERY)
 
 
+def worker_pool_size(settings: Settings) -> tuple[int, int]:
+    """(pool_size, max_overflow) for the worker's concurrency.
+
+    Each running chunk holds one connection while it writes a batch and briefly one for its
+    cancel poll; bookkeeping activities and webhook deliveries need a few more. Cache lookups
+    (up to `record_concurrency` per chunk) are short and queue for the overflow. Heartbeats use
+    no connection at all, so a busy pool delays lookups, never a heartbeat. PostgreSQL's 100
+    default connections are shared by every process, so the overflow is bounded too.
+    """
+    chunks = settings.enrichment_parallel_chunks
+    return 2 * chunks + 4, min(chunks * settings.enrichment_record_concurrency, 2 * chunks + 16)
+
+
 async def run_worker(settings: Settings) -> None:
-    # Few connections: each chunk holds one while it writes a batch, the rest (cancel polls, the
-    # gateway's cache lookups) are short. PostgreSQL's 100 default connections are shared by all.
-    size = settings.enrichment_parallel_chunks + 4
-    engine = create_async_engine(settings.database_url, pool_size=size, max_overflow=size, pool_pre_ping=True)
+    size, overflow = worker_pool_size(settings)
+    engine = create_async_engine(settings.database_url, pool_size=size, max_overflow=overflow, pool_pre_ping=True)
     sessions = make_sessionmaker(engine)
     client = await connect(settings)
     stop = asyncio.Event()

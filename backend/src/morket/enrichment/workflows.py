@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
 BEGIN_JOB = "enrichment.begin_job"
 RUN_CHUNK = "enrichment.run_chunk"
 FINALIZE_JOB = "enrichment.finalize_job"
+CANCELLED_CHUNK_STOPS = "cancelled-chunk-stops-scheduling"
 
 # A chunk heartbeats every few records; a silent chunk is a dead worker, retried elsewhere.
 CHUNK_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
@@ -180,9 +181,15 @@ class EnrichmentJobWorkflow:
                         continue
                     running.remove(task)  # type: ignore[arg-type]
                     try:
-                        task.result()
+                        result = task.result()
                     except ActivityError as exc:
                         error = error or f"a chunk failed after retries: {exc.cause or exc}"
+                        continue
+                    # A chunk saw the job's cancel flag (or a settled job): the signal may have been
+                    # lost, so stop scheduling here instead of running every remaining chunk as a no-op.
+                    # Patched: workflows already past such a chunk replay as they ran.
+                    if isinstance(result, ChunkResult) and result.cancelled and workflow.patched(CANCELLED_CHUNK_STOPS):
+                        self._cancel = True
                 if self._cancel and running:
                     for task in running:
                         task.cancel()
