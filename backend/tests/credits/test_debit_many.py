@@ -6,6 +6,8 @@ import asyncio
 import uuid
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.db import unit_of_work
@@ -94,3 +96,57 @@ async def test_concurrent_batches_with_overlapping_keys_apply_each_key_once(
     assert_consistent(state)
     assert released["reserved"] == 0
     assert_consistent(released)
+
+
+async def test_a_cell_is_debited_once_whatever_the_key(
+    sessions: async_sessionmaker[AsyncSession], new_workspace: NewWorkspace
+) -> None:
+    """Two providers answering the same field of the same record: only the first is charged."""
+    ws, job, record = await new_workspace(), uuid.uuid4(), uuid.uuid4()
+    async with unit_of_work(sessions) as session:
+        await CreditService(session).add(ws, 100, "funds")
+        await CreditService(session).debit_many(
+            ws, job, [DebitRequest(5, f"{job}:{record}:email:apollo", record_id=record, field="email")]
+        )
+        before = await ledger_state(session, ws)
+    other_provider = DebitRequest(3, f"{job}:{record}:email:hunter", record_id=record, field="email")
+    with pytest.raises(AppError) as err:
+        async with unit_of_work(sessions) as session:
+            await CreditService(session).debit_many(ws, job, [other_provider])
+    assert err.value.status_code == 409 and err.value.code == "cell_already_debited"
+    both_in_one_batch = [
+        DebitRequest(2, "a", record_id=record, field="phone"),
+        DebitRequest(2, "b", record_id=record, field="phone"),
+    ]
+    with pytest.raises(AppError) as err:
+        async with unit_of_work(sessions) as session:
+            await CreditService(session).debit_many(ws, job, both_in_one_batch)
+    assert err.value.status_code == 409 and err.value.code == "cell_already_debited"
+    # Another field of the record is another cell.
+    async with unit_of_work(sessions) as session:
+        applied = await CreditService(session).debit_many(
+            ws, job, [DebitRequest(4, f"{job}:{record}:company_name:clearbit", record_id=record, field="company_name")]
+        )
+        after = await ledger_state(session, ws)
+    assert applied.applied == 1
+    assert after["rows"] == before["rows"] + 1 and after["balance"] == before["balance"] - 4
+
+
+async def test_the_ledger_itself_refuses_a_second_debit_of_a_cell(
+    sessions: async_sessionmaker[AsyncSession], new_workspace: NewWorkspace
+) -> None:
+    """Even past the service (a bypassed lock, a bug): the table's unique index refuses it."""
+    ws, job, record = await new_workspace(), uuid.uuid4(), uuid.uuid4()
+    async with unit_of_work(sessions) as session:
+        await CreditService(session).add(ws, 100, "funds")
+        await CreditService(session).debit_many(ws, job, [DebitRequest(5, "first", record_id=record, field="email")])
+    with pytest.raises(IntegrityError):
+        async with unit_of_work(sessions) as session:
+            await session.execute(
+                text(
+                    "INSERT INTO credit_transactions (id, workspace_id, type, amount, reserved_delta, balance_after,"
+                    " reserved_after, idempotency_key, job_id, record_id, field)"
+                    " VALUES (gen_random_uuid(), :ws, 'debit', -5, 0, 90, 0, 'second', :job, :rec, 'email')"
+                ),
+                {"ws": ws, "job": job, "rec": record},
+            )

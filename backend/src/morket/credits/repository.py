@@ -80,6 +80,25 @@ class CreditRepository:
         )
         return {row.idempotency_key: row for row in (await self.session.execute(stmt)).scalars() if row.idempotency_key}
 
+    async def debited_cells(
+        self, job_id: uuid.UUID, cells: list[tuple[uuid.UUID | None, str | None]]
+    ) -> dict[tuple[uuid.UUID, str], str]:
+        """Which of the job's (record, field) cells are already debited, and under which key."""
+        records = [r for r, f in cells if r is not None and f]
+        if not records:
+            return {}
+        stmt = select(CreditTransaction.record_id, CreditTransaction.field, CreditTransaction.idempotency_key).where(
+            CreditTransaction.job_id == job_id,
+            CreditTransaction.type == CreditTransactionType.DEBIT,
+            CreditTransaction.record_id.in_(records),
+            CreditTransaction.field.is_not(None),
+        )
+        return {
+            (record, field): key or ""
+            for record, field, key in (await self.session.execute(stmt)).all()
+            if record is not None and field is not None
+        }
+
     async def add_transactions(self, rows: list[CreditTransaction]) -> None:
         self.session.add_all(rows)
         await self.session.flush()

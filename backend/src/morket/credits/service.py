@@ -40,12 +40,18 @@ class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
 
 
+class CellAlreadyDebited(Conflict):
+    code = "cell_already_debited"
+
+
 @dataclass(frozen=True)
 class DebitRequest:
     amount: int
     idempotency_key: str
     record_id: uuid.UUID | None = None
     description: str | None = None
+    # The enriched field paid for: with job and record, a cell the ledger debits at most once.
+    field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +235,11 @@ class CreditService:
             return BatchDebitResult(applied=0, replayed=0, amount=0)
         account = await self._lock(workspace_id)
         existing = await self.repo.by_idempotency_keys(workspace_id, [d.idempotency_key for d in debits])
+        cells = (
+            await self.repo.debited_cells(job_id, [(d.record_id, d.field) for d in debits if d.field and d.record_id])
+            if job_id is not None
+            else {}
+        )
         held = await self.repo.reserved_for_job(workspace_id, job_id) if job_id is not None else 0
         rows: list[CreditTransaction] = []
         replayed = spent = from_held_total = 0
@@ -238,6 +249,14 @@ class CreditService:
                 self._same_request(first, T.DEBIT, amount=-item.amount, refs=(job_id, item.record_id))
                 replayed += 1
                 continue
+            if job_id is not None and item.field and item.record_id is not None:
+                cell = (item.record_id, item.field)
+                if cells.get(cell, item.idempotency_key) != item.idempotency_key:
+                    raise CellAlreadyDebited(
+                        f"Field {item.field!r} of record {item.record_id} is already paid for.",
+                        details={"record_id": str(item.record_id), "field": item.field},
+                    )
+                cells[cell] = item.idempotency_key
             from_held = min(item.amount, held)
             if item.amount - from_held > balance - reserved:
                 raise self._short(item.amount, balance - reserved + from_held, "debit")
@@ -259,6 +278,7 @@ class CreditService:
                     idempotency_key=item.idempotency_key,
                     job_id=job_id,
                     record_id=item.record_id,
+                    field=item.field if job_id is not None and item.record_id is not None else None,
                 )
             )
         if rows:

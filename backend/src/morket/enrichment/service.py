@@ -314,6 +314,7 @@ class EnrichmentService:
                     idempotency_key=debit_key(job.id, d.record_id, d.field, d.provider),
                     record_id=d.record_id,
                     description=f"{d.provider} {d.field}",
+                    field=d.field,
                 )
                 for d in keep_debits
             ],

@@ -60,6 +60,16 @@ class CreditTransaction(Base):
             postgresql_where=text("job_id IS NOT NULL"),
         ),
         Index("ix_credit_transactions_refund_of", "refund_of", postgresql_where=text("refund_of IS NOT NULL")),
+        # Exactly-once per enrichment cell, whatever the idempotency key (two providers of one
+        # field would have two keys): the ledger refuses a second debit of a (job, record, field).
+        Index(
+            "uq_credit_transactions_debit_cell",
+            "job_id",
+            "record_id",
+            "field",
+            unique=True,
+            postgresql_where=text("type = 'debit' AND field IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -78,6 +88,8 @@ class CreditTransaction(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     job_id: Mapped[uuid.UUID | None] = mapped_column()
     record_id: Mapped[uuid.UUID | None] = mapped_column()
+    # The enriched field a debit pays for (enrichment debits only).
+    field: Mapped[str | None] = mapped_column(String(100))
     refund_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("credit_transactions.id"))
     created_by: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[datetime] = created_at()
