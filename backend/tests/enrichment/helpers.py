@@ -72,6 +72,23 @@ async def wait_for_job(
         await asyncio.sleep(0.2)
 
 
+async def wait_for_progress(
+    client: httpx.AsyncClient, user: TestUser, ws: str, job_id: str, at_least: float, timeout: float = 120.0
+) -> dict[str, Any]:
+    """Wait until the job has done `at_least` (0..1) of its records, failing at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await client.get(f"/api/v1/workspaces/{ws}/enrichment-jobs/{job_id}", headers=user.headers)
+        assert response.status_code == 200, response.text
+        job: dict[str, Any] = response.json()["data"]
+        if job["progress"] >= at_least:
+            return job
+        assert job["status"] in ("queued", "running"), job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job did not reach {at_least:.0%} in {timeout}s: {job}")
+        await asyncio.sleep(0.05)
+
+
 async def all_records(client: httpx.AsyncClient, user: TestUser, ws: str, job_id: str) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     page = 1

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.testing import ActivityEnvironment
 
+from morket.core.config import Settings
+from morket.enrichment.activities import EnrichmentActivities
+from morket.enrichment.gateway_access import GatewayProviderAccess
+from morket.enrichment.workflows import ChunkInput
 from morket.sandbox.server import SandboxServer
-from tests.enrichment.helpers import balance, create_job, funded_workspace, ledger, people, wait_for_job
+from tests.enrichment.helpers import (
+    balance,
+    create_job,
+    funded_workspace,
+    ledger,
+    people,
+    wait_for_job,
+    wait_for_progress,
+)
 
 WATERFALL = {"email": ["apollo", "hunter"], "company_name": ["clearbit"]}
 
 
 async def test_cancel_half_way(
-    api: httpx.AsyncClient, worker: None, sandbox: SandboxServer, sessions: async_sessionmaker[AsyncSession]
+    api: httpx.AsyncClient,
+    worker: None,
+    sandbox: SandboxServer,
+    sessions: async_sessionmaker[AsyncSession],
+    temporal_client: Client,
+    enrichment_settings: Settings,
 ) -> None:
     async with httpx.AsyncClient(base_url=sandbox.url) as http:
         assert (await http.put("/_admin/faults", json={"default": {"latency_ms": 150}})).status_code == 200
@@ -25,12 +42,7 @@ async def test_cancel_half_way(
         api, user, ws, {"records": people(total, tag="cx"), "fields": list(WATERFALL), "waterfall": WATERFALL}
     )
     path = f"/api/v1/workspaces/{ws}/enrichment-jobs/{job['id']}"
-    while True:
-        current = (await api.get(path, headers=user.headers)).json()["data"]
-        if current["progress"] >= 0.5:
-            break
-        assert current["status"] in ("queued", "running"), current
-        await asyncio.sleep(0.05)
+    await wait_for_progress(api, user, ws, job["id"], 0.5, timeout=120)
     cancel = await api.post(f"{path}/cancel", headers=user.headers)
     assert cancel.status_code == 200, cancel.text
     assert cancel.json()["data"]["status"] == "cancelling"
@@ -47,8 +59,15 @@ async def test_cancel_half_way(
     debits, spent = await ledger(sessions, job["id"])
     assert spent == done["credits"]["spent"]
     assert end["balance"] == start["balance"] - spent
-    # Nothing is charged after the job is settled.
-    await asyncio.sleep(2)
+    # Nothing is charged after the job is settled. The workflow has ended (it waits for every
+    # cancelled chunk to acknowledge before it settles), and a late attempt of a chunk writes
+    # nothing: it only ever writes records still pending, and the settlement left none.
+    await temporal_client.get_workflow_handle(job["workflow_id"]).result()
+    async with GatewayProviderAccess.create(enrichment_settings, sessions) as providers:
+        late = await ActivityEnvironment().run(
+            EnrichmentActivities(sessions, enrichment_settings, providers).run_chunk, ChunkInput(job["id"], 0, total)
+        )
+    assert late.processed == 0
     assert await ledger(sessions, job["id"]) == (debits, spent)
     again = await api.post(f"{path}/cancel", headers=user.headers)
     assert again.status_code == 409

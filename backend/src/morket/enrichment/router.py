@@ -13,7 +13,7 @@ from morket.enrichment.deps import TemporalClient
 from morket.enrichment.schemas import EnrichmentJobCreate, EnrichmentJobOut, EnrichmentRecordDetail, EnrichmentRecordOut
 from morket.enrichment.service import EnrichmentService
 from morket.models import JobStatus, RecordStatus
-from morket.workspaces.deps import MemberAccess
+from morket.workspaces.deps import MemberAccess, ViewerAccess
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["enrichment"])
 log = logging.getLogger("morket.enrichment")
@@ -45,7 +45,7 @@ async def create_job(
 
 @router.get("/enrichment-jobs")
 async def list_jobs(
-    access: MemberAccess,
+    access: ViewerAccess,
     session: SessionDep,
     settings: SettingsDep,
     page: Page = 1,
@@ -61,7 +61,7 @@ async def list_jobs(
 
 @router.get("/enrichment-jobs/{job_id}")
 async def get_job(
-    job_id: uuid.UUID, access: MemberAccess, session: SessionDep, settings: SettingsDep
+    job_id: uuid.UUID, access: ViewerAccess, session: SessionDep, settings: SettingsDep
 ) -> Envelope[EnrichmentJobOut]:
     """One job: status, record counts, credits estimated/reserved/spent and timestamps."""
     return ok(await EnrichmentService(session, settings).get(access.workspace_id, job_id))
@@ -87,7 +87,7 @@ async def cancel_job(
 @router.get("/enrichment-jobs/{job_id}/records")
 async def list_records(
     job_id: uuid.UUID,
-    access: MemberAccess,
+    access: ViewerAccess,
     session: SessionDep,
     settings: SettingsDep,
     page: Page = 1,
@@ -103,7 +103,7 @@ async def list_records(
 
 @router.get("/enrichment-records/{record_id}")
 async def get_record(
-    record_id: uuid.UUID, access: MemberAccess, session: SessionDep, settings: SettingsDep
+    record_id: uuid.UUID, access: ViewerAccess, session: SessionDep, settings: SettingsDep
 ) -> Envelope[EnrichmentRecordDetail]:
     """One record with every provider attempt (outcome, cost, cached, raw response)."""
     return ok(await EnrichmentService(session, settings).record(access.workspace_id, record_id))
