@@ -85,7 +85,6 @@ class LocalStack:
             env["DATABASE_URL"] = database.with_database(self.postgres.url, "morket")
         # Providers go to the local sandbox unless real base URLs are configured.
         env.setdefault("PROVIDER_SANDBOX_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
-        env.setdefault("WEBHOOK_ALLOW_LOOPBACK", "true")
         # The sandbox advertises the real plans' per-minute limits; pace local jobs at 100 calls/s
         # per provider instead, so a 1,000-record demo job takes seconds, not minutes.
         env.setdefault(
