@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from morket import __version__
 from morket.auth.router import router as auth_router
+from morket.core.bodylimit import BodyLimitMiddleware, BodyLimits
 from morket.core.config import Settings, get_settings
 from morket.core.db import make_engine, make_sessionmaker
 from morket.core.envelope import install_error_handlers
@@ -63,6 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
         expose_headers=["X-Request-Id", "Retry-After"],
     )
+    # Inside the request context (413s carry the request id and security headers), outside parsing.
+    body_limits = BodyLimits(settings.max_body_bytes)
+    body_limits.set("/api/v1/workspaces/*/enrichment-jobs", "POST", settings.max_job_body_bytes)
+    app.state.body_limits = body_limits
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits)
     app.add_middleware(
         RequestContextMiddleware,
         limiter=limiter,

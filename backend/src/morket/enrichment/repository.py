@@ -55,6 +55,17 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
+RecordRow = tuple[uuid.UUID, uuid.UUID, uuid.UUID, int, int, str, str, int]
+
+
+def record_rows(job_id: uuid.UUID, workspace_id: uuid.UUID, inputs: Sequence[dict[str, Any]]) -> list[RecordRow]:
+    """The COPY rows of a job's records: pure and blocking (JSON encoding of every input)."""
+    return [
+        (uuid.uuid4(), job_id, workspace_id, seq, seq // BATCH_SIZE, _dumps(data), RecordStatus.PENDING.value, 0)
+        for seq, data in enumerate(inputs)
+    ]
+
+
 class EnrichmentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -125,11 +136,11 @@ class EnrichmentRepository:
 
     async def insert_records(self, job_id: uuid.UUID, workspace_id: uuid.UUID, inputs: Sequence[dict[str, Any]]) -> int:
         """COPY the job's records in (seq 0..n-1, batches of 1,000): 100k rows in seconds."""
+        return await self.copy_records(record_rows(job_id, workspace_id, inputs))
+
+    async def copy_records(self, rows: list[RecordRow]) -> int:
+        """COPY rows made by `record_rows` (made in a thread for a large job)."""
         driver = await self._driver()
-        rows = [
-            (uuid.uuid4(), job_id, workspace_id, seq, seq // BATCH_SIZE, _dumps(data), RecordStatus.PENDING.value, 0)
-            for seq, data in enumerate(inputs)
-        ]
         await driver.copy_records_to_table(
             "enrichment_records",
             records=rows,

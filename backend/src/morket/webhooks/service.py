@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.core.config import Settings
 from morket.core.errors import NotFound, Unprocessable
-from morket.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from morket.core.netsafety import LoopbackAllowance, pinned_request_options, pinned_url
+from morket.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from morket.webhooks.destinations import DestinationRefused, check_destination, loopback_allowance
 from morket.webhooks.repository import WebhookRepository
 from morket.webhooks.schemas import DeliveryOut, WebhookCreated, WebhookOut
