@@ -24,6 +24,7 @@ from morket.enrichment.router import router as enrichment_router
 from morket.health.router import router as health_router
 from morket.providers.router import router as providers_router
 from morket.webhooks.router import router as webhooks_router
+from morket.workspaces.router import invitations_router
 from morket.workspaces.router import router as workspaces_router
 
 
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_router,
         auth_router,
         workspaces_router,
+        invitations_router,
         credentials_router,
         credentials_internal_router,
         billing_router,

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     jwt_refresh_expiry: str = "7d"
     jwt_issuer: str = "morket"
     jwt_audience: str = "morket-api"
+    # How long a workspace invitation can be accepted.
+    invitation_ttl: str = "7d"
     encryption_master_key: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     # The version the current master key encrypts under; older keys stay readable through
     # ENCRYPTION_PREVIOUS_KEYS ("version:hex,version:hex") until `morket credentials rotate-master-key`.
@@ -146,7 +148,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{provider}: give [[calls, seconds], ...] with calls >= 1 and seconds > 0")
         return value
 
-    @field_validator("jwt_access_expiry", "jwt_refresh_expiry", "provider_cache_ttl")
+    @field_validator("jwt_access_expiry", "jwt_refresh_expiry", "provider_cache_ttl", "invitation_ttl")
     @classmethod
     def _valid_duration(cls, value: str) -> str:
         parse_duration(value)
@@ -190,6 +192,10 @@ class Settings(BaseSettings):
     @property
     def access_ttl(self) -> timedelta:
         return parse_duration(self.jwt_access_expiry)
+
+    @property
+    def invitation_ttl_delta(self) -> timedelta:
+        return parse_duration(self.invitation_ttl)
 
     @property
     def refresh_ttl(self) -> timedelta:

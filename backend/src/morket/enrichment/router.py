@@ -45,10 +45,11 @@ async def create_job(
         body = await anyio.to_thread.run_sync(parse_job_body, raw, settings.enrichment_max_records)
     except BodyRejected as exc:
         raise AppError(exc.message, code=exc.code, details=exc.details, status_code=exc.status) from None
-    # After the body checks: bad input is a 4xx whatever the state of the workflow engine.
-    temporal = await get_temporal_client(request)
     service = EnrichmentService(session, settings)
     job = await service.create_job(access.workspace_id, access.user_id, body)
+    # After every check: bad input is a 4xx whatever the state of the workflow engine. A 503 here
+    # rolls the uncommitted job back.
+    temporal = await get_temporal_client(request)
     # The workflow may only see a job that is committed (with its reservation).
     await session.commit()
     try:
