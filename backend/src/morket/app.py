@@ -16,6 +16,7 @@ from morket.core.config import Settings, get_settings
 from morket.core.db import make_engine, make_sessionmaker
 from morket.core.envelope import install_error_handlers
 from morket.core.middleware import RequestContextMiddleware
+from morket.core.openapi import install_openapi
 from morket.core.ratelimit import ClientIpResolver, InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from morket.credentials.router import internal_router as credentials_internal_router
 from morket.credentials.router import router as credentials_router
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = limiter
 
     install_error_handlers(app)
+    install_openapi(app)
     # Starlette runs the last-added middleware first: CORS sits inside the request context.
     app.add_middleware(
         CORSMiddleware,
