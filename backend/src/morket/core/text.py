@@ -49,3 +49,78 @@ def _finite_float(text: str) -> float:
 def loads_strict(raw: bytes | str) -> Any:
     """json.loads without NaN/Infinity (Python accepts them; JSON and PostgreSQL do not)."""
     return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_WS = " \t\n\r"
+
+
+def _skip(text: str, index: int) -> int:
+    while index < len(text) and text[index] in _WS:
+        index += 1
+    return index
+
+
+def loads_object_in_steps(raw: bytes, list_key: str, max_items: int) -> tuple[dict[str, Any], int]:
+    """Parse a JSON object whose `list_key` holds a long array, one array item at a time.
+
+    json.loads is one C call that holds the GIL for the whole document (0.5 s for 100,000
+    records on a busy machine), so the event loop cannot run even when the parse is in a thread.
+    Parsing item by item gives the interpreter a switch point after each one. Stops counting at
+    `max_items + 1` items and returns (object, item count) without reading further then.
+    Raises ValueError for anything json.loads would refuse (and NaN/Infinity).
+    """
+    text = raw.decode("utf-8")
+    decode = _STRICT.raw_decode
+    result: dict[str, Any] = {}
+    count = 0
+    i = _skip(text, 0)
+    if text[i : i + 1] != "{":
+        return loads_strict(raw), 0  # not an object: let the caller's validation say so
+    i = _skip(text, i + 1)
+    if text[i : i + 1] == "}":
+        i += 1
+    else:
+        while True:
+            key, i = decode(text, i)
+            if not isinstance(key, str):
+                raise ValueError("an object key must be a string")
+            i = _skip(text, i)
+            if text[i : i + 1] != ":":
+                raise ValueError("expected ':' in the JSON object")
+            i = _skip(text, i + 1)
+            if key == list_key and text[i : i + 1] == "[":
+                items: list[Any] = []
+                count = 0
+                i = _skip(text, i + 1)
+                if text[i : i + 1] == "]":
+                    i += 1
+                else:
+                    while True:
+                        item, i = decode(text, i)
+                        count += 1
+                        if count > max_items:
+                            return result, count  # over the limit: the rest need not be read
+                        items.append(item)
+                        i = _skip(text, i)
+                        if text[i : i + 1] == ",":
+                            i = _skip(text, i + 1)
+                            continue
+                        if text[i : i + 1] == "]":
+                            i += 1
+                            break
+                        raise ValueError("expected ',' or ']' in the JSON array")
+                result[key] = items
+            else:
+                result[key], i = decode(text, i)
+            i = _skip(text, i)
+            if text[i : i + 1] == ",":
+                i = _skip(text, i + 1)
+                continue
+            if text[i : i + 1] == "}":
+                i += 1
+                break
+            raise ValueError("expected ',' or '}' in the JSON object")
+    if _skip(text, i) != len(text):
+        raise ValueError("extra data after the JSON object")
+    return result, count

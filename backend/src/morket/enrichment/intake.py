@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from morket.core.text import loads_strict, text_problem
+from morket.core.text import loads_object_in_steps, text_problem
 from morket.enrichment.schemas import EnrichmentJobCreate
 
 MAX_RECORD_KEYS = 50
@@ -84,22 +84,28 @@ def record_problem(record: dict[str, Any]) -> str | None:
 def parse_job_body(raw: bytes, max_records: int) -> EnrichmentJobCreate:
     """Raw request bytes -> a checked job body, or BodyRejected. Blocking: run it in a thread."""
     try:
-        data = loads_strict(raw)
+        data, count = loads_object_in_steps(raw, "records", max_records)
     except (ValueError, RecursionError) as exc:
         message = str(exc) if "JSON" in str(exc) or "range" in str(exc) else "the body is not valid JSON"
         raise BodyRejected(
             422, "validation_error", "The request is not valid.", [{"field": "body", "message": message}]
         ) from None
-    records = data.get("records") if isinstance(data, dict) else None
-    if isinstance(records, list) and len(records) > max_records:
+    if count > max_records:
         raise BodyRejected(
             413,
             "too_many_records",
             f"A JSON enrichment job takes at most {max_records} records; import larger inputs as a table.",
-            {"max_records": max_records, "records": len(records)},
+            {"max_records": max_records, "records": count},
         )
+    records = data.get("records") if isinstance(data, dict) else None
     try:
-        body = EnrichmentJobCreate.model_validate(data)
+        if isinstance(records, list) and records and all(isinstance(r, dict) for r in records):
+            # pydantic checks the rest with one record standing in for all (one long Rust call
+            # over 100,000 records would hold the GIL); the records are checked below, in Python.
+            head = EnrichmentJobCreate.model_validate({**data, "records": records[:1]})
+            body = head.model_copy(update={"records": records})
+        else:
+            body = EnrichmentJobCreate.model_validate(data)
     except ValidationError as exc:
         raise BodyRejected(422, "validation_error", "The request is not valid.", _clean(exc)) from None
     problems = []
