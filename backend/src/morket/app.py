@@ -58,6 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     install_openapi(app)
+    # Innermost middleware, before anything parses; inside CORS and the request context, so a 413
+    # carries the CORS headers (a browser can read it), the request id and the security headers.
+    body_limits = BodyLimits(settings.max_body_bytes)
+    body_limits.set("/api/v1/workspaces/*/enrichment-jobs", "POST", settings.max_job_body_bytes)
+    app.state.body_limits = body_limits
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits)
     # Starlette runs the last-added middleware first: CORS sits inside the request context.
     app.add_middleware(
         CORSMiddleware,
@@ -67,11 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
         expose_headers=["X-Request-Id", "Retry-After"],
     )
-    # Inside the request context (413s carry the request id and security headers), outside parsing.
-    body_limits = BodyLimits(settings.max_body_bytes)
-    body_limits.set("/api/v1/workspaces/*/enrichment-jobs", "POST", settings.max_job_body_bytes)
-    app.state.body_limits = body_limits
-    app.add_middleware(BodyLimitMiddleware, limits=body_limits)
     app.add_middleware(
         RequestContextMiddleware,
         limiter=limiter,

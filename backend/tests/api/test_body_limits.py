@@ -35,11 +35,14 @@ async def test_declared_oversized_body_is_413_before_parsing(
     small: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     body = {"email": unique_email(), "password": "p" * (LIMIT + 10), "name": "T"}
-    response = await small.post("/api/v1/auth/register", json=body)
+    response = await small.post("/api/v1/auth/register", json=body, headers={"Origin": "http://localhost:5173"})
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
     assert response.json()["error"]["details"] == {"limit_bytes": LIMIT}
     assert response.headers["x-request-id"]
+    # A browser can read the 413 (CORS headers), and the security headers are there.
+    assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert response.headers["x-content-type-options"] == "nosniff"
     assert await _users(sessions) == 0
 
 
