@@ -35,7 +35,9 @@ def database_server_url() -> Iterator[str]:
         yield "postgresql://postgres@127.0.0.1:5432/postgres"
         return
     root = Path(__file__).resolve().parents[2]
-    server = PrivatePostgres(root / ".morket" / "test-postgres", TEST_PG_PORT, durable=False)
+    server = PrivatePostgres(
+        root / ".morket" / "test-postgres", TEST_PG_PORT, durable=False, password=secrets.token_urlsafe(24)
+    )
     url = server.start()
     try:
         yield url

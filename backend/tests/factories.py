@@ -46,10 +46,21 @@ async def create_workspace(client: httpx.AsyncClient, user: TestUser, name: str 
     return data
 
 
+async def invite(
+    client: httpx.AsyncClient, inviter: TestUser, workspace_id: str, email: str, role: str
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/workspaces/{workspace_id}/invitations", json={"email": email, "role": role}, headers=inviter.headers
+    )
+
+
 async def add_member(
     client: httpx.AsyncClient, owner: TestUser, workspace_id: str, member: TestUser, role: str
 ) -> None:
-    response = await client.post(
-        f"/api/v1/workspaces/{workspace_id}/members", json={"email": member.email, "role": role}, headers=owner.headers
+    """Invite `member` and accept as them: the one way into a workspace."""
+    invited = await invite(client, owner, workspace_id, member.email, role)
+    assert invited.status_code == 201, invited.text
+    accepted = await client.post(
+        "/api/v1/invitations/accept", json={"token": invited.json()["data"]["token"]}, headers=member.headers
     )
-    assert response.status_code == 201, response.text
+    assert accepted.status_code == 200, accepted.text

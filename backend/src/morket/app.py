@@ -11,10 +11,12 @@ from redis.asyncio import Redis
 
 from morket import __version__
 from morket.auth.router import router as auth_router
+from morket.core.bodylimit import BodyLimitMiddleware, BodyLimits
 from morket.core.config import Settings, get_settings
 from morket.core.db import make_engine, make_sessionmaker
 from morket.core.envelope import install_error_handlers
 from morket.core.middleware import RequestContextMiddleware
+from morket.core.openapi import install_openapi
 from morket.core.ratelimit import ClientIpResolver, InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from morket.credentials.router import internal_router as credentials_internal_router
 from morket.credentials.router import router as credentials_router
@@ -23,6 +25,7 @@ from morket.enrichment.router import router as enrichment_router
 from morket.health.router import router as health_router
 from morket.providers.router import router as providers_router
 from morket.webhooks.router import router as webhooks_router
+from morket.workspaces.router import invitations_router
 from morket.workspaces.router import router as workspaces_router
 
 
@@ -54,6 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = limiter
 
     install_error_handlers(app)
+    install_openapi(app)
+    # Innermost middleware, before anything parses; inside CORS and the request context, so a 413
+    # carries the CORS headers (a browser can read it), the request id and the security headers.
+    body_limits = BodyLimits(settings.max_body_bytes)
+    body_limits.set("/api/v1/workspaces/*/enrichment-jobs", "POST", settings.max_job_body_bytes)
+    app.state.body_limits = body_limits
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits)
     # Starlette runs the last-added middleware first: CORS sits inside the request context.
     app.add_middleware(
         CORSMiddleware,
@@ -74,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_router,
         auth_router,
         workspaces_router,
+        invitations_router,
         credentials_router,
         credentials_internal_router,
         billing_router,

@@ -19,6 +19,7 @@ from morket.devstack.temporal import TemporalDevServer
 from morket.enrichment.worker import connect, enrichment_worker
 from morket.sandbox.server import SandboxServer
 from tests.conftest import make_settings
+from tests.webhooks.receiver import RECEIVER_PORTS
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +49,8 @@ def enrichment_settings_for(
         # A queue per test: workflows of one test never run on another test's worker.
         "temporal_task_queue": f"test-{uuid.uuid4().hex[:12]}",
         "provider_sandbox_url": sandbox.url,
-        "webhook_allow_loopback": True,
+        # Port 9 (discard) stands for "a loopback URL that is allowed but closed".
+        "webhook_allow_loopback": ",".join(str(p) for p in (9, *RECEIVER_PORTS)),
         "webhook_retry_delays": "0.2,0.4,0.8",
         "webhook_timeout_seconds": 2.0,
         "enrichment_chunk_size": 50,

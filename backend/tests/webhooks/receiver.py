@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,11 @@ from starlette.routing import Route
 
 from morket.devstack.ports import free_port
 
+# Receivers listen on these ports, in turn: the test settings allow exactly these loopback ports
+# (WEBHOOK_ALLOW_LOOPBACK), as a deployment would list its local receiver's.
+RECEIVER_PORTS: tuple[int, ...] = tuple(free_port() for _ in range(3))
+_next_port = itertools.cycle(RECEIVER_PORTS)
+
 
 @dataclass
 class Received:
@@ -26,15 +32,20 @@ class Received:
 @dataclass
 class Receiver:
     failures: int = 0
+    # When set, every call is answered with a 302 to this URL (which must not be followed).
+    redirect_to: str | None = None
     calls: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.port = free_port()
+        self.port = next(_next_port)
 
         async def hook(request: Request) -> JSONResponse:
             status = 500 if len(self.calls) < self.failures else 200
+            if self.redirect_to is not None:
+                status = 302
             self.calls.append(Received(await request.body(), dict(request.headers), status))
-            return JSONResponse({"ok": status == 200}, status_code=status)
+            headers = {"location": self.redirect_to} if self.redirect_to is not None else None
+            return JSONResponse({"ok": status == 200}, status_code=status, headers=headers)
 
         app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")

@@ -54,7 +54,7 @@ async def test_subscription_roles_and_secret_shown_once(api: httpx.AsyncClient) 
 async def test_private_destinations_refused_without_the_allow_list(
     enrichment_settings: Settings, clean_db: None
 ) -> None:
-    strict = enrichment_settings.model_copy(update={"webhook_allow_loopback": False})
+    strict = enrichment_settings.model_copy(update={"webhook_allow_loopback": ""})
     app = create_app(strict)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         owner, ws = await funded_workspace(client, credits=0)

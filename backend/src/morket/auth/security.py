@@ -77,7 +77,8 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims | None:
             jti=str(payload["jti"]),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
         )
-    except (jwt.PyJWTError, ValueError, TypeError):
+    # OverflowError/OSError: an `exp` past year 9999 passes PyJWT's integer check but not fromtimestamp.
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError):
         return None
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     jwt_refresh_expiry: str = "7d"
     jwt_issuer: str = "morket"
     jwt_audience: str = "morket-api"
+    # How long a workspace invitation can be accepted.
+    invitation_ttl: str = "7d"
     encryption_master_key: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     # The version the current master key encrypts under; older keys stay readable through
     # ENCRYPTION_PREVIOUS_KEYS ("version:hex,version:hex") until `morket credentials rotate-master-key`.
@@ -69,8 +73,9 @@ class Settings(BaseSettings):
     # Outbound webhooks: comma-separated retry delays in seconds (3 retries: 5 s, 10 s, 20 s).
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_retry_delays: str = "5,10,20"
-    # Loopback destinations are refused unless this is set (local development and tests).
-    webhook_allow_loopback: bool = False
+    # Loopback ports webhooks may reach, comma-separated ("9000,9001"), for local development and
+    # tests only: refused when MORKET_ENV=production. The provider sandbox's port is never allowed.
+    webhook_allow_loopback: str = ""
     # Data providers. A base URL left unset goes to PROVIDER_SANDBOX_URL when that is set (local
     # and test), else to the provider's real host. Clearbit's may hold "{product}" (person/company).
     apollo_base_url: str | None = None
@@ -89,6 +94,12 @@ class Settings(BaseSettings):
     # Per-provider limits replacing the documented ones, as JSON: {"hunter": [[15, 1], [500, 60]]}
     # means 15 calls per second and 500 per minute per API key.
     provider_rate_limits: dict[str, list[tuple[int, float]]] = Field(default_factory=dict)
+    # Request bodies above this many bytes are answered 413 before they are parsed. Routes may be
+    # given their own limit (core.bodylimit.BodyLimits): enrichment jobs get MAX_JOB_BODY_BYTES.
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    max_job_body_bytes: int = Field(default=64 * 1_048_576, ge=1_024)
+    # Records per JSON enrichment job; bigger inputs go through a table import.
+    enrichment_max_records: int = Field(default=100_000, ge=1, le=1_000_000)
 
     @field_validator("webhook_retry_delays")
     @classmethod
@@ -100,6 +111,30 @@ class Settings(BaseSettings):
         if any(d < 0 for d in delays):
             raise ValueError("delays must not be negative")
         return value
+
+    @field_validator("webhook_allow_loopback", mode="before")
+    @classmethod
+    def _loopback_ports(cls, value: object) -> str:
+        text = "" if value is None or value is False else str(value).strip()
+        if text.lower() in ("", "false", "0", "no"):
+            return ""
+        ports = [part.strip() for part in text.split(",") if part.strip()]
+        if not all(p.isdigit() and 1 <= int(p) <= 65535 for p in ports):
+            raise ValueError("list the loopback ports webhooks may reach, e.g. 9000,9001 (no longer true/false)")
+        return ",".join(ports)
+
+    @property
+    def webhook_loopback_ports(self) -> frozenset[int]:
+        return frozenset(int(p) for p in self.webhook_allow_loopback.split(",") if p)
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> Settings:
+        if self.morket_env != "production":
+            return self
+        problems = production_problems(self)
+        if problems:
+            raise ValueError("MORKET_ENV=production refuses: " + "; ".join(problems))
+        return self
 
     @property
     def webhook_retry_schedule(self) -> list[float]:
@@ -113,7 +148,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{provider}: give [[calls, seconds], ...] with calls >= 1 and seconds > 0")
         return value
 
-    @field_validator("jwt_access_expiry", "jwt_refresh_expiry", "provider_cache_ttl")
+    @field_validator("jwt_access_expiry", "jwt_refresh_expiry", "provider_cache_ttl", "invitation_ttl")
     @classmethod
     def _valid_duration(cls, value: str) -> str:
         parse_duration(value)
@@ -159,6 +194,10 @@ class Settings(BaseSettings):
         return parse_duration(self.jwt_access_expiry)
 
     @property
+    def invitation_ttl_delta(self) -> timedelta:
+        return parse_duration(self.invitation_ttl)
+
+    @property
     def refresh_ttl(self) -> timedelta:
         return parse_duration(self.jwt_refresh_expiry)
 
@@ -169,6 +208,42 @@ class Settings(BaseSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.cors_origin.split(",") if o.strip()]
+
+
+def _weak(secret: str | None) -> bool:
+    """Blank, one character repeated, or a handful of distinct characters: not a generated secret."""
+    return secret is not None and len(set(secret.strip())) < 8
+
+
+def _loopback_url(url: str | None) -> bool:
+    host = (urlsplit(url).hostname or "") if url else ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What a production deployment must not run with (each named by its variable)."""
+    problems: list[str] = []
+    if settings.webhook_allow_loopback:
+        problems.append("WEBHOOK_ALLOW_LOOPBACK (loopback webhook destinations are for development and tests)")
+    if settings.provider_sandbox_url:
+        problems.append("PROVIDER_SANDBOX_URL (the provider sandbox is for development and tests)")
+    for name in ("apollo_base_url", "clearbit_base_url", "hunter_base_url", "openai_base_url"):
+        if _loopback_url(getattr(settings, name)):
+            problems.append(f"{name.upper()} on a loopback address (the provider sandbox)")
+    if _weak(settings.jwt_secret):
+        problems.append("a weak JWT_SECRET (blank or repeated characters; generate one)")
+    if _weak(settings.encryption_master_key) or int(settings.encryption_master_key, 16) == 0:
+        problems.append("a weak ENCRYPTION_MASTER_KEY (all zero or repeated characters; generate one)")
+    if any(_weak(key.hex()) for key in parse_previous_keys(settings.encryption_previous_keys, 0).values()):
+        problems.append("a weak key in ENCRYPTION_PREVIOUS_KEYS")
+    if _weak(settings.service_api_key):
+        problems.append("a weak SERVICE_API_KEY (blank or repeated characters; generate one)")
+    return problems
 
 
 def parse_previous_keys(value: str, current_version: int) -> dict[int, bytes]:
@@ -205,7 +280,7 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = str(err["loc"][0]).upper() if err["loc"] else "?"
+            name = str(err["loc"][0]).upper() if err["loc"] else "MORKET_ENV"
             problems.append(f"  {name}: {err['msg']}")
         raise SettingsError("Invalid configuration:\n" + "\n".join(problems)) from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -79,6 +80,17 @@ def _clean_validation_errors(errors: list[Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
+def _sqlstate(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """SQLSTATE class 22, "data exception": input PostgreSQL cannot store (a NUL character, a number
+    out of range). The client's mistake, not a server fault."""
+    return _sqlstate(exc).startswith("22")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -101,13 +113,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(DBAPIError)
-    async def _db_error(_: Request, exc: DBAPIError) -> JSONResponse:
-        # SQLSTATE class 22 is "data exception": input PostgreSQL cannot store (a NUL character,
-        # a number out of range). That is the client's mistake, not a server fault; the
-        # transaction has been rolled back by the session dependency.
-        sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
-        if sqlstate.startswith("22"):
-            log.info("database rejected input", extra={"sqlstate": sqlstate})
+    @app.exception_handler(asyncpg.PostgresError)  # raw driver errors (COPY) are not wrapped by SQLAlchemy
+    async def _db_error(_: Request, exc: Exception) -> JSONResponse:
+        # The transaction has been rolled back by the session dependency.
+        if is_data_error(exc):
+            log.info("database rejected input", extra={"sqlstate": _sqlstate(exc)})
             return error_response(422, "invalid_data", "The request contains a value that cannot be stored.")
         log.exception("database error", exc_info=exc)
         return error_response(500, "internal_error", "An unexpected error occurred.")

@@ -16,8 +16,11 @@ class AppError(Exception):
         code: str | None = None,
         details: Any = None,
         headers: dict[str, str] | None = None,
+        status_code: int | None = None,
     ) -> None:
         super().__init__(message)
+        if status_code is not None:
+            self.status_code = status_code
         self.message = message
         if code is not None:
             self.code = code

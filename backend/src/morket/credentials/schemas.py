@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from morket.core.text import json_problem, text_problem
+
 # The provider slugs a credential may be stored for. The provider registry replaces this set
 # once it exists; validation reads it at call time, so rebinding it here is enough.
 KNOWN_PROVIDERS: frozenset[str] = frozenset({"apollo", "clearbit", "hunter", "openai", "hubspot", "salesforce"})
@@ -47,6 +49,8 @@ class CredentialCreate(BaseModel):
         value = value.strip()
         if not value:
             raise ValueError("name must not be blank when given")
+        if problem := text_problem(value):
+            raise ValueError(f"name {problem}")
         return value
 
     @field_validator("api_key")
@@ -64,6 +68,8 @@ class CredentialCreate(BaseModel):
     def _small_extra(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None and len(json.dumps(value)) > MAX_EXTRA_BYTES:
             raise ValueError(f"extra must be at most {MAX_EXTRA_BYTES} bytes of JSON")
+        if value is not None and (problem := json_problem(value)):
+            raise ValueError(f"extra {problem}")
         return value
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.core.config import Settings
+from morket.core.envelope import is_data_error
 from morket.core.errors import AppError, NotFound, ServiceUnavailable, Unprocessable
 from morket.credentials import schemas
 from morket.credentials.crypto import CredentialCipher, CredentialDecryptError, Sealed
@@ -96,7 +97,11 @@ class CredentialService:
         )
         try:
             await self.repo.add(credential)
-        except DBAPIError:
+        except DBAPIError as exc:
+            if is_data_error(exc):  # the client's input (a value PostgreSQL cannot store), not our fault
+                raise Unprocessable(
+                    "The credential contains a value that cannot be stored.", code="invalid_data"
+                ) from None
             raise CredentialWriteFailed("The credential could not be stored.") from None
         await self._audit(workspace_id, credential.id, credential.provider, "created", _user_actor(user_id), None)
         await self.session.refresh(credential)

@@ -15,6 +15,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from morket.devstack.ports import port_open
 
@@ -64,6 +65,9 @@ class PrivatePostgres:
     port: int
     # Tests trade durability for speed; `make run` keeps a developer's data safe.
     durable: bool = True
+    # The superuser's password. With one, the cluster trusts nobody: every connection, over TCP
+    # or the socket, proves the password (scram-sha-256), so other local users cannot get in.
+    password: str | None = None
 
     def __post_init__(self) -> None:
         self.bindir = find_bindir()
@@ -73,7 +77,8 @@ class PrivatePostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        auth = f"postgres:{quote(self.password, safe='')}" if self.password else "postgres"
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/postgres"
 
     def _cmd(self, *args: str) -> list[str]:
         return ["runuser", "-u", PG_USER, "--", *args] if self.as_root else list(args)
@@ -99,21 +104,7 @@ class PrivatePostgres:
             return self.url
         self._prepare_dir()
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
-                self._cmd(
-                    str(self.bindir / "initdb"),
-                    "-D",
-                    str(self.data_dir),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--no-sync",
-                ),
-                check=True,
-                capture_output=True,
-            )
+            self._initdb()
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base_dir} -c max_connections=300"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -139,7 +130,85 @@ class PrivatePostgres:
             if time.monotonic() > deadline:
                 raise PostgresUnavailable(f"PostgreSQL did not start; see {self.log_file}")
             time.sleep(0.2)
+        if self.password and self._hba_trusts():
+            self._stop_trusting()
         return self.url
+
+    def _initdb(self) -> None:
+        auth = ["--auth=trust"]
+        pwfile: Path | None = None
+        if self.password:
+            # Written 0600 from the start, read by initdb, removed at once.
+            pwfile = self.base_dir / ".pwfile"
+            fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(self.password + "\n")
+            if self.as_root:
+                user = pwd.getpwnam(PG_USER)
+                os.chown(pwfile, user.pw_uid, user.pw_gid)
+            auth = ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
+        try:
+            subprocess.run(
+                self._cmd(
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    *auth,
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ),
+                check=True,
+                capture_output=True,
+            )
+        finally:
+            if pwfile is not None:
+                pwfile.unlink(missing_ok=True)
+
+    def _hba_trusts(self) -> bool:
+        hba = self.data_dir / "pg_hba.conf"
+        return any(
+            line.split() and not line.lstrip().startswith("#") and line.split()[-1] == "trust"
+            for line in hba.read_text().splitlines()
+        )
+
+    def _stop_trusting(self) -> None:
+        """A cluster made before passwords (trust for every local user): set the password, then
+        require it. The ALTER runs while trust still lets us in."""
+        subprocess.run(
+            self._cmd(
+                str(self.bindir / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-v",
+                f"pw={self.password}",
+            ),
+            # psql interpolates :'pw' (quoted safely) only in a script, not in -c.
+            input=b"ALTER ROLE postgres PASSWORD :'pw';\n",
+            check=True,
+            capture_output=True,
+        )
+        hba = self.data_dir / "pg_hba.conf"
+        lines = []
+        for line in hba.read_text().splitlines():
+            parts = line.split()
+            if parts and not line.lstrip().startswith("#") and parts[-1] == "trust":
+                line = line[: line.rstrip().rfind("trust")] + "scram-sha-256"
+            lines.append(line)
+        hba.write_text("\n".join(lines) + "\n")
+        subprocess.run(
+            self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "reload"), check=True, capture_output=True
+        )
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():

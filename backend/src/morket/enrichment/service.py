@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -23,7 +24,14 @@ from morket.core.config import Settings
 from morket.core.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from morket.credits.service import CreditService, DebitRequest
 from morket.enrichment.catalog import ProviderCatalog
-from morket.enrichment.repository import BATCH_SIZE, AttemptRow, EnrichmentRepository, PendingRecord, RecordResult
+from morket.enrichment.repository import (
+    BATCH_SIZE,
+    AttemptRow,
+    EnrichmentRepository,
+    PendingRecord,
+    RecordResult,
+    record_rows,
+)
 from morket.enrichment.schemas import (
     AttemptOut,
     EnrichmentJobCreate,
@@ -109,7 +117,8 @@ class EnrichmentService:
         fields, waterfall = self.plan(body)
         problems = self.catalog.validate_plan(fields, waterfall)
         if not problems:
-            problems = self.catalog.validate_records(body.records, fields, waterfall)
+            # A pure loop over up to 100,000 records: in a thread, so the event loop keeps serving.
+            problems = await anyio.to_thread.run_sync(self.catalog.validate_records, body.records, fields, waterfall)
         if problems:
             raise Unprocessable(
                 "The enrichment request cannot be run.",
@@ -143,7 +152,8 @@ class EnrichmentService:
             workflow_id=workflow_id_for(str(job_id)),
         )
         await self.repo.add_job(job)
-        await self.repo.insert_records(job.id, workspace_id, body.records)
+        rows = await anyio.to_thread.run_sync(record_rows, job.id, workspace_id, body.records)
+        await self.repo.copy_records(rows)
         if estimate > 0:
             try:
                 await credits.reserve(workspace_id, job.id, estimate, idempotency_key=f"job:{job.id}:reserve")

@@ -8,6 +8,7 @@ from morket.models.credit_transaction import CreditTransaction, CreditTransactio
 from morket.models.enrichment_attempt import EnrichmentAttempt
 from morket.models.enrichment_job import EnrichmentJob, JobStatus
 from morket.models.enrichment_record import EnrichmentRecord, RecordStatus
+from morket.models.invitation import Invitation, InvitationStatus
 from morket.models.membership import Membership, Role
 from morket.models.provider_cache import ProviderResponseCache
 from morket.models.refresh_token import RefreshToken
@@ -29,6 +30,8 @@ __all__ = [
     "EnrichmentAttempt",
     "EnrichmentJob",
     "EnrichmentRecord",
+    "Invitation",
+    "InvitationStatus",
     "JobStatus",
     "Membership",
     "ProviderResponseCache",

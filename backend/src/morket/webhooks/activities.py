@@ -10,6 +10,7 @@ from temporalio import activity
 
 from morket.core.config import Settings
 from morket.core.db import unit_of_work
+from morket.webhooks.destinations import loopback_allowance
 from morket.webhooks.service import WebhookService, send_signed
 from morket.webhooks.workflows import DELIVER_WEBHOOK, AttemptInput, AttemptResult
 
@@ -35,7 +36,7 @@ class WebhookActivities:
             prepared,
             final=inp.final,
             timeout=inp.timeout_seconds,
-            allow_loopback=self.settings.webhook_allow_loopback,
+            allowance=loopback_allowance(self.settings),
         )
         async with unit_of_work(self.sessions) as session:
             await WebhookService(session, self.settings).record_attempt(

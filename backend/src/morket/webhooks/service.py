@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -19,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.core.config import Settings
 from morket.core.errors import NotFound, Unprocessable
+from morket.core.netsafety import LoopbackAllowance, pinned_request_options, pinned_url
 from morket.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from morket.webhooks.destinations import DestinationRefused, check_destination
+from morket.webhooks.destinations import DestinationRefused, check_destination, loopback_allowance
 from morket.webhooks.repository import WebhookRepository
 from morket.webhooks.schemas import DeliveryOut, WebhookCreated, WebhookOut
 from morket.webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -81,12 +83,12 @@ class WebhookService:
         self, workspace_id: uuid.UUID, user_id: uuid.UUID | None, url: str, events: Sequence[str]
     ) -> WebhookCreated:
         try:
-            await check_destination(url, allow_loopback=self.settings.webhook_allow_loopback)
+            await check_destination(url, loopback_allowance(self.settings))
         except DestinationRefused as exc:
             raise Unprocessable(
-                f"This webhook destination is not allowed: {exc}",
+                f"This webhook destination is not allowed: {exc}.",
                 code="destination_refused",
-                details=[{"field": "url", "message": str(exc)}],
+                details=[{"field": "url", "message": str(exc), "reason": exc.reason.value}],
             ) from None
         secret = "whsec_" + secrets.token_urlsafe(32)
         sub = WebhookSubscription(
@@ -163,24 +165,35 @@ class WebhookService:
         )
 
 
+class DeliveryError(StrEnum):
+    """What a stored delivery error says. Coarse on purpose: a member must not learn from it
+    whether a port is closed, filtered or speaks something other than HTTP."""
+
+    REFUSED = "destination refused"
+    UNREACHABLE = "the receiver could not be reached"
+    DELETED = "the subscription was deleted"
+
+
 async def send_signed(
     http: httpx.AsyncClient,
     prepared: PreparedDelivery,
     *,
     final: bool,
     timeout: float,
-    allow_loopback: bool,
+    allowance: LoopbackAllowance,
 ) -> tuple[AttemptOutcome, int]:
     """One POST of a prepared delivery. Returns the outcome and the duration in ms; never raises."""
     started = time.monotonic()
     if prepared.secret is None:
-        return AttemptOutcome("failed", None, "the subscription was deleted"), 0
+        return AttemptOutcome("failed", None, DeliveryError.DELETED.value), 0
     try:
-        await check_destination(prepared.url, allow_loopback=allow_loopback)
+        checked = await check_destination(prepared.url, allowance)
     except DestinationRefused as exc:
-        return AttemptOutcome("failed", None, f"destination refused: {exc}"), 0
+        return AttemptOutcome("failed", None, f"{DeliveryError.REFUSED.value}: {exc}"), 0
     timestamp = str(int(time.time()))
+    options = pinned_request_options(checked)
     headers = {
+        **options["headers"],
         "Content-Type": "application/json",
         "User-Agent": "Morket-Webhooks/1",
         TIMESTAMP_HEADER: timestamp,
@@ -188,11 +201,20 @@ async def send_signed(
     }
     retry_or_fail = "failed" if final else "retry"
     try:
-        response = await http.post(prepared.url, content=prepared.body, headers=headers, timeout=timeout)
-    except httpx.HTTPError as exc:
+        # To the checked address, not the name: no second resolution between check and connect.
+        response = await http.post(
+            pinned_url(checked),
+            content=prepared.body,
+            headers=headers,
+            timeout=timeout,
+            follow_redirects=False,
+            extensions=options.get("extensions"),
+        )
+    except httpx.HTTPError:
         elapsed = int((time.monotonic() - started) * 1000)
-        return AttemptOutcome(retry_or_fail, None, f"{type(exc).__name__}: {exc}"[:500]), elapsed
+        return AttemptOutcome(retry_or_fail, None, DeliveryError.UNREACHABLE.value), elapsed
     elapsed = int((time.monotonic() - started) * 1000)
     if 200 <= response.status_code < 300:
         return AttemptOutcome("succeeded", response.status_code, None), elapsed
+    # A redirect is not followed (it could point anywhere); it counts as the receiver's failure.
     return AttemptOutcome(retry_or_fail, response.status_code, f"the receiver answered {response.status_code}"), elapsed

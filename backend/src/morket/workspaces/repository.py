@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from morket.models import Membership, Role, User, Workspace
+from morket.models import Invitation, Membership, Role, User, Workspace
 
 
 class WorkspaceRepository:
@@ -77,3 +78,52 @@ class WorkspaceRepository:
 
     async def user_by_id(self, user_id: uuid.UUID) -> User | None:
         return await self.session.get(User, user_id)
+
+    # invitations ------------------------------------------------------------------------
+
+    async def add_invitation(self, invitation: Invitation) -> None:
+        self.session.add(invitation)
+        await self.session.flush()
+
+    async def revoke_open_invitations(self, workspace_id: uuid.UUID, email: str, now: datetime) -> None:
+        await self.session.execute(
+            update(Invitation)
+            .where(
+                Invitation.workspace_id == workspace_id,
+                Invitation.email == email,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+
+    async def pending_invitations(self, workspace_id: uuid.UUID, now: datetime) -> list[Invitation]:
+        stmt = (
+            select(Invitation)
+            .where(
+                Invitation.workspace_id == workspace_id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > now,
+            )
+            .order_by(Invitation.created_at, Invitation.id)
+        )
+        return list((await self.session.execute(stmt)).scalars().all())
+
+    async def invitation(self, workspace_id: uuid.UUID, invitation_id: uuid.UUID) -> Invitation | None:
+        stmt = (
+            select(Invitation)
+            .where(Invitation.workspace_id == workspace_id, Invitation.id == invitation_id)
+            .with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def invitation_by_token_hash(self, token_hash: str) -> Invitation | None:
+        """Locked: two accepts of one token are serialised, and the second sees it used."""
+        stmt = (
+            select(Invitation)
+            .where(Invitation.token_hash == token_hash)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -5,12 +5,16 @@ import uuid
 from fastapi import APIRouter, status
 
 from morket.auth.deps import CurrentUser
-from morket.core.deps import SessionDep
+from morket.core.deps import SessionDep, SettingsDep
 from morket.core.envelope import Envelope, ok
 from morket.workspaces.deps import AdminAccess, OwnerAccess, ViewerAccess
+from morket.workspaces.invitations import InvitationService
 from morket.workspaces.schemas import (
     Deleted,
-    MemberAdd,
+    InvitationAccept,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationOut,
     MemberOut,
     RoleUpdate,
     WorkspaceCreate,
@@ -20,6 +24,7 @@ from morket.workspaces.schemas import (
 from morket.workspaces.service import WorkspaceService
 
 router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"])
+invitations_router = APIRouter(prefix="/api/v1/invitations", tags=["workspaces"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -59,12 +64,30 @@ async def list_members(access: ViewerAccess, session: SessionDep) -> Envelope[li
     return ok(await WorkspaceService(session).members(access.workspace_id))
 
 
-@router.post("/{workspace_id}/members", status_code=status.HTTP_201_CREATED)
-async def add_member(body: MemberAdd, access: AdminAccess, session: SessionDep) -> Envelope[MemberOut]:
-    """Add an existing user by email with a role (admin+; only owners grant owner)."""
-    return ok(
-        await WorkspaceService(session).add_member(access.workspace_id, access.user_id, str(body.email), body.role)
-    )
+@router.post("/{workspace_id}/invitations", status_code=status.HTTP_201_CREATED)
+async def invite(
+    body: InvitationCreate, access: AdminAccess, session: SessionDep, settings: SettingsDep
+) -> Envelope[InvitationCreated]:
+    """Invite an email with a role (admin+; only owners invite owners). The token is shown only here."""
+    service = InvitationService(session, settings.invitation_ttl_delta)
+    return ok(await service.invite(access.workspace_id, access.user_id, str(body.email), body.role))
+
+
+@router.get("/{workspace_id}/invitations")
+async def list_invitations(
+    access: AdminAccess, session: SessionDep, settings: SettingsDep
+) -> Envelope[list[InvitationOut]]:
+    """Pending invitations of the workspace (admin+), without their tokens."""
+    return ok(await InvitationService(session, settings.invitation_ttl_delta).pending(access.workspace_id))
+
+
+@router.delete("/{workspace_id}/invitations/{invitation_id}")
+async def revoke_invitation(
+    invitation_id: uuid.UUID, access: AdminAccess, session: SessionDep, settings: SettingsDep
+) -> Envelope[InvitationOut]:
+    """Revoke a pending invitation (admin+; an invitation to owner, owners only)."""
+    service = InvitationService(session, settings.invitation_ttl_delta)
+    return ok(await service.revoke(access.workspace_id, access.user_id, invitation_id))
 
 
 @router.delete("/{workspace_id}/members/{user_id}")
@@ -80,3 +103,11 @@ async def change_role(
 ) -> Envelope[MemberOut]:
     """Change a member's role (admin+). The last owner cannot be demoted."""
     return ok(await WorkspaceService(session).change_role(access.workspace_id, access.user_id, user_id, body.role))
+
+
+@invitations_router.post("/accept")
+async def accept_invitation(
+    body: InvitationAccept, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Envelope[WorkspaceOut]:
+    """Join a workspace with an invitation's token, signed in with the invited email."""
+    return ok(await InvitationService(session, settings.invitation_ttl_delta).accept(user, body.token))

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from morket.models import Role
+from morket.models import InvitationStatus, Role
 
 
 class WorkspaceCreate(BaseModel):
@@ -37,11 +37,34 @@ class WorkspaceOut(BaseModel):
     updated_at: datetime
 
 
-class MemberAdd(BaseModel):
+class InvitationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
     role: Role = Role.MEMBER
+
+
+class InvitationOut(BaseModel):
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    email: str
+    role: Role
+    status: InvitationStatus
+    invited_by: uuid.UUID | None
+    expires_at: datetime
+    created_at: datetime
+
+
+class InvitationCreated(InvitationOut):
+    # Shown once, here: only its hash is stored. The invitee posts it to /api/v1/invitations/accept.
+    token: str
+    accept_path: str
+
+
+class InvitationAccept(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    token: str = Field(min_length=10, max_length=200)
 
 
 class RoleUpdate(BaseModel):

@@ -87,28 +87,15 @@ class WorkspaceService:
     async def members(self, workspace_id: uuid.UUID) -> list[MemberOut]:
         return [_member_out(m, u) for m, u in await self.repo.members(workspace_id)]
 
-    async def add_member(self, workspace_id: uuid.UUID, actor_id: uuid.UUID, email: str, role: Role) -> MemberOut:
-        actor_role = await self._lock(workspace_id, actor_id)
-        self._check_may_grant(actor_role, role)
-        user = await self.repo.user_by_email(email)
-        if user is None:
-            raise NotFound("No Morket account uses this email; ask them to register first.", code="user_not_found")
-        if await self.repo.membership(workspace_id, user.id) is not None:
-            raise Conflict("This user is already a member of the workspace.", code="already_member")
-        membership = Membership(workspace_id=workspace_id, user_id=user.id, role=role)
-        await self.repo.add_membership(membership)
-        await self.session.refresh(membership)
-        return _member_out(membership, user)
-
     async def change_role(
         self, workspace_id: uuid.UUID, actor_id: uuid.UUID, user_id: uuid.UUID, role: Role
     ) -> MemberOut:
-        actor_role = await self._lock(workspace_id, actor_id)
+        actor_role = await self.lock_for_change(workspace_id, actor_id)
         if not actor_role.at_least(Role.ADMIN):
             raise Forbidden("Only admins and owners can change roles.")
         membership = await self._membership(workspace_id, user_id)
         self._check_may_manage(actor_role, membership.role)
-        self._check_may_grant(actor_role, role)
+        self.check_may_grant(actor_role, role)
         if membership.role == Role.OWNER and role != Role.OWNER and await self.repo.owner_count(workspace_id) <= 1:
             raise LastOwner("The last owner cannot be demoted; make someone else owner first.")
         membership.role = role
@@ -118,7 +105,7 @@ class WorkspaceService:
         return _member_out(membership, user)
 
     async def remove_member(self, workspace_id: uuid.UUID, actor_id: uuid.UUID, user_id: uuid.UUID) -> None:
-        actor_role = await self._lock(workspace_id, actor_id)
+        actor_role = await self.lock_for_change(workspace_id, actor_id)
         membership = await self._membership(workspace_id, user_id)
         if user_id != actor_id:
             if not actor_role.at_least(Role.ADMIN):
@@ -128,7 +115,7 @@ class WorkspaceService:
             raise LastOwner("The last owner cannot leave or be removed; make someone else owner first.")
         await self.repo.remove_membership(workspace_id, user_id)
 
-    async def _lock(self, workspace_id: uuid.UUID, actor_id: uuid.UUID) -> Role:
+    async def lock_for_change(self, workspace_id: uuid.UUID, actor_id: uuid.UUID) -> Role:
         """Lock the workspace row and return the actor's role as it is now.
 
         The lock serialises membership changes of one workspace, so two demotions cannot both
@@ -150,7 +137,7 @@ class WorkspaceService:
         return membership
 
     @staticmethod
-    def _check_may_grant(actor_role: Role, role: Role) -> None:
+    def check_may_grant(actor_role: Role, role: Role) -> None:
         if role == Role.OWNER and actor_role != Role.OWNER:
             raise Forbidden("Only owners can grant the owner role.")
 
