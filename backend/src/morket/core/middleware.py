@@ -85,6 +85,9 @@ class RequestContextMiddleware:
                 else:
                     csp = UI_CSP
                 headers.append((b"content-security-policy", csp))
+                if path.startswith("/api/v1/auth/"):
+                    # Tokens and who-am-I answers must never sit in a browser or proxy cache.
+                    headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 
