@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from morket import __version__
 from morket.auth.router import router as auth_router
 from morket.core.config import Settings, get_settings
-from morket.core.db import make_engine, make_sessionmaker
+from morket.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from morket.core.envelope import install_error_handlers
 from morket.core.middleware import RequestContextMiddleware
 from morket.core.ratelimit import ClientIpResolver, InMemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    app.state.read_sessions = make_read_sessionmaker(engine)
     app.state.redis = redis
     app.state.rate_limiter = limiter
 
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-Id", "X-Refresh-Token-Transport"],
         expose_headers=["X-Request-Id", "Retry-After"],
     )
     app.add_middleware(
