@@ -44,7 +44,7 @@ MASTER_KEY = "ef" * 32
 BARE_PATH = "/api/v1/bench/bare"
 
 # The app the workers serve: the product's app plus the bare endpoint (a factory uvicorn imports).
-_FACTORY = '''
+_FACTORY = """
 from fastapi.responses import Response
 from morket.app import create_app as _create_app
 
@@ -57,9 +57,9 @@ def create_app():
     async def bare() -> Response:
         return Response(_BODY, media_type="application/json")
 
-    app.add_api_route("%s", bare, methods=["GET"], include_in_schema=False)
+    app.add_api_route("BARE_PATH", bare, methods=["GET"], include_in_schema=False)
     return app
-''' % BARE_PATH
+""".replace("BARE_PATH", BARE_PATH)
 
 
 @dataclass
@@ -82,7 +82,15 @@ def _ms(text: str) -> float:
 
 def wrk(url: str, headers: dict[str, str], connections: int, seconds: float) -> tuple[float, float, float, int]:
     """requests/s, p50 ms, p99 ms and the count of non-2xx/3xx answers, from `wrk --latency`."""
-    args = ["wrk", "--latency", f"-t{min(2, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
+    args = [
+        "wrk",
+        "--latency",
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+    ]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
@@ -167,7 +175,19 @@ def profile(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | None
         print("py-spy not found on PATH; no profile", file=sys.stderr)
         return None
     return subprocess.Popen(
-        [spy, "record", "--subprocesses", "--pid", str(pid), "--duration", str(seconds), "--format", "raw", "-o", str(out)],
+        [
+            spy,
+            "record",
+            "--subprocesses",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(seconds),
+            "--format",
+            "raw",
+            "-o",
+            str(out),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -13,6 +13,7 @@ from morket import __version__
 from morket.auth.router import router as auth_router
 from morket.core.config import Settings, get_settings
 from morket.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from morket.core.docs import install_api_docs
 from morket.core.envelope import install_error_handlers
 from morket.core.middleware import RequestContextMiddleware
 from morket.core.ratelimit import ClientIpResolver, InMemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -42,8 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Morket API",
         version=__version__,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # Served by core.docs: rendered once, with ETags, Swagger UI's assets from the installation.
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -83,4 +85,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         providers_router,
     ):
         app.include_router(router)
+    install_api_docs(app)
     return app
