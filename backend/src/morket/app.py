@@ -16,7 +16,7 @@ from morket.core.db import make_engine, make_read_sessionmaker, make_sessionmake
 from morket.core.docs import install_api_docs
 from morket.core.envelope import install_error_handlers
 from morket.core.middleware import RequestContextMiddleware
-from morket.core.ratelimit import ClientIpResolver, InMemoryRateLimiter, RateLimiter, RedisRateLimiter
+from morket.core.ratelimit import ClientIpResolver, PostgresRateLimiter, RateLimiter, RedisRateLimiter
 from morket.credentials.router import internal_router as credentials_internal_router
 from morket.credentials.router import router as credentials_router
 from morket.credits.router import router as billing_router
@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    limiter: RateLimiter = RedisRateLimiter(redis) if redis else InMemoryRateLimiter()
+    # Shared by every API process (`morket api` runs one per core): never one process's memory.
+    limiter: RateLimiter = RedisRateLimiter(redis) if redis else PostgresRateLimiter(engine)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
