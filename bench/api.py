@@ -140,10 +140,10 @@ def api_server(db_url: str, workers: int, port: int, log: Path) -> Iterator[subp
     with log.open("ab") as out:
         proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while not port_open("127.0.0.1", port):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the API did not start; see {log}")
+                raise RuntimeError(f"the API did not start (exit {proc.poll()}); see {log}")
             time.sleep(0.05)
         yield proc
     finally:

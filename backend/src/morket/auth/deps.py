@@ -17,7 +17,7 @@ from morket.core.ratelimit import RateLimiter, retry_after_header
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
 
 
-def access_claims(
+async def access_claims(
     settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> AccessClaims:
     """The verified claims of the bearer token; no database yet (workspace routes add the role to that query)."""

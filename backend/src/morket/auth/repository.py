@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.models import Membership, RefreshToken, Role, TokenFamily, User
@@ -23,7 +23,20 @@ class Identity:
     role: Role | None
 
 
-_IDENTITY_COLUMNS = (User.id, User.email, User.name, User.created_at)
+# Built once: this runs on every authenticated request, and a prebuilt statement also keeps
+# its cache key, so SQLAlchemy neither rebuilds nor re-hashes it.
+_LIVE_LOGIN = and_(TokenFamily.id == bindparam("fam"), TokenFamily.user_id == User.id, TokenFamily.revoked_at.is_(None))
+_IDENTITY = (
+    select(User.id, User.email, User.name, User.created_at)
+    .join(TokenFamily, _LIVE_LOGIN)
+    .where(User.id == bindparam("uid"))
+)
+_IDENTITY_IN_WORKSPACE = (
+    select(User.id, User.email, User.name, User.created_at, Membership.role)
+    .join(TokenFamily, _LIVE_LOGIN)
+    .outerjoin(Membership, and_(Membership.user_id == User.id, Membership.workspace_id == bindparam("ws")))
+    .where(User.id == bindparam("uid"))
+)
 
 
 class AuthRepository:
@@ -41,18 +54,12 @@ class AuthRepository:
         No row when the user is gone or the login (token family) was revoked; `role` is None when
         no workspace was asked about or the user is not a member of it.
         """
-        live_login = and_(TokenFamily.id == family_id, TokenFamily.user_id == User.id, TokenFamily.revoked_at.is_(None))
         if workspace_id is None:
-            plain = select(*_IDENTITY_COLUMNS).join(TokenFamily, live_login).where(User.id == user_id)
-            found = (await self.session.execute(plain)).one_or_none()
+            found = (await self.session.execute(_IDENTITY, {"uid": user_id, "fam": family_id})).one_or_none()
             return None if found is None else Identity(found.id, found.email, found.name, found.created_at, None)
-        with_role = (
-            select(*_IDENTITY_COLUMNS, Membership.role)
-            .join(TokenFamily, live_login)
-            .outerjoin(Membership, and_(Membership.user_id == User.id, Membership.workspace_id == workspace_id))
-            .where(User.id == user_id)
-        )
-        row = (await self.session.execute(with_role)).one_or_none()
+        row = (
+            await self.session.execute(_IDENTITY_IN_WORKSPACE, {"uid": user_id, "fam": family_id, "ws": workspace_id})
+        ).one_or_none()
         return None if row is None else Identity(row.id, row.email, row.name, row.created_at, row.role)
 
     async def add_user(self, user: User) -> User:

@@ -12,7 +12,8 @@ from morket.core.config import Settings
 from morket.core.errors import AppError
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
+    # async: FastAPI runs a plain `def` dependency in a thread, a costly hop for a lookup.
     settings: Settings = request.app.state.settings
     return settings
 
