@@ -102,13 +102,13 @@ def wrk(url: str, headers: dict[str, str], connections: int, seconds: float) -> 
 
 
 @contextmanager
-def api_server(db_url: str, workers: int, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def api_server(db_url: str, workers: int, port: int, log: Path, src: Path) -> Iterator[subprocess.Popen[bytes]]:
     factory_dir = Path(tempfile.mkdtemp(prefix="morket-bench-"))
     (factory_dir / "morket_bench_app.py").write_text(_FACTORY)
     env = dict(os.environ)
     env.update(
         {
-            "PYTHONPATH": f"{factory_dir}{os.pathsep}{ROOT / 'backend' / 'src'}",
+            "PYTHONPATH": f"{factory_dir}{os.pathsep}{src}",
             "DATABASE_URL": db_url,
             "MORKET_ENV": "production",
             "JWT_SECRET": SECRET,
@@ -199,6 +199,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--profile", type=int, default=0, help="seconds of py-spy on the workspace read at load")
+    parser.add_argument(
+        "--src",
+        type=Path,
+        default=ROOT / "backend" / "src",
+        help="the morket package to serve (A/B against a git archive)",
+    )
+    parser.add_argument("--revision", default="head", help="migrate the scratch database to this revision only")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: run `make bootstrap` (it installs Debian's wrk)")
@@ -208,11 +215,11 @@ def main() -> None:
     server_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     db_url = database.with_database(server_url, f"morket_bench_{uuid.uuid4().hex[:8]}")
     database.ensure_database(db_url, drop_first=True)
-    database.upgrade(db_url)
+    database.upgrade(db_url, args.revision)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     try:
-        with api_server(db_url, args.workers, port, state / "api.log") as proc:
+        with api_server(db_url, args.workers, port, state / "api.log", args.src) as proc:
             headers, etag = seed(base)
             workspace = httpx.get(f"{base}/api/v1/workspaces", headers=headers).json()["data"][0]["id"]
             targets = [
@@ -243,8 +250,8 @@ def main() -> None:
 
     ceiling = results[0].rps
     print(
-        f"API: {args.workers} worker process(es), {os.cpu_count()} cores, PostgreSQL on the same machine; "
-        f"wrk {args.seconds:g} s per cell"
+        f"API ({args.src}): {args.workers} worker process(es), {os.cpu_count()} cores, PostgreSQL on the same "
+        f"machine, load average {os.getloadavg()[0]:.1f}; wrk {args.seconds:g} s per cell"
     )
     header = f"| endpoint | 1 conn p50 | {args.connections} conn req/s | p50 | p99 | share of bare | non-2xx |"
     print(header)
