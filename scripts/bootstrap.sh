@@ -27,6 +27,8 @@ apt_install() {
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
   apt_install postgresql
 fi
+# The load generator of bench/api.py; the bench is optional, so its absence is not fatal.
+command -v wrk >/dev/null || apt_install wrk || echo "[bootstrap] without wrk, bench/api.py cannot run" >&2
 
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "[bootstrap] Python 3.11+ is required (found $("$PY" --version))" >&2
