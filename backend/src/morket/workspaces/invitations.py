@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.core.errors import Conflict, Forbidden, NotFound
-from morket.models import Invitation, InvitationStatus, Membership, Role, User
+from morket.models import Invitation, InvitationStatus, Membership, Role
 from morket.workspaces.repository import WorkspaceRepository
 from morket.workspaces.schemas import InvitationCreated, InvitationOut, WorkspaceOut
 from morket.workspaces.service import WorkspaceService
@@ -94,7 +94,7 @@ class InvitationService:
         await self.session.flush()
         return _out(invitation, now)
 
-    async def accept(self, user: User, token: str) -> WorkspaceOut:
+    async def accept(self, user_id: uuid.UUID, email: str, token: str) -> WorkspaceOut:
         invitation = await self.repo.invitation_by_token_hash(hash_token(token))
         if invitation is None:
             raise NotFound("This invitation does not exist.", code="invitation_not_found")
@@ -106,7 +106,7 @@ class InvitationService:
             raise Conflict("This invitation was revoked.", code="invitation_revoked")
         if status is InvitationStatus.EXPIRED:
             raise Conflict("This invitation has expired; ask for a new one.", code="invitation_expired")
-        if user.email.lower() != invitation.email:
+        if email.lower() != invitation.email:
             raise Forbidden(
                 "This invitation is for another email address; sign in with that account to accept it.",
                 code="invitation_for_another_account",
@@ -115,9 +115,9 @@ class InvitationService:
         if await self.repo.get(invitation.workspace_id, for_update=True) is None:
             raise NotFound("This invitation does not exist.", code="invitation_not_found")
         invitation.accepted_at = now
-        invitation.accepted_by = user.id
-        if await self.repo.membership(invitation.workspace_id, user.id) is not None:
+        invitation.accepted_by = user_id
+        if await self.repo.membership(invitation.workspace_id, user_id) is not None:
             raise Conflict("You are already a member of this workspace.", code="already_member")
-        membership = Membership(workspace_id=invitation.workspace_id, user_id=user.id, role=invitation.role)
+        membership = Membership(workspace_id=invitation.workspace_id, user_id=user_id, role=invitation.role)
         await self.repo.add_membership(membership)
         return await self.workspaces.get(invitation.workspace_id, invitation.role)

@@ -110,4 +110,4 @@ async def accept_invitation(
     body: InvitationAccept, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> Envelope[WorkspaceOut]:
     """Join a workspace with an invitation's token, signed in with the invited email."""
-    return ok(await InvitationService(session, settings.invitation_ttl_delta).accept(user, body.token))
+    return ok(await InvitationService(session, settings.invitation_ttl_delta).accept(user.id, user.email, body.token))
