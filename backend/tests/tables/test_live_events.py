@@ -109,11 +109,13 @@ class EventReader:
 
 @asynccontextmanager
 async def open_stream(url: str, **kwargs: Any) -> AsyncIterator[EventReader]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=None)) as client:
-        async with client.stream("GET", url, **kwargs) as response:
-            assert response.status_code == 200, await response.aread()
-            assert response.headers["content-type"].startswith("text/event-stream")
-            yield EventReader(response)
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=None)) as client,
+        client.stream("GET", url, **kwargs) as response,
+    ):
+        assert response.status_code == 200, await response.aread()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        yield EventReader(response)
 
 
 async def test_a_cell_edit_reaches_viewers_on_two_processes_and_streams_resume(

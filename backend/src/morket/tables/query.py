@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from morket.core.errors import Unprocessable
 from morket.models import ColumnType, TableColumn
@@ -181,13 +182,18 @@ class _Compiler:
             if not isinstance(cond.value, list) or not 0 < len(cond.value) <= MAX_IN_VALUES:
                 self._fail(path, f"a list of 1 to {MAX_IN_VALUES} values is needed")
                 return None
+            if ctype is ColumnType.MULTI_SELECT:
+                if not all(isinstance(v, str) and v and "\x00" not in v for v in cond.value):
+                    self._fail(path, "a list of option names is needed")
+                    return None
+                options = sa.bindparam(None, value=[str(v) for v in cond.value], type_=ARRAY(sa.Text()))
+                overlap: sa.ColumnElement[bool] = col.op("&&")(options)
+                return overlap
             values = [self._scalar(column, item, f"{path}.value") for item in cond.value]
             if any(v is None for v in values):
                 return None
-            if ctype is ColumnType.MULTI_SELECT:
-                overlap: sa.ColumnElement[bool] = col.op("&&")(sa.cast(sa.literal([str(v) for v in values]), col.type))
-            return overlap
-            return col.in_(values)
+            listed: sa.ColumnElement[bool] = col.in_(values)
+            return listed
         if op is FilterOperator.BETWEEN:
             if not isinstance(cond.value, list) or len(cond.value) != 2:
                 self._fail(path, "between needs [low, high]")

@@ -373,7 +373,7 @@ class TableStorage:
     async def estimate(self, table: sa.FromClause, where: sa.ColumnElement[bool]) -> int:
         """The planner's estimate of matching rows (EXPLAIN, no execution)."""
         stmt = sa.select(sa.literal(1)).select_from(table).where(where)
-        compiled = stmt.compile(dialect=self.session.get_bind().dialect)
+        compiled = stmt.compile(dialect=self.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
         conn = await self.session.connection()
         result = await conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), _positional(compiled))
         plan = result.scalar_one()
