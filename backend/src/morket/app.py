@@ -25,6 +25,8 @@ from morket.credits.router import router as billing_router
 from morket.enrichment.router import router as enrichment_router
 from morket.health.router import router as health_router
 from morket.providers.router import router as providers_router
+from morket.tables.live import OutboxListener
+from morket.tables.router import router as tables_router
 from morket.webhooks.router import router as webhooks_router
 from morket.workspaces.router import invitations_router
 from morket.workspaces.router import router as workspaces_router
@@ -40,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.outbox_listener.close()
         await engine.dispose()
         if redis is not None:
             await redis.aclose()
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_sessions = make_read_sessionmaker(engine)
     app.state.redis = redis
     app.state.rate_limiter = limiter
+    app.state.outbox_listener = OutboxListener(settings.database_url)
 
     install_error_handlers(app)
     install_openapi(app)
@@ -95,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enrichment_router,
         webhooks_router,
         providers_router,
+        tables_router,
     ):
         app.include_router(router)
     install_api_docs(app)
