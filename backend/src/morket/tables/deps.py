@@ -32,8 +32,12 @@ async def event_stream_access(
     token: Annotated[str | None, Query(max_length=2000, description="Token from POST .../events/token")] = None,
 ) -> WorkspaceAccess:
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        user_id = (await AuthService(session, settings).user_for_access_token(credentials.credentials)).id
-    elif token:
+        auth = AuthService(session, settings)
+        caller = await auth.identity(AuthService.decode_with(settings, credentials.credentials), workspace_id)
+        if caller.role is None:  # every role, viewers included, may watch a table
+            raise NotFound("Workspace not found.")
+        return WorkspaceAccess(workspace_id=workspace_id, user_id=caller.id, role=caller.role)
+    if token:
         claims = decode_event_token(settings, token)
         if claims is None:
             raise Unauthorized("Invalid or expired event token.", code="invalid_token")
