@@ -21,7 +21,9 @@ from morket.credentials.router import router as credentials_router
 from morket.credits.router import router as billing_router
 from morket.enrichment.router import router as enrichment_router
 from morket.health.router import router as health_router
+from morket.imports.router import router as imports_router
 from morket.providers.router import router as providers_router
+from morket.tables.io_router import router as tables_io_router
 from morket.webhooks.router import router as webhooks_router
 from morket.workspaces.router import router as workspaces_router
 
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enrichment_router,
         webhooks_router,
         providers_router,
+        imports_router,
+        tables_io_router,
     ):
         app.include_router(router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+
 import pytest
 
 from morket.imports.reader import (

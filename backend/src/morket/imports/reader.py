@@ -45,6 +45,8 @@ class RejectReason(enum.StrEnum):
 class SourceRow:
     line: int
     values: list[str]
+    # The record as it was in the file (CSV; cut to RAW_KEEP), for the reject report.
+    raw: str = ""
     # The row had fewer values than the header; the missing cells are blank.
     short: bool = False
 
@@ -223,7 +225,7 @@ def iter_csv(binary: IO[bytes], options: ReadOptions) -> Iterator[SourceRow | Re
                 start, RejectReason.UNDECODABLE, f"bytes that are not valid {options.encoding}", _escape_raw(raw)
             )
             continue
-        yield SourceRow(start, values)
+        yield SourceRow(start, values, _escape_raw(raw) if not raw.isascii() else raw)
 
 
 def _escape_raw(raw: str) -> str:
@@ -250,24 +252,27 @@ def xlsx_cell_text(value: Any) -> str:
 def xlsx_sheet_names(path: str) -> list[str]:
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    try:
-        return list(workbook.sheetnames)
-    finally:
-        workbook.close()
+    # A file object, not the path: openpyxl refuses paths without an .xlsx extension (our temp files).
+    with open(path, "rb") as handle:
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+        try:
+            return list(workbook.sheetnames)
+        finally:
+            workbook.close()
 
 
 def iter_xlsx(path: str, options: ReadOptions) -> Iterator[SourceRow | RejectedRow]:
     """Every row of one sheet (the first unless named) with its row number."""
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    try:
-        sheet = workbook[options.sheet] if options.sheet else workbook.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield SourceRow(number, [xlsx_cell_text(v) for v in row])
-    finally:
-        workbook.close()
+    with open(path, "rb") as handle:
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+        try:
+            sheet = workbook[options.sheet] if options.sheet else workbook.worksheets[0]
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield SourceRow(number, [xlsx_cell_text(v) for v in row])
+        finally:
+            workbook.close()
 
 
 def is_blank(values: list[str]) -> bool:
@@ -331,7 +336,7 @@ def shape_rows(
                         record.line,
                         RejectReason.TOO_MANY_VALUES,
                         f"{len(values)} values but the header has {width} columns",
-                        _join_raw(values),
+                        record.raw or _join_raw(values),
                     )
                     continue
                 values = values[:width]
@@ -341,7 +346,7 @@ def shape_rows(
                 if len(counts.first_short_lines) < 20:
                     counts.first_short_lines.append(record.line)
                 values = values + [""] * (width - len(values))
-            yield SourceRow(record.line, values, short)
+            yield SourceRow(record.line, values, record.raw, short)
 
     return header, fitted()
 
