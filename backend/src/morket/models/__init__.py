@@ -1,16 +1,20 @@
 """All ORM models, one file per table, imported here so alembic sees them."""
 
+from morket.models.cell_history import CellHistory, CellSource
 from morket.models.credential import Credential
 from morket.models.credential_access_log import CredentialAccessLog
 from morket.models.credit_account import CreditAccount
 from morket.models.credit_reservation import CreditReservation
 from morket.models.credit_transaction import CreditTransaction, CreditTransactionType
+from morket.models.data_table import DataTable, physical_table_name
 from morket.models.enrichment_attempt import EnrichmentAttempt
 from morket.models.enrichment_job import EnrichmentJob, JobStatus
 from morket.models.enrichment_record import EnrichmentRecord, RecordStatus
 from morket.models.membership import Membership, Role
+from morket.models.outbox_event import OutboxConsumer, OutboxEvent, OutboxEventType
 from morket.models.provider_cache import ProviderResponseCache
 from morket.models.refresh_token import RefreshToken
+from morket.models.table_column import ColumnKind, ColumnType, TableColumn, physical_column_name
 from morket.models.user import User
 from morket.models.webhook_delivery import DeliveryStatus, WebhookDelivery
 from morket.models.webhook_delivery_attempt import WebhookDeliveryAttempt
@@ -19,26 +23,37 @@ from morket.models.workspace import Workspace
 from morket.models.workspace_provider_settings import WorkspaceProviderSettings
 
 __all__ = [
+    "CellHistory",
+    "CellSource",
+    "ColumnKind",
+    "ColumnType",
     "Credential",
     "CredentialAccessLog",
     "CreditAccount",
     "CreditReservation",
     "CreditTransaction",
     "CreditTransactionType",
+    "DataTable",
     "DeliveryStatus",
     "EnrichmentAttempt",
     "EnrichmentJob",
     "EnrichmentRecord",
     "JobStatus",
     "Membership",
+    "OutboxConsumer",
+    "OutboxEvent",
+    "OutboxEventType",
     "ProviderResponseCache",
     "RecordStatus",
     "RefreshToken",
     "Role",
+    "TableColumn",
     "User",
     "WebhookDelivery",
     "WebhookDeliveryAttempt",
     "WebhookSubscription",
     "Workspace",
     "WorkspaceProviderSettings",
+    "physical_column_name",
+    "physical_table_name",
 ]

@@ -1,0 +1,1 @@
+"""The outbox: one ordered stream of changes for SSE, analytics, search and CRM export (docs/outbox.md)."""

@@ -1,0 +1,166 @@
+"""Every SQL statement of the outbox.
+
+Readers see an event only once every transaction that could precede it has finished: they read
+`xid < pg_snapshot_xmin(pg_current_snapshot())` and move through the stream in (xid, id) order,
+so a transaction that committed late can never fall behind a reader's position (docs/outbox.md).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from morket.models import OutboxEventType
+
+NOTIFY_CHANNEL = "morket_outbox"
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in the stream: after the event (xid, id). (0, 0) is the beginning."""
+
+    xid: int
+    id: int
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: int
+    xid: int
+    workspace_id: uuid.UUID
+    table_id: uuid.UUID | None
+    event_type: OutboxEventType
+    aggregate_id: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+    @property
+    def position(self) -> Position:
+        return Position(self.xid, self.id)
+
+
+_COLUMNS = "id, xid::text::bigint AS xid, workspace_id, table_id, event_type, aggregate_id, payload, created_at"
+
+
+def _event(row: Any) -> StoredEvent:
+    payload = row.payload if isinstance(row.payload, dict) else json.loads(row.payload)
+    return StoredEvent(
+        id=int(row.id),
+        xid=int(row.xid),
+        workspace_id=row.workspace_id,
+        table_id=row.table_id,
+        event_type=OutboxEventType(row.event_type),
+        aggregate_id=row.aggregate_id,
+        payload=payload,
+        created_at=row.created_at,
+    )
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def append(
+        self,
+        workspace_id: uuid.UUID,
+        table_id: uuid.UUID | None,
+        event_type: OutboxEventType,
+        aggregate_id: str,
+        payloads: Sequence[dict[str, Any]],
+    ) -> None:
+        await self.session.execute(
+            text(
+                "INSERT INTO outbox_events (workspace_id, table_id, event_type, aggregate_id, payload) "
+                "SELECT :workspace_id, :table_id, :event_type, :aggregate_id, p "
+                "FROM jsonb_array_elements(CAST(:payloads AS jsonb)) AS p"
+            ),
+            {
+                "workspace_id": workspace_id,
+                "table_id": table_id,
+                "event_type": event_type.value,
+                "aggregate_id": aggregate_id,
+                "payloads": json.dumps(list(payloads), separators=(",", ":"), default=str),
+            },
+        )
+        # Delivered at commit (and dropped on rollback); one per transaction is enough to wake readers.
+        await self.session.execute(
+            text("SELECT pg_notify(:channel, :table_id)"),
+            {"channel": NOTIFY_CHANNEL, "table_id": str(table_id or "")},
+        )
+
+    async def read(self, after: Position, limit: int, table_id: uuid.UUID | None = None) -> list[StoredEvent]:
+        """Finished events after `after` in (xid, id) order; `table_id` narrows to one table."""
+        where = "(xid, id) > (CAST(:xid AS text)::xid8, :id) AND xid < pg_snapshot_xmin(pg_current_snapshot())"
+        if table_id is not None:
+            where += " AND table_id = :table_id"
+        rows = await self.session.execute(
+            text(f"SELECT {_COLUMNS} FROM outbox_events WHERE {where} ORDER BY xid, id LIMIT :limit"),
+            {"xid": str(after.xid), "id": after.id, "limit": limit, "table_id": table_id},
+        )
+        return [_event(row) for row in rows]
+
+    async def head(self) -> Position:
+        """A position before every event not yet readable: where a new live reader starts."""
+        xmin = (await self.session.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"))).scalar_one()
+        return Position(int(xmin) - 1, 2**63 - 1)
+
+    async def position_of(self, event_id: int) -> Position | None:
+        row = (
+            await self.session.execute(
+                text("SELECT xid::text::bigint AS xid FROM outbox_events WHERE id = :id"), {"id": event_id}
+            )
+        ).first()
+        return Position(int(row.xid), event_id) if row else None
+
+    async def lock_consumer(self, name: str) -> Position | None:
+        """The consumer's position, locked for this transaction; None when another instance holds it."""
+        await self.session.execute(
+            text("INSERT INTO outbox_consumers (name, position_id) VALUES (:name, 0) ON CONFLICT (name) DO NOTHING"),
+            {"name": name},
+        )
+        row = (
+            await self.session.execute(
+                text(
+                    "SELECT position_xid::text::bigint AS xid, position_id FROM outbox_consumers "
+                    "WHERE name = :name FOR UPDATE SKIP LOCKED"
+                ),
+                {"name": name},
+            )
+        ).first()
+        return Position(int(row.xid), int(row.position_id)) if row else None
+
+    async def save_consumer(self, name: str, position: Position) -> None:
+        await self.session.execute(
+            text(
+                "UPDATE outbox_consumers SET position_xid = CAST(:xid AS text)::xid8, position_id = :id, "
+                "updated_at = now() WHERE name = :name"
+            ),
+            {"name": name, "xid": str(position.xid), "id": position.id},
+        )
+
+    async def consumer_position(self, name: str) -> Position | None:
+        row = (
+            await self.session.execute(
+                text("SELECT position_xid::text::bigint AS xid, position_id FROM outbox_consumers WHERE name = :name"),
+                {"name": name},
+            )
+        ).first()
+        return Position(int(row.xid), int(row.position_id)) if row else None
+
+    async def purge_before(self, before: datetime) -> int:
+        """Delete events older than `before` that every consumer has passed."""
+        result = await self.session.execute(
+            text(
+                "DELETE FROM outbox_events e WHERE e.created_at < :before AND NOT EXISTS ("
+                "SELECT 1 FROM outbox_consumers c WHERE (c.position_xid, c.position_id) < (e.xid, e.id))"
+            ),
+            {"before": before},
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,1 @@
+"""Tables: the spreadsheet data model (docs/tables.md)."""

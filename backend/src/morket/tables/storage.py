@@ -1,0 +1,406 @@
+"""Every SQL statement on the physical row tables `tabledata.t_<table id hex>`.
+
+One real PostgreSQL table per user table, one typed column per user column (docs/tables.md).
+Identifiers are generated from our own uuids (`t_<hex>`, `c_<hex>`, `i_<hex>`) and quoted; user
+text only ever travels as bind parameters. Bulk paths go straight to asyncpg inside the session's
+transaction: COPY for inserts, one UPDATE ... FROM unnest(...) per set of changed columns.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from morket.models import ColumnType, TableColumn, physical_table_name
+from morket.tables.query import CompiledView
+from morket.tables.types import TEXT_LIKE, storage_type
+
+SCHEMA = "tabledata"
+SYSTEM_COLUMNS = ("_id", "_version", "_created_at", "_updated_at", "_created_by", "_updated_by", "_meta", "_invalid")
+
+
+def _qi(name: str) -> str:
+    # Every identifier is ours (t_/c_/i_ + hex), but quote anyway so a mistake cannot become SQL.
+    if not name.replace("_", "").isalnum() or not name.isascii():
+        raise ValueError(f"refusing identifier {name!r}")
+    return f'"{name}"'
+
+
+def qualified(table_id: uuid.UUID) -> str:
+    return f"{SCHEMA}.{_qi(physical_table_name(table_id))}"
+
+
+def _index_name(table_id: uuid.UUID, column_id: uuid.UUID) -> str:
+    return f"i_{table_id.hex}_{column_id.hex[:20]}"
+
+
+def _sa_type(column_type: ColumnType) -> sa.types.TypeEngine[Any]:
+    if column_type in TEXT_LIKE:
+        return sa.Text()
+    if column_type in (ColumnType.NUMBER, ColumnType.CURRENCY, ColumnType.PERCENT):
+        return sa.Numeric(asdecimal=True)
+    if column_type is ColumnType.CHECKBOX:
+        return sa.Boolean()
+    if column_type is ColumnType.DATE:
+        return sa.Date()
+    if column_type is ColumnType.DATETIME:
+        return sa.DateTime(timezone=True)
+    if column_type is ColumnType.MULTI_SELECT:
+        return ARRAY(sa.Text())
+    return JSONB()
+
+
+def sa_table(table_id: uuid.UUID, columns: Sequence[TableColumn]) -> sa.Table:
+    """A SQLAlchemy Core view of the physical table, for composing parameterised queries."""
+    metadata = sa.MetaData()
+    return sa.Table(
+        physical_table_name(table_id),
+        metadata,
+        sa.Column("_id", sa.BigInteger, primary_key=True),
+        sa.Column("_version", sa.Integer),
+        sa.Column("_created_at", sa.DateTime(timezone=True)),
+        sa.Column("_updated_at", sa.DateTime(timezone=True)),
+        sa.Column("_created_by", sa.Uuid),
+        sa.Column("_updated_by", sa.Uuid),
+        sa.Column("_meta", JSONB),
+        sa.Column("_invalid", JSONB),
+        *(sa.Column(column.physical_name, _sa_type(column.type)) for column in columns),
+        schema=SCHEMA,
+    )
+
+
+def _pg_array_type(column_type: ColumnType) -> str:
+    """The array type a bulk UPDATE passes a column's new values in."""
+    if column_type in TEXT_LIKE:
+        return "text[]"
+    if column_type in (ColumnType.NUMBER, ColumnType.CURRENCY, ColumnType.PERCENT):
+        return "numeric[]"
+    if column_type is ColumnType.CHECKBOX:
+        return "boolean[]"
+    if column_type is ColumnType.DATE:
+        return "date[]"
+    if column_type is ColumnType.DATETIME:
+        return "timestamptz[]"
+    # Arrays of arrays cannot be ragged, so multi-select and JSON values travel as JSON text.
+    return "text[]"
+
+
+def _copy_value(column_type: ColumnType, value: Any) -> Any:
+    if value is None:
+        return None
+    if column_type is ColumnType.JSON:
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def _update_value(column_type: ColumnType, value: Any) -> Any:
+    if value is None:
+        return None
+    if column_type in (ColumnType.JSON, ColumnType.MULTI_SELECT):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def _from_update_array(column_type: ColumnType, ref: str) -> str:
+    if column_type is ColumnType.JSON:
+        return f"{ref}::jsonb"
+    if column_type is ColumnType.MULTI_SELECT:
+        return f"ARRAY(SELECT jsonb_array_elements_text({ref}::jsonb))"
+    return ref
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    id: int
+    version: int
+    values: dict[uuid.UUID, Any]  # stored values by column id
+    invalid: dict[str, Any] | None
+    meta: dict[str, Any] | None
+    created_at: Any
+    updated_at: Any
+
+
+class TableStorage:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _driver(self) -> Any:
+        """The asyncpg connection under the session, inside the session's transaction."""
+        conn = await self.session.connection()
+        # SQLAlchemy begins its transaction lazily; run one statement so raw ones join it.
+        await conn.exec_driver_sql("SELECT 1")
+        raw = await conn.get_raw_connection()
+        return raw.driver_connection
+
+    # DDL ---------------------------------------------------------------------------------
+
+    async def create_table(self, table_id: uuid.UUID) -> None:
+        await self.session.execute(
+            sa.text(
+                f"CREATE TABLE {qualified(table_id)} ("
+                "_id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+                " _version integer NOT NULL DEFAULT 1,"
+                " _created_at timestamptz NOT NULL DEFAULT now(),"
+                " _updated_at timestamptz NOT NULL DEFAULT now(),"
+                " _created_by uuid, _updated_by uuid,"
+                " _meta jsonb, _invalid jsonb)"
+            )
+        )
+
+    async def drop_table(self, table_id: uuid.UUID) -> None:
+        await self.session.execute(sa.text(f"DROP TABLE IF EXISTS {qualified(table_id)}"))
+
+    async def add_column(self, table_id: uuid.UUID, column: TableColumn, *, index: bool) -> None:
+        ddl = storage_type(column.type).sql
+        await self.session.execute(
+            sa.text(f"ALTER TABLE {qualified(table_id)} ADD COLUMN {_qi(column.physical_name)} {ddl}")
+        )
+        if index:
+            await self.create_index(table_id, column)
+
+    async def create_index(self, table_id: uuid.UUID, column: TableColumn) -> None:
+        if not storage_type(column.type).sortable:
+            return
+        # (column, _id) serves a sort on the column with the row id as the tie-breaker, both ways.
+        await self.session.execute(
+            sa.text(
+                f"CREATE INDEX IF NOT EXISTS {_qi(_index_name(table_id, column.id))} "
+                f"ON {qualified(table_id)} ({_qi(column.physical_name)}, _id)"
+            )
+        )
+
+    async def drop_index(self, table_id: uuid.UUID, column: TableColumn) -> None:
+        await self.session.execute(sa.text(f"DROP INDEX IF EXISTS {SCHEMA}.{_qi(_index_name(table_id, column.id))}"))
+
+    async def analyze(self, table_id: uuid.UUID) -> None:
+        await self.session.execute(sa.text(f"ANALYZE {qualified(table_id)}"))
+
+    async def drop_column(self, table_id: uuid.UUID, column: TableColumn) -> None:
+        await self.session.execute(
+            sa.text(f"ALTER TABLE {qualified(table_id)} DROP COLUMN IF EXISTS {_qi(column.physical_name)}")
+        )
+        await self.session.execute(
+            sa.text(
+                f"UPDATE {qualified(table_id)} SET _invalid = _invalid - :key, _meta = _meta - :key "
+                "WHERE _invalid ? :key OR _meta ? :key"
+            ),
+            {"key": str(column.id)},
+        )
+
+    async def change_column_type(self, table_id: uuid.UUID, column: TableColumn, new_type: ColumnType) -> int:
+        """Cast the column to the new type; cells that do not convert keep their text in `_invalid`.
+
+        Returns the number of cells that did not convert.
+        """
+        target = storage_type(new_type)
+        name = _qi(column.physical_name)
+        table = qualified(table_id)
+        key = str(column.id)
+        if column.type is ColumnType.JSON:
+            as_text = f"CASE jsonb_typeof({name}) WHEN 'string' THEN {name} #>> '{{}}' ELSE {name}::text END"
+        elif column.type is ColumnType.MULTI_SELECT:
+            as_text = f"array_to_string({name}, ', ')"
+        else:
+            as_text = f"{name}::text"
+        if new_type is ColumnType.MULTI_SELECT:
+            cast = f"string_to_array({as_text}, ', ')"
+            convertible = "true"
+        elif new_type is ColumnType.JSON:
+            cast = f"coalesce(tabledata.try_jsonb({as_text}), to_jsonb({as_text}))"
+            convertible = "true"
+        elif target.try_cast is None:
+            cast = as_text
+            convertible = "true"
+        else:
+            cast = f"tabledata.try_{target.try_cast}({as_text})"
+            convertible = f"{cast} IS NOT NULL"
+        # Keep the originals first, then cast: a cell that does not convert becomes NULL plus its text.
+        result = await self.session.execute(
+            sa.text(
+                f"UPDATE {table} SET _invalid = coalesce(_invalid, '{{}}'::jsonb) "
+                f"|| jsonb_build_object(:key, {as_text}) "
+                f"WHERE {name} IS NOT NULL AND NOT ({convertible})"
+            ),
+            {"key": key},
+        )
+        await self.drop_index(table_id, column)
+        using = "NULL" if convertible == "true" and cast == "NULL" else cast
+        await self.session.execute(sa.text(f"ALTER TABLE {table} ALTER COLUMN {name} TYPE {target.sql} USING {using}"))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # rows ----------------------------------------------------------------------------------
+
+    async def reserve_ids(self, table_id: uuid.UUID, count: int) -> list[int]:
+        driver = await self._driver()
+        rows = await driver.fetch(
+            "SELECT nextval(pg_get_serial_sequence($1, '_id')) FROM generate_series(1, $2)",
+            f"{SCHEMA}.{_qi(physical_table_name(table_id))}",
+            count,
+        )
+        return [int(row[0]) for row in rows]
+
+    async def copy_rows(
+        self,
+        table_id: uuid.UUID,
+        columns: Sequence[TableColumn],
+        ids: Sequence[int],
+        rows: Sequence[Sequence[Any]],
+        actor_id: uuid.UUID | None,
+    ) -> None:
+        """COPY new rows (values aligned with `columns`) under ids from `reserve_ids`."""
+        driver = await self._driver()
+        names = ["_id", "_created_by", "_updated_by", *(c.physical_name for c in columns)]
+        types = [c.type for c in columns]
+        records = [
+            (row_id, actor_id, actor_id, *(_copy_value(t, v) for t, v in zip(types, values, strict=True)))
+            for row_id, values in zip(ids, rows, strict=True)
+        ]
+        await driver.copy_records_to_table(
+            physical_table_name(table_id), schema_name=SCHEMA, columns=names, records=records
+        )
+
+    async def lock_rows(
+        self, table_id: uuid.UUID, columns: Sequence[TableColumn], ids: Sequence[int]
+    ) -> dict[int, StoredRow]:
+        """The current rows with these ids, locked for update (missing ids are absent)."""
+        table = sa_table(table_id, columns)
+        stmt = sa.select(table).where(table.c._id == sa.any_(_ids_param(ids))).order_by(table.c._id).with_for_update()
+        rows = (await self.session.execute(stmt)).mappings().all()
+        return {row["_id"]: _stored(row, columns) for row in rows}
+
+    async def update_rows(
+        self,
+        table_id: uuid.UUID,
+        columns: Sequence[TableColumn],
+        ids: Sequence[int],
+        rows: Sequence[Sequence[Any]],
+        actor_id: uuid.UUID | None,
+    ) -> None:
+        """Set `columns` to `rows[i]` on row `ids[i]`, bump versions, clear their invalid markers."""
+        driver = await self._driver()
+        sets = []
+        params: list[Any] = [list(ids)]
+        unnests = ["$1::bigint[]"]
+        aliases = ["id"]
+        for index, column in enumerate(columns):
+            params.append([_update_value(column.type, row[index]) for row in rows])
+            unnests.append(f"${index + 2}::{_pg_array_type(column.type)}")
+            aliases.append(f"v{index}")
+            sets.append(f"{_qi(column.physical_name)} = {_from_update_array(column.type, f'v.v{index}')}")
+        params.append(actor_id)
+        params.append([str(c.id) for c in columns])
+        actor_ref = f"${len(params) - 1}::uuid"
+        keys_ref = f"${len(params)}::text[]"
+        sql = (
+            f"UPDATE {qualified(table_id)} AS t SET {', '.join(sets)}, _version = t._version + 1, "
+            f"_updated_at = now(), _updated_by = {actor_ref}, "
+            f"_invalid = nullif(t._invalid - {keys_ref}, '{{}}'::jsonb) "
+            f"FROM unnest({', '.join(unnests)}) AS v({', '.join(aliases)}) WHERE t._id = v.id"
+        )
+        await driver.execute(sql, *params)
+
+    async def delete_rows(self, table_id: uuid.UUID, ids: Sequence[int]) -> list[int]:
+        driver = await self._driver()
+        rows = await driver.fetch(
+            f"DELETE FROM {qualified(table_id)} WHERE _id = ANY($1::bigint[]) RETURNING _id", list(ids)
+        )
+        return [int(row[0]) for row in rows]
+
+    async def set_meta(
+        self, table_id: uuid.UUID, column_id: uuid.UUID, ids: Sequence[int], meta: Sequence[Any]
+    ) -> None:
+        """Replace one column's cell state/provenance on these rows (None clears it)."""
+        driver = await self._driver()
+        await driver.execute(
+            f"UPDATE {qualified(table_id)} AS t SET _meta = nullif(CASE WHEN v.m IS NULL "
+            "THEN coalesce(t._meta, '{}'::jsonb) - $3::text "
+            "ELSE coalesce(t._meta, '{}'::jsonb) || jsonb_build_object($3::text, v.m::jsonb) END, '{}'::jsonb) "
+            "FROM unnest($1::bigint[], $2::text[]) AS v(id, m) WHERE t._id = v.id",
+            list(ids),
+            [None if m is None else json.dumps(m) for m in meta],
+            str(column_id),
+        )
+
+    @staticmethod
+    def _select(view: CompiledView) -> sa.Select[Any]:
+        stmt = sa.select(view.table)
+        if view.where is not None:
+            stmt = stmt.where(view.where)
+        return stmt.order_by(*view.order_by)
+
+    async def page(
+        self, columns: Sequence[TableColumn], view: CompiledView, offset: int, limit: int
+    ) -> list[StoredRow]:
+        rows = (await self.session.execute(self._select(view).offset(offset).limit(limit))).mappings().all()
+        return [_stored(row, columns) for row in rows]
+
+    async def stream(
+        self, columns: Sequence[TableColumn], view: CompiledView, batch_size: int
+    ) -> AsyncIterator[list[StoredRow]]:
+        """Every row of the view in its order, in batches, through a server-side cursor."""
+        result = await self.session.stream(self._select(view).execution_options(yield_per=batch_size))
+        async for partition in result.mappings().partitions(batch_size):
+            yield [_stored(row, columns) for row in partition]
+
+    async def get_rows(
+        self, table_id: uuid.UUID, columns: Sequence[TableColumn], ids: Sequence[int]
+    ) -> list[StoredRow]:
+        table = sa_table(table_id, columns)
+        stmt = sa.select(table).where(table.c._id == sa.any_(_ids_param(ids))).order_by(table.c._id)
+        return [_stored(row, columns) for row in (await self.session.execute(stmt)).mappings().all()]
+
+    async def count(self, table: sa.Table, where: sa.ColumnElement[bool], cap: int) -> int:
+        """Matching rows, counting at most `cap + 1` so a broad filter never scans the whole table."""
+        inner = sa.select(sa.literal(1)).select_from(table).where(where).limit(cap + 1).subquery()
+        return int((await self.session.execute(sa.select(sa.func.count()).select_from(inner))).scalar_one())
+
+    async def estimate(self, table: sa.Table, where: sa.ColumnElement[bool]) -> int:
+        """The planner's estimate of matching rows (EXPLAIN, no execution)."""
+        stmt = sa.select(sa.literal(1)).select_from(table).where(where)
+        compiled = stmt.compile(dialect=self.session.get_bind().dialect)
+        conn = await self.session.connection()
+        result = await conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), _positional(compiled))
+        plan = result.scalar_one()
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    async def find_by_values(
+        self, table_id: uuid.UUID, columns: Sequence[TableColumn], key: TableColumn, values: Sequence[Any]
+    ) -> dict[Any, int]:
+        """Row ids by key value for the values that exist (the oldest row when a key repeats)."""
+        table = sa_table(table_id, columns)
+        col = table.c[key.physical_name]
+        param = sa.bindparam("keys", value=list(values), type_=ARRAY(_sa_type(key.type)))
+        stmt = sa.select(col, sa.func.min(table.c._id)).where(col == sa.any_(param)).group_by(col)
+        return {row[0]: int(row[1]) for row in (await self.session.execute(stmt)).all()}
+
+
+def _ids_param(ids: Sequence[int]) -> sa.BindParameter[Any]:
+    # One array parameter, not one per id: a 50,000-row call stays within the protocol's limits.
+    return sa.bindparam("ids", value=list(ids), type_=ARRAY(sa.BigInteger))
+
+
+def _positional(compiled: sa.sql.compiler.Compiled) -> tuple[Any, ...]:
+    params = compiled.params
+    order = getattr(compiled, "positiontup", None) or list(params)
+    return tuple(params[name] for name in order)
+
+
+def _stored(row: Any, columns: Sequence[TableColumn]) -> StoredRow:
+    return StoredRow(
+        id=int(row["_id"]),
+        version=int(row["_version"]),
+        values={c.id: row[c.physical_name] for c in columns},
+        invalid=row["_invalid"],
+        meta=row["_meta"],
+        created_at=row["_created_at"],
+        updated_at=row["_updated_at"],
+    )
