@@ -15,6 +15,7 @@ from morket.models.outbox_event import OutboxConsumer, OutboxEvent, OutboxEventT
 from morket.models.provider_cache import ProviderResponseCache
 from morket.models.refresh_token import RefreshToken
 from morket.models.table_column import ColumnKind, ColumnType, TableColumn, physical_column_name
+from morket.models.table_import import ImportStatus, TableImport, TableImportChunk, TableImportReject
 from morket.models.user import User
 from morket.models.webhook_delivery import DeliveryStatus, WebhookDelivery
 from morket.models.webhook_delivery_attempt import WebhookDeliveryAttempt
@@ -38,6 +39,7 @@ __all__ = [
     "EnrichmentAttempt",
     "EnrichmentJob",
     "EnrichmentRecord",
+    "ImportStatus",
     "JobStatus",
     "Membership",
     "OutboxConsumer",
@@ -48,6 +50,9 @@ __all__ = [
     "RefreshToken",
     "Role",
     "TableColumn",
+    "TableImport",
+    "TableImportChunk",
+    "TableImportReject",
     "User",
     "WebhookDelivery",
     "WebhookDeliveryAttempt",
