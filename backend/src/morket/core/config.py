@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     # Table imports (docs/tables-io.md): the largest upload accepted (413 above), the rows written
     # per transaction, and how many rejected rows make an import give up as the wrong file.
     import_max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
-    import_batch_rows: int = Field(default=5_000, ge=1, le=100_000)
+    import_batch_rows: int = Field(default=10_000, ge=1, le=100_000)
     import_max_rejected_rows: int = Field(default=100_000, ge=0)
 
     @field_validator("webhook_retry_delays")

@@ -183,15 +183,17 @@ class _LineFeed:
             self.pending_chars += len(line)
             yield line
 
-    def take(self) -> str:
-        raw = "".join(self.pending)[:RAW_KEEP]
+    def take(self) -> tuple[str, bool]:
+        """The record's text (cut to RAW_KEEP) and whether that is all of it."""
+        raw = self.pending[0] if len(self.pending) == 1 else "".join(self.pending)
+        whole = self.pending_chars <= RAW_KEEP
         self.pending.clear()
         self.pending_chars = 0
-        return raw.rstrip("\r\n")
+        return raw[:RAW_KEEP].rstrip("\r\n"), whole
 
 
-def _has_surrogates(values: list[str]) -> bool:
-    return any(not v.isascii() and any("\udc80" <= ch <= "\udcff" for ch in v) for v in values)
+def _undecodable(text: str) -> bool:
+    return not text.isascii() and any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
 def iter_csv(binary: IO[bytes], options: ReadOptions) -> Iterator[SourceRow | RejectedRow]:
@@ -213,19 +215,21 @@ def iter_csv(binary: IO[bytes], options: ReadOptions) -> Iterator[SourceRow | Re
             message = str(exc)
             if "end of data" in message:
                 message = f"a quoted field opened on line {start} is never closed"
-            yield RejectedRow(start, RejectReason.MALFORMED, message, _escape_raw(feed.take()))
+            yield RejectedRow(start, RejectReason.MALFORMED, message, _escape_raw(feed.take()[0]))
             continue
         last_line = reader.line_num
-        raw = feed.take()
-        if any("\x00" in v for v in values):
+        raw, whole = feed.take()
+        # One scan of the record's text when it is all there; the values when it was cut.
+        texts = [raw] if whole else values
+        if any("\x00" in t for t in texts):
             yield RejectedRow(start, RejectReason.UNDECODABLE, "contains a NUL byte (not text)", _escape_raw(raw))
             continue
-        if _has_surrogates(values):
+        if any(_undecodable(t) for t in texts):
             yield RejectedRow(
                 start, RejectReason.UNDECODABLE, f"bytes that are not valid {options.encoding}", _escape_raw(raw)
             )
             continue
-        yield SourceRow(start, values, _escape_raw(raw) if not raw.isascii() else raw)
+        yield SourceRow(start, values, raw)
 
 
 def _escape_raw(raw: str) -> str:
@@ -276,7 +280,7 @@ def iter_xlsx(path: str, options: ReadOptions) -> Iterator[SourceRow | RejectedR
 
 
 def is_blank(values: list[str]) -> bool:
-    return all(not v.strip() for v in values)
+    return not "".join(values).strip()
 
 
 @dataclass
