@@ -24,6 +24,8 @@ from morket.health.router import router as health_router
 from morket.imports.router import router as imports_router
 from morket.providers.router import router as providers_router
 from morket.tables.io_router import router as tables_io_router
+from morket.tables.live import OutboxListener
+from morket.tables.router import router as tables_router
 from morket.webhooks.router import router as webhooks_router
 from morket.workspaces.router import router as workspaces_router
 
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.outbox_listener.close()
         await engine.dispose()
         if redis is not None:
             await redis.aclose()
@@ -54,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     app.state.redis = redis
     app.state.rate_limiter = limiter
+    app.state.outbox_listener = OutboxListener(settings.database_url)
 
     install_error_handlers(app)
     # Starlette runs the last-added middleware first: CORS sits inside the request context.
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enrichment_router,
         webhooks_router,
         providers_router,
+        tables_router,
         imports_router,
         tables_io_router,
     ):

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from morket.core.errors import Unprocessable
 from morket.models import ColumnType, TableColumn
@@ -52,23 +53,31 @@ class SortDirection(enum.StrEnum):
 
 
 class FilterCondition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     column_id: uuid.UUID
     operator: FilterOperator
     value: Any = None
 
 
 class FilterGroup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     conjunction: Conjunction = Conjunction.AND
     conditions: list[FilterCondition | FilterGroup] = Field(default_factory=list, max_length=MAX_CONDITIONS)
 
 
 class SortKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     column_id: uuid.UUID
     direction: SortDirection = SortDirection.ASC
 
 
 class RowView(BaseModel):
     """What the grid shows: a filter tree, a multi-column sort and a quick search."""
+
+    model_config = ConfigDict(extra="forbid")
 
     filter: FilterGroup | None = None
     sort: list[SortKey] = Field(default_factory=list, max_length=MAX_SORT_KEYS)
@@ -108,7 +117,7 @@ def _like_escape(text: str) -> str:
 @dataclass
 class _Compiler:
     columns: Mapping[uuid.UUID, TableColumn]
-    table: sa.Table
+    table: sa.FromClause
     errors: list[dict[str, Any]]
 
     def group(self, group: FilterGroup, path: str) -> sa.ColumnElement[bool] | None:
@@ -173,19 +182,30 @@ class _Compiler:
             if not isinstance(cond.value, list) or not 0 < len(cond.value) <= MAX_IN_VALUES:
                 self._fail(path, f"a list of 1 to {MAX_IN_VALUES} values is needed")
                 return None
-            values = [self._scalar(column, item, f"{path}.value") for item in cond.value]
             if ctype is ColumnType.MULTI_SELECT:
-                overlap: sa.ColumnElement[bool] = col.op("&&")(sa.cast(sa.literal([str(v) for v in values]), col.type))
-            return overlap
-            return col.in_(values)
+                if not all(isinstance(v, str) and v and "\x00" not in v for v in cond.value):
+                    self._fail(path, "a list of option names is needed")
+                    return None
+                options = sa.bindparam(None, value=[str(v) for v in cond.value], type_=ARRAY(sa.Text()))
+                overlap: sa.ColumnElement[bool] = col.op("&&")(options)
+                return overlap
+            values = [self._scalar(column, item, f"{path}.value") for item in cond.value]
+            if any(v is None for v in values):
+                return None
+            listed: sa.ColumnElement[bool] = col.in_(values)
+            return listed
         if op is FilterOperator.BETWEEN:
             if not isinstance(cond.value, list) or len(cond.value) != 2:
                 self._fail(path, "between needs [low, high]")
                 return None
             low = self._scalar(column, cond.value[0], f"{path}.value.0")
             high = self._scalar(column, cond.value[1], f"{path}.value.1")
+            if low is None or high is None:
+                return None
             return col.between(low, high)
         value = self._scalar(column, cond.value, f"{path}.value")
+        if value is None:
+            return None
         if ctype is ColumnType.CHECKBOX:
             # An empty checkbox is an unticked one.
             col = sa.func.coalesce(col, sa.false())
@@ -206,12 +226,12 @@ class _Compiler:
 
 @dataclass(frozen=True)
 class CompiledView:
-    table: sa.Table  # the physical table the expressions refer to
+    table: sa.FromClause  # the physical table the expressions refer to
     where: sa.ColumnElement[bool] | None
     order_by: list[sa.ColumnElement[Any]]
 
 
-def compile_view(view: RowView, columns: Sequence[TableColumn], table: sa.Table) -> CompiledView:
+def compile_view(view: RowView, columns: Sequence[TableColumn], table: sa.FromClause) -> CompiledView:
     """The WHERE and ORDER BY of a view; raises Unprocessable listing every bad condition."""
     by_id = {column.id: column for column in columns}
     compiler = _Compiler(by_id, table, [])

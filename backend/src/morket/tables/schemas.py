@@ -138,3 +138,8 @@ class CellHistoryOut(BaseModel):
 class EventToken(BaseModel):
     token: str
     expires_at: datetime
+
+
+class Deleted(BaseModel):
+    id: uuid.UUID
+    deleted: bool = True

@@ -144,8 +144,8 @@ class TableService:
     async def rename(self, workspace_id: uuid.UUID, table_id: uuid.UUID, name: str) -> TableOut:
         table = await self.get(workspace_id, table_id, lock=True)
         table.name = name
-        table.updated_at = datetime.now(UTC)
         await self.session.flush()
+        await self.session.refresh(table)
         await self.outbox.emit(
             workspace_id, OutboxEventType.TABLE_UPDATED, str(table.id), {"name": name}, table_id=table.id
         )
@@ -157,6 +157,7 @@ class TableService:
         table.deleted_at = datetime.now(UTC)
         table.deleted_by = actor_id
         await self.session.flush()
+        await self.session.refresh(table)
         await self.outbox.emit(workspace_id, OutboxEventType.TABLE_DELETED, str(table.id), {}, table_id=table.id)
         return _table_out(table)
 
@@ -167,6 +168,7 @@ class TableService:
         table.deleted_at = None
         table.deleted_by = None
         await self.session.flush()
+        await self.session.refresh(table)
         await self.outbox.emit(workspace_id, OutboxEventType.TABLE_RESTORED, str(table.id), {}, table_id=table.id)
         return _table_out(table, await self.repo.columns(table.id))
 
@@ -255,8 +257,8 @@ class TableService:
             ordered.insert(min(body.position, len(ordered)), column)
             for position, item in enumerate(ordered):
                 item.position = position
-        column.updated_at = datetime.now(UTC)
         await self.session.flush()
+        await self.session.refresh(column)
         await self._column_event(table, OutboxEventType.COLUMN_UPDATED, column)
         return ColumnOut.model_validate(column), report
 
@@ -296,6 +298,8 @@ class TableService:
         for position, column_id in enumerate(column_ids):
             by_id[column_id].position = position
         await self.session.flush()
+        for column in columns:
+            await self.session.refresh(column)
         ordered = [by_id[c] for c in column_ids]
         await self.outbox.emit(
             workspace_id,

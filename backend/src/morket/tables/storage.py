@@ -8,6 +8,7 @@ transaction: COPY for inserts, one UPDATE ... FROM unnest(...) per set of change
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -57,8 +58,15 @@ def _sa_type(column_type: ColumnType) -> sa.types.TypeEngine[Any]:
     return JSONB()
 
 
-def sa_table(table_id: uuid.UUID, columns: Sequence[TableColumn]) -> sa.Table:
-    """A SQLAlchemy Core view of the physical table, for composing parameterised queries."""
+def sa_table(table_id: uuid.UUID, columns: Sequence[TableColumn]) -> sa.FromClause:
+    """A SQLAlchemy Core view of the physical table, for composing parameterised queries.
+
+    It is aliased by a digest of the column types: asyncpg caches prepared statements by their
+    text, and a cached SELECT whose result types changed (a column type change in any process)
+    fails with InvalidCachedStatementError; a new text per column layout never hits a stale plan.
+    """
+    layout = ",".join(f"{c.physical_name}:{c.type.value}" for c in columns)
+    alias = "r" + hashlib.blake2s(layout.encode(), digest_size=6).hexdigest()
     metadata = sa.MetaData()
     return sa.Table(
         physical_table_name(table_id),
@@ -73,7 +81,7 @@ def sa_table(table_id: uuid.UUID, columns: Sequence[TableColumn]) -> sa.Table:
         sa.Column("_invalid", JSONB),
         *(sa.Column(column.physical_name, _sa_type(column.type)) for column in columns),
         schema=SCHEMA,
-    )
+    ).alias(alias)
 
 
 def _pg_array_type(column_type: ColumnType) -> str:
@@ -188,8 +196,9 @@ class TableStorage:
         )
         await self.session.execute(
             sa.text(
-                f"UPDATE {qualified(table_id)} SET _invalid = _invalid - :key, _meta = _meta - :key "
-                "WHERE _invalid ? :key OR _meta ? :key"
+                f"UPDATE {qualified(table_id)} "
+                "SET _invalid = _invalid - CAST(:key AS text), _meta = _meta - CAST(:key AS text) "
+                "WHERE _invalid ? CAST(:key AS text) OR _meta ? CAST(:key AS text)"
             ),
             {"key": str(column.id)},
         )
@@ -225,7 +234,7 @@ class TableStorage:
         result = await self.session.execute(
             sa.text(
                 f"UPDATE {table} SET _invalid = coalesce(_invalid, '{{}}'::jsonb) "
-                f"|| jsonb_build_object(:key, {as_text}) "
+                f"|| jsonb_build_object(CAST(:key AS text), {as_text}) "
                 f"WHERE {name} IS NOT NULL AND NOT ({convertible})"
             ),
             {"key": key},
@@ -356,15 +365,15 @@ class TableStorage:
         stmt = sa.select(table).where(table.c._id == sa.any_(_ids_param(ids))).order_by(table.c._id)
         return [_stored(row, columns) for row in (await self.session.execute(stmt)).mappings().all()]
 
-    async def count(self, table: sa.Table, where: sa.ColumnElement[bool], cap: int) -> int:
+    async def count(self, table: sa.FromClause, where: sa.ColumnElement[bool], cap: int) -> int:
         """Matching rows, counting at most `cap + 1` so a broad filter never scans the whole table."""
         inner = sa.select(sa.literal(1)).select_from(table).where(where).limit(cap + 1).subquery()
         return int((await self.session.execute(sa.select(sa.func.count()).select_from(inner))).scalar_one())
 
-    async def estimate(self, table: sa.Table, where: sa.ColumnElement[bool]) -> int:
+    async def estimate(self, table: sa.FromClause, where: sa.ColumnElement[bool]) -> int:
         """The planner's estimate of matching rows (EXPLAIN, no execution)."""
         stmt = sa.select(sa.literal(1)).select_from(table).where(where)
-        compiled = stmt.compile(dialect=self.session.get_bind().dialect)
+        compiled = stmt.compile(dialect=self.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
         conn = await self.session.connection()
         result = await conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), _positional(compiled))
         plan = result.scalar_one()
