@@ -472,16 +472,20 @@ class ImportRunner:
                     {m.column_id: (v if (v := row.values[m.source]).strip() else None) for m in mapped} for row in lines
                 ]
                 async with unit_of_work(self.sessions) as session:
-                    result = await RowService(session).append_rows(
-                        snapshot.workspace_id,
-                        table_id,
-                        cells,
-                        actor_id=snapshot.actor_id,
-                        source=CellSource.IMPORT,
-                        key_column_id=key,
-                        reject_invalid=True,
-                        batch_size=batch_rows,
-                    )
+                    try:
+                        result = await RowService(session).append_rows(
+                            snapshot.workspace_id,
+                            table_id,
+                            cells,
+                            actor_id=snapshot.actor_id,
+                            source=CellSource.IMPORT,
+                            key_column_id=key,
+                            reject_invalid=True,
+                            batch_size=batch_rows,
+                        )
+                    except NotFound as exc:
+                        # The table (or the key column) was deleted while the import ran: no retry helps.
+                        raise ImportFailed(f"{exc.message} It was deleted while the import ran") from exc
                     bad: dict[int, list[str]] = {}
                     for error in result.rejected:
                         bad.setdefault(error.row, []).append(_cell_error(error.column_id, error.message, names))
