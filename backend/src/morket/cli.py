@@ -15,6 +15,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 app.add_typer(db_app, name="db")
 credentials_app = typer.Typer(no_args_is_help=True, help="The credential vault.")
 app.add_typer(credentials_app, name="credentials")
+tables_app = typer.Typer(no_args_is_help=True, help="Tables and the outbox.")
+app.add_typer(tables_app, name="tables")
 
 
 def _settings_or_exit() -> None:
@@ -157,6 +159,38 @@ def credentials_key_status() -> None:
     typer.echo(f"current key version: {settings.encryption_key_version}")
     for version, count in sorted(status.items()):
         typer.echo(f"version {version}: {count} credentials")
+
+
+@tables_app.command("purge")
+def tables_purge(
+    outbox_days: int = typer.Option(
+        7, min=1, help="also delete outbox events older than this that every consumer passed"
+    ),
+) -> None:
+    """Drop tables deleted more than 30 days ago (rows and all) and old outbox events. See docs/tables.md."""
+    _settings_or_exit()
+    settings = load_settings()
+
+    async def run() -> tuple[int, int]:
+        from datetime import UTC, datetime, timedelta
+
+        from morket.core.db import make_engine, make_sessionmaker, unit_of_work
+        from morket.outbox.service import OutboxService
+        from morket.tables.service import TableService
+
+        engine = make_engine(settings.database_url, pool_size=1)
+        try:
+            sessions = make_sessionmaker(engine)
+            async with unit_of_work(sessions) as session:
+                tables = await TableService(session).purge_deleted()
+            async with unit_of_work(sessions) as session:
+                events = await OutboxService(session).purge(datetime.now(UTC) - timedelta(days=outbox_days))
+            return tables, events
+        finally:
+            await engine.dispose()
+
+    tables, events = asyncio.run(run())
+    typer.echo(f"purged {tables} deleted tables and {events} outbox events")
 
 
 if __name__ == "__main__":
