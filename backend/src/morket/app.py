@@ -24,7 +24,9 @@ from morket.credentials.router import router as credentials_router
 from morket.credits.router import router as billing_router
 from morket.enrichment.router import router as enrichment_router
 from morket.health.router import router as health_router
+from morket.imports.router import router as imports_router
 from morket.providers.router import router as providers_router
+from morket.tables.io_router import router as tables_io_router
 from morket.tables.live import OutboxListener
 from morket.tables.router import router as tables_router
 from morket.webhooks.router import router as webhooks_router
@@ -70,6 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # carries the CORS headers (a browser can read it), the request id and the security headers.
     body_limits = BodyLimits(settings.max_body_bytes)
     body_limits.set("/api/v1/workspaces/*/enrichment-jobs", "POST", settings.max_job_body_bytes)
+    # Bulk row writes (10,000+ rows a call) and file uploads, streamed to storage as they arrive.
+    for method in ("POST", "PATCH"):
+        body_limits.set("/api/v1/workspaces/*/tables/*/rows", method, settings.max_bulk_body_bytes)
+    body_limits.set("/api/v1/workspaces/*/tables/*/rows/delete", "POST", settings.max_bulk_body_bytes)
+    body_limits.set("/api/v1/workspaces/*/imports", "POST", settings.import_max_upload_bytes)
     app.state.body_limits = body_limits
     app.add_middleware(BodyLimitMiddleware, limits=body_limits)
     # Starlette runs the last-added middleware first: CORS sits inside the request context.
@@ -100,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks_router,
         providers_router,
         tables_router,
+        imports_router,
+        tables_io_router,
     ):
         app.include_router(router)
     install_api_docs(app)

@@ -103,8 +103,15 @@ class Settings(BaseSettings):
     # given their own limit (core.bodylimit.BodyLimits): enrichment jobs get MAX_JOB_BODY_BYTES.
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     max_job_body_bytes: int = Field(default=64 * 1_048_576, ge=1_024)
+    # Bulk row create/update/delete of a table (tens of thousands of rows a call).
+    max_bulk_body_bytes: int = Field(default=64 * 1_048_576, ge=1_024)
     # Records per JSON enrichment job; bigger inputs go through a table import.
     enrichment_max_records: int = Field(default=100_000, ge=1, le=1_000_000)
+    # Table imports (docs/tables-io.md): the largest upload accepted (413 above), the rows written
+    # per transaction, and how many rejected rows make an import give up as the wrong file.
+    import_max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
+    import_batch_rows: int = Field(default=10_000, ge=1, le=100_000)
+    import_max_rejected_rows: int = Field(default=100_000, ge=0)
 
     @field_validator("webhook_retry_delays")
     @classmethod

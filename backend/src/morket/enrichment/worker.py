@@ -24,6 +24,8 @@ from morket.enrichment.activities import EnrichmentActivities, ProviderAccess
 from morket.enrichment.gateway_access import GatewayProviderAccess
 from morket.enrichment.service import EnrichmentService
 from morket.enrichment.workflows import EnrichmentJobWorkflow
+from morket.imports.activities import ImportActivities, start_unstarted_imports
+from morket.imports.workflows import TableImportWorkflow
 from morket.models import EnrichmentJob
 from morket.webhooks.activities import WebhookActivities
 from morket.webhooks.workflows import DeliveryInput, WebhookDeliveryWorkflow
@@ -63,15 +65,18 @@ async def enrichment_worker(
             providers = await stack.enter_async_context(GatewayProviderAccess.create(settings, sessions))
         enrichment = EnrichmentActivities(sessions, settings, providers)
         webhooks = WebhookActivities(sessions, settings, webhook_http)
+        imports = ImportActivities(sessions, settings)
         yield Worker(
             client,
             task_queue=settings.temporal_task_queue,
-            workflows=[EnrichmentJobWorkflow, WebhookDeliveryWorkflow],
+            workflows=[EnrichmentJobWorkflow, WebhookDeliveryWorkflow, TableImportWorkflow],
             activities=[
                 enrichment.begin_job,
                 enrichment.run_chunk,
                 enrichment.finalize_job,
                 webhooks.deliver,
+                imports.run_import,
+                imports.fail_import,
             ],
             max_concurrent_activities=max(50, settings.enrichment_parallel_chunks * 4),
         )
@@ -148,6 +153,7 @@ async def _sweep(client: Client, settings: Settings, sessions: async_sessionmake
     while True:
         try:
             await reconcile_jobs(client, settings, sessions)
+            await start_unstarted_imports(client, settings, sessions)
         except Exception:  # a sweep failing must not stop the worker
             log.exception("the sweep of unsettled jobs failed")
         await asyncio.sleep(SWEEP_EVERY)

@@ -17,6 +17,7 @@ from morket.models.provider_cache import ProviderResponseCache
 from morket.models.rate_limit_counter import RateLimitCounter
 from morket.models.refresh_token import RefreshToken
 from morket.models.table_column import ColumnKind, ColumnType, TableColumn, physical_column_name
+from morket.models.table_import import ImportStatus, TableImport, TableImportChunk, TableImportReject
 from morket.models.token_family import TokenFamily
 from morket.models.user import User
 from morket.models.webhook_delivery import DeliveryStatus, WebhookDelivery
@@ -41,6 +42,7 @@ __all__ = [
     "EnrichmentAttempt",
     "EnrichmentJob",
     "EnrichmentRecord",
+    "ImportStatus",
     "Invitation",
     "InvitationStatus",
     "JobStatus",
@@ -54,6 +56,9 @@ __all__ = [
     "RefreshToken",
     "Role",
     "TableColumn",
+    "TableImport",
+    "TableImportChunk",
+    "TableImportReject",
     "TokenFamily",
     "User",
     "WebhookDelivery",
