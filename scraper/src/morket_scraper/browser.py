@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -12,11 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from playwright.async_api import Browser, BrowserContext, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from morket_scraper.fetch import FetchError, Page
+from morket_scraper.fetch import MAX_REDIRECTS, FetchError, Page
 from morket_scraper.fingerprint import WEBDRIVER_MASK, Fingerprint, random_fingerprint
 from morket_scraper.safety import AddressPolicy, TargetRefused, check_url
 
@@ -119,6 +121,9 @@ class BrowserPool:
         self._launch_lock = asyncio.Lock()
         self._generation = 0
         self._baseline_mb = 0.0
+        # Navigations the guard followed to another URL, or refused, by the URL asked for.
+        self.final_urls: dict[str, str] = {}
+        self.refused: dict[str, str] = {}
         self.launches = 0
         self.recycled = 0
         self.pages = 0
@@ -187,7 +192,12 @@ class BrowserPool:
         return _Slot(context, fingerprint)
 
     async def _guard(self, route: Route) -> None:
-        """Every request the page makes: only to allowed addresses, no images/fonts/media."""
+        """Every request the page makes: only to allowed addresses, no images/fonts/media.
+
+        Chromium follows redirects without asking the route again, so a navigation is fetched here
+        hop by hop (each hop checked) and the final answer handed to the page, with a <base> so
+        its relative links resolve against the URL it really came from.
+        """
         request = route.request
         if request.resource_type in _BLOCKED_RESOURCES:
             await route.abort()
@@ -197,7 +207,35 @@ class BrowserPool:
         except TargetRefused:
             await route.abort("addressunreachable")
             return
-        await route.continue_()
+        if not request.is_navigation_request():
+            await route.continue_()
+            return
+        current = request.url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await route.fetch(url=current, max_redirects=0, timeout=30_000)
+            location = response.headers.get("location")
+            if response.status in (301, 302, 303, 307, 308) and location:
+                current = urljoin(current, location)
+                try:
+                    await check_url(current, self.policy)
+                except TargetRefused as exc:
+                    self.refused[request.url] = str(exc)
+                    await route.abort("addressunreachable")
+                    return
+                continue
+            if current == request.url:
+                await route.fulfill(response=response)
+                return
+            self.final_urls[request.url] = current
+            body = await response.body()
+            base = f'<base href="{html.escape(current, quote=True)}">'.encode()
+            lowered = body[:4096].lower()
+            at = lowered.find(b"<head>")
+            body = body[: at + 6] + base + body[at + 6 :] if at >= 0 else base + body
+            headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "location")}
+            await route.fulfill(status=response.status, headers=headers, body=body)
+            return
+        await route.abort("failed")
 
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[_Slot]:
@@ -255,18 +293,19 @@ class BrowserPool:
         async with self._slot() as slot:
             page = await slot.context.new_page()
             try:
-                response = await page.goto(
-                    url, timeout=timeout * 1000, wait_until="networkidle" if wait_for_network else "load"
-                )
+                try:
+                    response = await page.goto(
+                        url, timeout=timeout * 1000, wait_until="networkidle" if wait_for_network else "load"
+                    )
+                except PlaywrightError:
+                    refused = self.refused.pop(url, None)
+                    if refused is not None:
+                        raise TargetRefused(refused) from None
+                    raise
                 if response is None:
                     raise FetchError("browser_error", "no response")
-                chain: list[str] = []
-                hop: Any = response.request.redirected_from
-                while hop is not None:
-                    chain.append(hop.url)
-                    hop = hop.redirected_from
-                for hop_url in [page.url, *chain]:
-                    await check_url(hop_url, self.policy)
+                final_url = self.final_urls.pop(url, page.url)
+                await check_url(final_url, self.policy)
                 if response.status >= 400:
                     raise FetchError(
                         "http_status",
@@ -274,20 +313,19 @@ class BrowserPool:
                         status=response.status,
                         retryable=response.status >= 500 or response.status == 429,
                     )
-                html = await page.content()
-                if len(html) > self.max_bytes:
+                content = await page.content()
+                if len(content) > self.max_bytes:
                     raise FetchError("too_large", f"the rendered page is over {self.max_bytes} bytes", retryable=False)
                 headers = await response.all_headers()
                 slot.pages += 1
                 self.pages += 1
                 return Page(
                     url=url,
-                    final_url=page.url,
+                    final_url=final_url,
                     status=response.status,
-                    html=html,
+                    html=content,
                     headers=headers,
                     fetched_at=datetime.now(UTC),
-                    redirects=list(reversed(chain[:-1])) if chain else [],
                 )
             finally:
                 with contextlib.suppress(PlaywrightError):

@@ -38,16 +38,24 @@ _TRANSIENT = {"timeout", "network_error", "proxy_error", "browser_crashed", "bro
 
 
 def needs_browser(page: Page) -> bool:
-    """An empty body or a script-rendered shell: little visible text, and scripts that would fill it."""
+    """An empty body, or a script-rendered shell: scripts, next to no text, no structured data, and
+    an empty mount point (#root, #app, #__next) or a <noscript> asking for JavaScript."""
+    html = page.html
+    if not html.strip():
+        return True
+    if "<script" not in html.lower():
+        return False
     parsed = Parsed(page)
     tree = parsed.tree
-    for node in tree.css("script, style, noscript, template"):
-        node.decompose()
-    text = (tree.body.text(separator=" ") if tree.body is not None else "").strip()
-    has_scripts = "<script" in page.html.lower()
-    if not page.html.strip():
-        return True
-    return len(text) < 200 and has_scripts
+    if tree.css_first('script[type="application/ld+json"], [itemscope], meta[property^="og:"]') is not None:
+        return False
+    if len(parsed.visible_text.strip()) >= 200:
+        return False
+    noscript = " ".join(n.text() for n in tree.css("noscript")).lower()
+    mounts = tree.css("#root, #app, #__next, [data-reactroot], app-root")
+    text = parsed.visible_text.strip()
+    empty_mount = any(not (m.text() or "").strip() for m in mounts)
+    return len(text) < 50 or empty_mount or "javascript" in noscript
 
 
 class Scraper:
@@ -81,6 +89,7 @@ class Scraper:
             max_bytes=settings.max_page_bytes,
             proxy=self._browser_proxy,
         )
+        self._owns_browser = browser is None
         self._sleep = sleep
         self._rng = random.Random()
         self.http: aiohttp.ClientSession | None = None
@@ -99,11 +108,12 @@ class Scraper:
                 self.settings.service_api_key,
                 ttl=self.settings.credential_cache_seconds,
             )
-        if with_browser:
+        if with_browser and self._owns_browser:
             await self.browser.start()
 
     async def close(self) -> None:
-        await self.browser.close()
+        if self._owns_browser:
+            await self.browser.close()
         if self.http is not None:
             await self.http.close()
 

@@ -94,9 +94,15 @@ class Parsed:
         node = self.tree.css_first("title")
         return clean(node.text()) if node is not None else None
 
+    @cached_property
+    def visible_text(self) -> str:
+        """The body's text without scripts and styles (a second parse: `tree` keeps its scripts)."""
+        tree = HTMLParser(self.page.html)
+        tree.strip_tags(["script", "style", "noscript", "template"])
+        return tree.body.text(separator=" ") if tree.body is not None else ""
+
     def text(self) -> str:
-        body = self.tree.body
-        return body.text(separator=" ") if body is not None else ""
+        return self.visible_text
 
     def links(self) -> list[tuple[str, str]]:
         """(absolute href, link text) of every anchor."""
