@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 
 import typer
@@ -91,6 +92,17 @@ def sandbox(
     from morket.sandbox.server import load_config, serve
 
     serve(host, port, load_config(config) if config else None)
+
+
+@app.command()
+def scraper(
+    host: str = "127.0.0.1",
+    port: int = typer.Option(8001, envvar="SCRAPER_PORT"),
+) -> None:
+    """Run the scraper service (the morket_scraper package; same as `morket-scraper`)."""
+    # Its own package and settings (SCRAPER_*): run it as its own program.
+    args = [sys.executable, "-m", "morket_scraper", "--host", host, "--port", str(port)]
+    sys.exit(subprocess.call(args))
 
 
 @app.command()

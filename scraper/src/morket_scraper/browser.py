@@ -275,6 +275,8 @@ class BrowserPool:
     async def fetch(self, url: str, *, timeout: float = 30.0, wait_for_network: bool = True) -> Page:
         """Load `url` in a pooled context; if Chromium crashed meanwhile, relaunch and load it again once."""
         await check_url(url, self.policy)
+        if self._playwright is None:
+            raise FetchError("browser_unavailable", "the browser is not running", retryable=False)
         for attempt in (1, 2):
             generation = self._generation
             try:

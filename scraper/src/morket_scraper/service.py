@@ -109,7 +109,11 @@ class Scraper:
                 ttl=self.settings.credential_cache_seconds,
             )
         if with_browser and self._owns_browser:
-            await self.browser.start()
+            if self.settings.chromium_path.exists():
+                await self.browser.start()
+            else:
+                # The HTTP path still works; /readiness says the browser is missing.
+                log.error("no Chromium at %s (SCRAPER_CHROMIUM_PATH): browser path off", self.settings.chromium_path)
 
     async def close(self) -> None:
         if self._owns_browser:
