@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 
 import typer
@@ -100,9 +99,9 @@ def scraper(
     port: int = typer.Option(8001, envvar="SCRAPER_PORT"),
 ) -> None:
     """Run the scraper service (the morket_scraper package; same as `morket-scraper`)."""
-    # Its own package and settings (SCRAPER_*): run it as its own program.
+    # Its own package and settings (SCRAPER_*): this process becomes it, so signals reach it.
     args = [sys.executable, "-m", "morket_scraper", "--host", host, "--port", str(port)]
-    sys.exit(subprocess.call(args))
+    os.execv(sys.executable, args)  # noqa: S606 - a fixed interpreter and module, no shell
 
 
 @app.command()

@@ -21,7 +21,8 @@ def serve(
     """Start the scraper service."""
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(settings), host=host, port=port or settings.port, log_level="warning")
+    # The asyncio loop, not uvloop: Playwright drives its driver process through asyncio subprocesses.
+    uvicorn.run(create_app(settings), host=host, port=port or settings.port, log_level="warning", loop="asyncio")
 
 
 if __name__ == "__main__":
