@@ -28,6 +28,11 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   apt_install postgresql
 fi
 
+# The scraper's browser path: Debian's Chromium, driven by Playwright (never `playwright install`).
+if [ ! -x "${SCRAPER_CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  apt_install chromium fonts-liberation
+fi
+
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "[bootstrap] Python 3.11+ is required (found $("$PY" --version))" >&2
   exit 1

@@ -47,11 +47,21 @@ class Parsed:
     @property
     def metadata(self) -> dict[str, Any]:
         if self._meta is None:
+            html = self.page.html
+            # Only the syntaxes the page has: extruct's microdata pass is its slowest.
+            syntaxes = [
+                name
+                for name, marker in (("json-ld", "ld+json"), ("microdata", "itemscope"), ("opengraph", "og:"))
+                if marker in html
+            ]
+            if not syntaxes:
+                self._meta = {}
+                return self._meta
             try:
                 self._meta = extruct.extract(
-                    self.page.html,
+                    html,
                     base_url=self.page.final_url,
-                    syntaxes=["json-ld", "microdata", "opengraph"],
+                    syntaxes=syntaxes,
                     uniform=True,
                     errors="ignore",
                 )
@@ -104,13 +114,17 @@ class Parsed:
     def text(self) -> str:
         return self.visible_text
 
-    def links(self) -> list[tuple[str, str]]:
-        """(absolute href, link text) of every anchor."""
+    @cached_property
+    def _links(self) -> list[tuple[str, str]]:
         out = []
         for node in self.tree.css("a[href]"):
             href = node.attributes.get("href") or ""
             out.append((urljoin(self.page.final_url, href.strip()), clean(node.text()) or ""))
         return out
+
+    def links(self) -> list[tuple[str, str]]:
+        """(absolute href, link text) of every anchor."""
+        return self._links
 
 
 def same_site(url: str, other: str) -> bool:
