@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
 from morket.webhooks import signing as api_signing
@@ -63,13 +65,13 @@ def test_our_signature_is_the_apis() -> None:
 async def test_service_key_and_validation(make_service: Callable[..., Awaitable[Service]], site: Site) -> None:
     service = await make_service()
     async with service.client() as http:
-        for key in (None, "wrong"):
-            headers = {"X-Service-Key": key} if key else {}
+        for headers in ({"X-Service-Key": ""}, {"X-Service-Key": "wrong"}):
             response = await http.post("/api/v1/scrape", json={"url": site.url}, headers=headers)
-            if key is None:
-                response = await http.post("/api/v1/scrape", json={"url": site.url}, headers={"X-Service-Key": ""})
             assert response.status_code == 401
             assert response.json()["error"]["code"] == "invalid_service_key"
+        async with httpx.AsyncClient(base_url=service.url) as anonymous:
+            response = await anonymous.get(f"/api/v1/scrape/jobs/{uuid.uuid4()}")
+            assert response.status_code == 401
         response = await http.post("/api/v1/scrape", json={"url": "not a url"})
         assert response.status_code == 422 and response.json()["success"] is False
         response = await http.post("/api/v1/scrape/batch", json={"targets": [{"url": site.url}] * 101})
