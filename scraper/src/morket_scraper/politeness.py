@@ -79,7 +79,6 @@ class DomainLimiter:
         self.burst = burst
         self.policies = policies or {}
         self._buckets: dict[str, _Bucket] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
         self._clock = clock
         self._sleep = sleep
 

@@ -34,7 +34,15 @@ log = logging.getLogger("morket_scraper")
 
 MAX_ATTEMPTS = 3
 # Codes that say nothing about the page itself: worth another attempt, and a strike for the domain.
-_TRANSIENT = {"timeout", "network_error", "proxy_error", "browser_crashed", "browser_error", "no_proxy"}
+_TRANSIENT = {
+    "timeout",
+    "network_error",
+    "proxy_error",
+    "browser_crashed",
+    "browser_error",
+    "browser_unavailable",
+    "no_proxy",
+}
 
 
 def needs_browser(page: Page) -> bool:
@@ -245,6 +253,9 @@ class Scraper:
             return failed(Outcome.REFUSED, "address_refused", str(exc))
         except FetchError as exc:
             transient = exc.code in _TRANSIENT or exc.retryable
+            # A missing browser says nothing about the site: no strike for the domain.
+            if exc.code == "browser_unavailable":
+                return failed(Outcome.ERROR, exc.code, str(exc))
             self.breaker.record(host, not transient)
             outcome = Outcome.ERROR if transient else Outcome.NO_DATA if exc.code == "http_status" else Outcome.REFUSED
             return failed(outcome, exc.code, str(exc))
