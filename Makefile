@@ -14,12 +14,15 @@ bootstrap:
 lint:
 	cd backend && ../$(VENV)/ruff check --config pyproject.toml src tests migrations ../bench \
 		&& ../$(VENV)/ruff format --config pyproject.toml --check src tests migrations ../bench
+	cd scraper && ../$(VENV)/ruff check src tests && ../$(VENV)/ruff format --check src tests
 
 typecheck:
 	cd backend && ../$(VENV)/mypy
+	cd scraper && ../$(VENV)/mypy
 
 pytest:
 	cd backend && ../$(VENV)/pytest -q
+	cd scraper && ../$(VENV)/pytest -q
 
 lock:
 	@BOOTSTRAP_UV_ONLY=1 scripts/bootstrap.sh

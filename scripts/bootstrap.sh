@@ -30,6 +30,11 @@ fi
 # The load generator of bench/api.py; the bench is optional, so its absence is not fatal.
 command -v wrk >/dev/null || apt_install wrk || echo "[bootstrap] without wrk, bench/api.py cannot run" >&2
 
+# The scraper's browser path: Debian's Chromium, driven by Playwright (never `playwright install`).
+if [ ! -x "${SCRAPER_CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  apt_install chromium fonts-liberation
+fi
+
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "[bootstrap] Python 3.11+ is required (found $("$PY" --version))" >&2
   exit 1

@@ -125,6 +125,17 @@ def sandbox(
 
 
 @app.command()
+def scraper(
+    host: str = "127.0.0.1",
+    port: int = typer.Option(8001, envvar="SCRAPER_PORT"),
+) -> None:
+    """Run the scraper service (the morket_scraper package; same as `morket-scraper`)."""
+    # Its own package and settings (SCRAPER_*): this process becomes it, so signals reach it.
+    args = [sys.executable, "-m", "morket_scraper", "--host", host, "--port", str(port)]
+    os.execv(sys.executable, args)  # noqa: S606 - a fixed interpreter and module, no shell
+
+
+@app.command()
 def dev(port: int = typer.Option(8000, envvar="PORT")) -> None:
     """Run the whole product locally (what `make run` calls)."""
     from morket.devstack.local import LocalStack

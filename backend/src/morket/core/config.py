@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     hunter_base_url: str | None = None
     openai_base_url: str | None = None
     provider_sandbox_url: str | None = None
+    # Morket's scraper service (the scraper provider); `make run` starts it on :8001.
+    scraper_url: str | None = None
     # Used when a workspace has no key for a provider, in development and test only.
     provider_sandbox_key: str = "sandbox-key"
     provider_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
@@ -172,7 +174,12 @@ class Settings(BaseSettings):
         return to_async_url(value)
 
     @field_validator(
-        "apollo_base_url", "clearbit_base_url", "hunter_base_url", "openai_base_url", "provider_sandbox_url"
+        "apollo_base_url",
+        "clearbit_base_url",
+        "hunter_base_url",
+        "openai_base_url",
+        "provider_sandbox_url",
+        "scraper_url",
     )
     @classmethod
     def _empty_url_is_none(cls, value: str | None) -> str | None:

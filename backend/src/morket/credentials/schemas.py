@@ -14,7 +14,10 @@ from morket.core.text import json_problem, text_problem
 
 # The provider slugs a credential may be stored for. The provider registry replaces this set
 # once it exists; validation reads it at call time, so rebinding it here is enough.
-KNOWN_PROVIDERS: frozenset[str] = frozenset({"apollo", "clearbit", "hunter", "openai", "hubspot", "salesforce"})
+# "scraper": a workspace's own proxies for the scraper service (extra {"proxies": [...]}).
+KNOWN_PROVIDERS: frozenset[str] = frozenset(
+    {"apollo", "clearbit", "hunter", "openai", "hubspot", "salesforce", "scraper"}
+)
 
 MAX_API_KEY_LENGTH = 4096
 MAX_EXTRA_BYTES = 8192

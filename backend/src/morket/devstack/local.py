@@ -25,6 +25,7 @@ LOCAL_PG_PORT = 54329
 LOCAL_TEMPORAL_PORT = 7233
 LOCAL_TEMPORAL_UI_PORT = 8233
 SANDBOX_PORT = 8010
+SCRAPER_PORT = 8001
 
 
 def project_root() -> Path:
@@ -72,6 +73,9 @@ def local_secrets() -> dict[str, str]:
     if len(values.get("POSTGRES_PASSWORD", "")) < 24:
         values["POSTGRES_PASSWORD"] = secrets.token_urlsafe(24)
         changed = True
+    if len(values.get("SERVICE_API_KEY", "")) < 32:
+        values["SERVICE_API_KEY"] = secrets.token_urlsafe(48)
+        changed = True
     if changed:
         write_private(
             path,
@@ -108,6 +112,11 @@ class LocalStack:
             env["DATABASE_URL"] = database.with_database(self.postgres.url, "morket")
         # Providers go to the local sandbox unless real base URLs are configured.
         env.setdefault("PROVIDER_SANDBOX_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
+        # The scraper service: the API calls it, it reads credentials from the API, loopback allowed.
+        env.setdefault("SCRAPER_URL", f"http://127.0.0.1:{SCRAPER_PORT}")
+        env.setdefault("SCRAPER_SERVICE_API_KEY", env["SERVICE_API_KEY"])
+        env.setdefault("SCRAPER_API_URL", f"http://127.0.0.1:{self.port}")
+        env.setdefault("SCRAPER_ALLOW_HOSTS", "127.0.0.0/8,::1")
         # The sandbox advertises the real plans' per-minute limits; pace local jobs at 100 calls/s
         # per provider instead, so a 1,000-record demo job takes seconds, not minutes.
         env.setdefault(
@@ -153,6 +162,9 @@ class LocalStack:
             exe = [sys.executable, "-m", "morket.cli"]
             if not port_open("127.0.0.1", SANDBOX_PORT):
                 self.spawn("sandbox", [*exe, "sandbox", "--port", str(SANDBOX_PORT)], env)
+            env.setdefault("SCRAPER_DATABASE_URL", env["DATABASE_URL"])
+            if not port_open("127.0.0.1", SCRAPER_PORT):
+                self.spawn("scraper", [*exe, "scraper", "--port", str(SCRAPER_PORT)], env)
             self.spawn("worker", [*exe, "worker"], env)
             self.spawn("api", [*exe, "api", "--port", str(self.port)], env)
             url = f"http://127.0.0.1:{self.port}"
@@ -162,6 +174,7 @@ class LocalStack:
                 f"[morket] ready: {url}",
                 f"[morket]   API docs: {url}/api/v1/docs",
                 f"[morket]   provider sandbox: http://127.0.0.1:{SANDBOX_PORT} (admin: /_admin/docs)",
+                f"[morket]   scraper: http://127.0.0.1:{SCRAPER_PORT} (docs: /docs)",
             ]
             if self.temporal is not None:
                 lines.append(f"[morket]   Temporal UI: http://127.0.0.1:{LOCAL_TEMPORAL_UI_PORT}")

@@ -210,6 +210,11 @@ class ProviderAdapter(ABC):
     operations: ClassVar[tuple[Operation, ...]]
     rate_limits: ClassVar[tuple[RateLimitWindow, ...]]
     rate_limit_notes: ClassVar[str] = ""
+    # A Settings attribute holding this provider's URL instead of <slug>_base_url; such a
+    # provider is never sent to the sandbox (our own services, e.g. the scraper).
+    url_setting: ClassVar[str | None] = None
+    # Authenticates with the API's SERVICE_API_KEY instead of a workspace's vault key.
+    service_credential: ClassVar[bool] = False
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")

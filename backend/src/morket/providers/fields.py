@@ -48,6 +48,13 @@ CANONICAL_FIELDS: dict[str, str] = {
     "email_pattern": "The company's email address pattern, e.g. {first}.{last}",
     "emails": "Email addresses found at a domain",
     "ai_answer": "Answer of the language model to the column's prompt",
+    # From the scraper (company websites, careers pages, public profiles).
+    "phones": "Phone numbers found on the company's website",
+    "social_links": "Social profiles of the company, by network (linkedin, twitter, github, ...)",
+    "technologies": "Technologies seen on the company's website (scripts, headers)",
+    "job_postings_count": "Number of open job postings on the careers page",
+    "job_titles": "Titles of the open job postings",
+    "headline": "The person's headline on their public profile",
 }
 
 

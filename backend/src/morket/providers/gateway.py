@@ -70,10 +70,10 @@ FROM_VAULT = _FromVault.FROM_VAULT
 
 def base_url_for(settings: Settings, adapter: type[ProviderAdapter] | ProviderAdapter) -> str:
     """APOLLO_BASE_URL (etc.) if set; else the sandbox when PROVIDER_SANDBOX_URL is set; else the real host."""
-    explicit = getattr(settings, f"{adapter.slug}_base_url", None)
+    explicit = getattr(settings, adapter.url_setting or f"{adapter.slug}_base_url", None)
     if isinstance(explicit, str) and explicit:
         return explicit
-    if settings.provider_sandbox_url:
+    if settings.provider_sandbox_url and adapter.url_setting is None:
         return settings.provider_sandbox_url.rstrip("/") + adapter.sandbox_path
     return adapter.default_base_url
 
@@ -182,6 +182,9 @@ class ProviderGateway:
 
     async def resolve_credential(self, workspace_id: uuid.UUID, provider: str) -> ProviderCredential | None:
         """The workspace's vault key for `provider`; in development and test, the sandbox key when there is none."""
+        if self.adapter(provider).service_credential:
+            key = self.settings.service_api_key
+            return ProviderCredential(api_key=key, credential_id="service") if key else None
         if self.sessions is not None:
             # Imported here: the vault module imports settings and crypto the gateway does not otherwise need.
             from morket.credentials.service import CredentialService

@@ -16,9 +16,13 @@ from morket.providers.base import ProviderAdapter, Requirement
 from morket.providers.clearbit import ClearbitAdapter
 from morket.providers.hunter import HunterAdapter
 from morket.providers.llm import OpenAIAdapter
+from morket.providers.scraper import ScraperAdapter
 
 REGISTRY: Mapping[str, ProviderAdapter] = MappingProxyType(
-    {adapter.slug: adapter for adapter in (ApolloAdapter(), ClearbitAdapter(), HunterAdapter(), OpenAIAdapter())}
+    {
+        adapter.slug: adapter
+        for adapter in (ApolloAdapter(), ClearbitAdapter(), HunterAdapter(), OpenAIAdapter(), ScraperAdapter())
+    }
 )
 
 

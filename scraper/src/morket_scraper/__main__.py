@@ -1,0 +1,3 @@
+from morket_scraper.cli import app
+
+app()
