@@ -1,0 +1,41 @@
+"""Every environment variable our settings classes read is set by every deployment of their package."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.deploy.infra import compose_containers, ecs_containers, settings_classes
+
+SETTINGS = settings_classes()
+
+
+def test_settings_classes_are_found() -> None:
+    # The API's own settings must be among them, or discovery is broken and the checks below are empty.
+    assert "morket.core.config.Settings" in {s.qualname for s in SETTINGS}
+    assert all(s.variables for s in SETTINGS)
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: s.qualname)
+def test_every_setting_is_in_the_ecs_task_definitions(settings) -> None:  # type: ignore[no-untyped-def]
+    containers = [c for c in ecs_containers() if c.package == settings.package]
+    assert containers, f"no ECS task definition runs {settings.package} (python_package = {settings.package!r})"
+    for container in containers:
+        missing = sorted(settings.variables - container.variables)
+        assert not missing, f"{container.where} lacks {missing} read by {settings.qualname}"
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: s.qualname)
+def test_every_setting_is_in_the_compose_services(settings) -> None:  # type: ignore[no-untyped-def]
+    containers = [c for c in compose_containers() if c.package == settings.package]
+    assert containers, f"no compose service is labelled app.morket.python-package: {settings.package}"
+    for container in containers:
+        missing = sorted(settings.variables - container.variables)
+        assert not missing, f"{container.where} lacks {missing} read by {settings.qualname}"
+
+
+def test_api_worker_and_migrations_all_get_the_settings() -> None:
+    """The three commands of the API image each have a task definition and a compose service."""
+    ecs = {c.where.rsplit(".", 1)[-1] for c in ecs_containers() if c.package == "morket"}
+    services = {c.where.rsplit(".", 1)[-1] for c in compose_containers() if c.package == "morket"}
+    assert {"api", "worker", "migrate"} <= ecs
+    assert {"api", "worker", "migrate"} <= services
