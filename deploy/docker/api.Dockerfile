@@ -5,11 +5,8 @@
 # The provider sandbox is NOT in this image: the build stage deletes backend/src/morket/sandbox
 # before installing (see docs/deploy.md, "What is in the images").
 
-ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
-ARG NODE_IMAGE=node:20.18.1-bookworm-slim
-
 # --- web UI: npm ci + npm run build -> web/dist, served by the API at / ---
-FROM ${NODE_IMAGE} AS web
+FROM node:20.18.1-bookworm-slim AS web
 WORKDIR /src/web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -17,7 +14,7 @@ COPY web/ ./
 RUN npm run build
 
 # --- Python environment from uv.lock ---
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.11.11-slim-bookworm AS build
 ARG UV_VERSION=0.13.9
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never PIP_NO_CACHE_DIR=1
 RUN pip install --no-cache-dir "uv==${UV_VERSION}"
@@ -31,7 +28,7 @@ RUN rm -rf backend/src/morket/sandbox backend/tests \
     && rm -rf /root/.cache
 
 # --- runtime ---
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.11.11-slim-bookworm AS runtime
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/app/.venv/bin:$PATH \
     MORKET_ENV=production PORT=8000
 RUN groupadd --system --gid 10001 morket \

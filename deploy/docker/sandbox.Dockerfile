@@ -3,9 +3,7 @@
 # emulated) for the compose stack, so enrichment works with no accounts. Never pushed to ECR and
 # never deployed: the production image (api.Dockerfile) deletes morket/sandbox.
 
-ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
-
-FROM ${PYTHON_IMAGE}
+FROM python:3.11.11-slim-bookworm
 ARG UV_VERSION=0.13.9
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never PIP_NO_CACHE_DIR=1 \
     PYTHONUNBUFFERED=1 PATH=/app/.venv/bin:$PATH

@@ -5,9 +5,7 @@
 # Chromium comes from Debian (apt), never `playwright install`. Run it with 2 CPU / 4 GB (compose
 # and the ECS task set those limits).
 
-ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
-
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.11.11-slim-bookworm AS build
 ARG UV_VERSION=0.13.9
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never PIP_NO_CACHE_DIR=1 \
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
@@ -19,7 +17,7 @@ RUN rm -rf backend/src/morket/sandbox scraper/tests \
     && uv sync --locked --no-dev --package morket-scraper \
     && rm -rf /root/.cache
 
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.11.11-slim-bookworm AS runtime
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/app/.venv/bin:$PATH \
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 SCRAPER_PORT=8001
 # Debian's Chromium and the fonts pages need (Latin, CJK, emoji); versions follow bookworm's

@@ -3,17 +3,14 @@
 # goes to S3 + CloudFront, and the API image also serves it at /). /api/ is proxied to the API.
 #   docker build -f deploy/docker/web.Dockerfile -t morket-web .
 
-ARG NODE_IMAGE=node:20.18.1-bookworm-slim
-ARG NGINX_IMAGE=nginxinc/nginx-unprivileged:1.27.3-alpine-slim
-
-FROM ${NODE_IMAGE} AS build
+FROM node:20.18.1-bookworm-slim AS build
 WORKDIR /src/web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY web/ ./
 RUN npm run build
 
-FROM ${NGINX_IMAGE} AS runtime
+FROM nginxinc/nginx-unprivileged:1.27.3-alpine-slim AS runtime
 COPY --chown=root:root deploy/docker/nginx.conf /etc/nginx/conf.d/default.conf
 COPY --from=build --chown=root:root /src/web/dist /usr/share/nginx/html
 # nginx-unprivileged runs as uid 101 and listens on 8080.

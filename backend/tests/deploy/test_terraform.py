@@ -110,3 +110,28 @@ def test_production_is_multi_az_and_autoscaled_and_staging_is_reduced() -> None:
     assert staging["az_count"] <= production["az_count"]
     # The seed's limits for the scraper: 2 vCPU, 4 GB per task.
     assert all(env["sizes"]["scraper"]["cpu"] == 2048 and env["sizes"]["scraper"]["memory"] == 4096 for env in (production, staging))
+
+
+def test_every_bucket_is_private_versioned_encrypted_and_expiring() -> None:
+    """What checkov cannot link through for_each: each setting covers every bucket of the module."""
+    s3 = read_tf_dir(TERRAFORM / "modules" / "s3")
+    for kind in (
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_s3_bucket_ownership_controls",
+    ):
+        assert s3.resources[f"{kind}.this"]["for_each"] == "${aws_s3_bucket.this}", kind
+    assert s3.resources["aws_s3_bucket_public_access_block.this"]["block_public_policy"] is True
+
+
+def test_both_web_acls_carry_the_log4j_rules() -> None:
+    """The ALB and CloudFront attach modules/waf ACLs; the known-bad-inputs group covers Log4Shell."""
+    waf = read_tf_dir(TERRAFORM / "modules" / "waf")
+    rules = waf.resources["aws_wafv2_web_acl.this"]["rule"]
+    names = {rule["name"] for rule in rules}
+    assert "AWSManagedRulesKnownBadInputsRuleSet" in names
+    stack = read_tf_dir(TERRAFORM / "modules" / "stack")
+    assert stack.modules["alb"]["waf_acl_arn"] == "${module.waf_regional.arn}"
+    assert stack.modules["cdn"]["web_acl_arn"] == "${module.waf_edge.arn}"

@@ -25,9 +25,22 @@ data "aws_caller_identity" "current" {}
 resource "aws_kms_key" "state" {
   description         = "Terraform state of Morket"
   enable_key_rotation = true
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "Account"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+      Action    = "kms:*"
+      Resource  = "*"
+    }]
+  })
 }
 
 resource "aws_s3_bucket" "state" {
+  #checkov:skip=CKV_AWS_144:state is small and versioned; a lost region is restored from any operator's `terraform state pull` copy
+  #checkov:skip=CKV2_AWS_62:nothing consumes events of the state bucket
+  #checkov:skip=CKV_AWS_18:access to state is audited by CloudTrail data events, not S3 server access logs
   bucket = "morket-terraform-state-${data.aws_caller_identity.current.account_id}"
   lifecycle {
     prevent_destroy = true
@@ -49,6 +62,21 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
       kms_master_key_id = aws_kms_key.state.arn
     }
     bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "state" {
+  bucket = aws_s3_bucket.state.id
+  rule {
+    id     = "old-state-versions"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = 90
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
   }
 }
 

@@ -10,7 +10,8 @@ module "morket" {
   api_origin_domain           = var.api_origin_domain
   cloudfront_certificate_arn  = var.cloudfront_certificate_arn
   alb_certificate_arn         = var.alb_certificate_arn
-  github_repository           = var.github_repository
+  github_owner                = var.github_owner
+  github_repo                 = var.github_repo
   create_github_oidc_provider = true
   alarm_emails                = var.alarm_emails
   provider_rate_limits        = var.provider_rate_limits

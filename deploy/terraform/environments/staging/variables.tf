@@ -28,8 +28,13 @@ variable "alb_certificate_arn" {
   type        = string
 }
 
-variable "github_repository" {
-  description = "owner/name of the repository allowed to deploy."
+variable "github_owner" {
+  description = "Owner of the GitHub repository whose deploy workflow may assume the deploy role."
+  type        = string
+}
+
+variable "github_repo" {
+  description = "Name of that repository."
   type        = string
 }
 

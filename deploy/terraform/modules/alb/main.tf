@@ -76,6 +76,8 @@ data "aws_vpc" "this" {
 }
 
 resource "aws_lb" "this" {
+  #checkov:skip=CKV2_AWS_76:the web ACL comes from modules/waf (with AWSManagedRulesKnownBadInputsRuleSet, the Log4j rules; asserted by backend/tests/deploy) and checkov does not follow it across modules
+  #checkov:skip=CKV_AWS_150:deletion_protection is a variable: true in production (asserted by backend/tests/deploy), false in disposable staging
   name                       = substr(var.name, 0, 32)
   load_balancer_type         = "application"
   internal                   = false
@@ -98,6 +100,7 @@ resource "aws_wafv2_web_acl_association" "this" {
 }
 
 resource "aws_lb_target_group" "api" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the ALB; ALB to task is inside private subnets and security groups, and the containers hold no certificates
   name                 = substr("${var.name}-api", 0, 32)
   vpc_id               = var.vpc_id
   port                 = 8000

@@ -140,7 +140,7 @@ variable "log_level" {
 variable "log_retention_days" {
   description = "Retention of the services' log groups."
   type        = number
-  default     = 90
+  default     = 365
 }
 
 variable "kms_key_arn" {

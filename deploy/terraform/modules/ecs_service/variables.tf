@@ -167,7 +167,7 @@ variable "task_role_policy_json" {
 variable "log_retention_days" {
   description = "Retention of the container log group."
   type        = number
-  default     = 90
+  default     = 365
 }
 
 variable "kms_key_arn" {

@@ -3,8 +3,13 @@ variable "name" {
   type        = string
 }
 
-variable "repository" {
-  description = "GitHub repository allowed to assume the role, as owner/name."
+variable "github_owner" {
+  description = "Owner (user or organisation) of the GitHub repository allowed to assume the role."
+  type        = string
+}
+
+variable "github_repo" {
+  description = "Name of that repository."
   type        = string
 }
 
@@ -69,7 +74,7 @@ resource "aws_iam_role" "deploy" {
       Condition = {
         StringEquals = {
           "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com"
-          "token.actions.githubusercontent.com:sub" = "repo:${var.repository}:environment:${var.environment}"
+          "token.actions.githubusercontent.com:sub" = "repo:${var.github_owner}/${var.github_repo}:environment:${var.environment}"
         }
       }
     }]

@@ -80,7 +80,7 @@ resource "aws_security_group" "this" {
 resource "aws_cloudwatch_log_group" "this" {
   for_each          = toset(["INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS", "ES_APPLICATION_LOGS", "AUDIT_LOGS"])
   name              = "/opensearch/${var.name}/${lower(each.key)}"
-  retention_in_days = 90
+  retention_in_days = 365
   kms_key_id        = var.kms_key_arn
 }
 
@@ -101,6 +101,8 @@ resource "aws_cloudwatch_log_resource_policy" "this" {
 }
 
 resource "aws_opensearch_domain" "this" {
+  #checkov:skip=CKV_AWS_318:dedicated_master_count is a variable: 3 in production (asserted by backend/tests/deploy), 0 on the single-node staging domain
+  #checkov:skip=CKV2_AWS_59:same variable: dedicated masters in production, none on single-node staging
   domain_name    = var.name
   engine_version = var.engine_version
 
@@ -152,12 +154,25 @@ resource "aws_opensearch_domain" "this" {
     }
   }
 
-  dynamic "log_publishing_options" {
-    for_each = aws_cloudwatch_log_group.this
-    content {
-      log_type                 = log_publishing_options.key
-      cloudwatch_log_group_arn = log_publishing_options.value.arn
-    }
+  log_publishing_options {
+    log_type                 = "INDEX_SLOW_LOGS"
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.this["INDEX_SLOW_LOGS"].arn
+    enabled                  = true
+  }
+  log_publishing_options {
+    log_type                 = "SEARCH_SLOW_LOGS"
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.this["SEARCH_SLOW_LOGS"].arn
+    enabled                  = true
+  }
+  log_publishing_options {
+    log_type                 = "ES_APPLICATION_LOGS"
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.this["ES_APPLICATION_LOGS"].arn
+    enabled                  = true
+  }
+  log_publishing_options {
+    log_type                 = "AUDIT_LOGS"
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.this["AUDIT_LOGS"].arn
+    enabled                  = true
   }
 
   depends_on = [aws_cloudwatch_log_resource_policy.this]

@@ -1,12 +1,8 @@
 # Three tiers per AZ: public (ALB, NAT), private (ECS tasks, ClickHouse), data (Aurora, Redis,
 # OpenSearch). Only the public tier has a route to the internet gateway.
-data "aws_availability_zones" "available" {
-  state = "available"
-}
-
 locals {
-  azs       = slice(data.aws_availability_zones.available.names, 0, var.az_count)
-  nat_count = var.single_nat_gateway ? 1 : var.az_count
+  az_count  = length(var.azs)
+  nat_count = var.single_nat_gateway ? 1 : local.az_count
 }
 
 resource "aws_vpc" "this" {
@@ -27,27 +23,27 @@ resource "aws_internet_gateway" "this" {
 }
 
 resource "aws_subnet" "public" {
-  count             = var.az_count
+  count             = local.az_count
   vpc_id            = aws_vpc.this.id
-  availability_zone = local.azs[count.index]
+  availability_zone = var.azs[count.index]
   cidr_block        = cidrsubnet(var.cidr_block, 8, count.index)
-  tags              = { Name = "${var.name}-public-${local.azs[count.index]}", Tier = "public" }
+  tags              = { Name = "${var.name}-public-${var.azs[count.index]}", Tier = "public" }
 }
 
 resource "aws_subnet" "private" {
-  count             = var.az_count
+  count             = local.az_count
   vpc_id            = aws_vpc.this.id
-  availability_zone = local.azs[count.index]
+  availability_zone = var.azs[count.index]
   cidr_block        = cidrsubnet(var.cidr_block, 4, count.index + 1)
-  tags              = { Name = "${var.name}-private-${local.azs[count.index]}", Tier = "private" }
+  tags              = { Name = "${var.name}-private-${var.azs[count.index]}", Tier = "private" }
 }
 
 resource "aws_subnet" "data" {
-  count             = var.az_count
+  count             = local.az_count
   vpc_id            = aws_vpc.this.id
-  availability_zone = local.azs[count.index]
+  availability_zone = var.azs[count.index]
   cidr_block        = cidrsubnet(var.cidr_block, 8, 200 + count.index)
-  tags              = { Name = "${var.name}-data-${local.azs[count.index]}", Tier = "data" }
+  tags              = { Name = "${var.name}-data-${var.azs[count.index]}", Tier = "data" }
 }
 
 resource "aws_eip" "nat" {
@@ -74,13 +70,13 @@ resource "aws_route_table" "public" {
 }
 
 resource "aws_route_table_association" "public" {
-  count          = var.az_count
+  count          = local.az_count
   subnet_id      = aws_subnet.public[count.index].id
   route_table_id = aws_route_table.public.id
 }
 
 resource "aws_route_table" "private" {
-  count  = var.az_count
+  count  = local.az_count
   vpc_id = aws_vpc.this.id
   route {
     cidr_block     = "0.0.0.0/0"
@@ -90,7 +86,7 @@ resource "aws_route_table" "private" {
 }
 
 resource "aws_route_table_association" "private" {
-  count          = var.az_count
+  count          = local.az_count
   subnet_id      = aws_subnet.private[count.index].id
   route_table_id = aws_route_table.private[count.index].id
 }
@@ -102,7 +98,7 @@ resource "aws_route_table" "data" {
 }
 
 resource "aws_route_table_association" "data" {
-  count          = var.az_count
+  count          = local.az_count
   subnet_id      = aws_subnet.data[count.index].id
   route_table_id = aws_route_table.data.id
 }

@@ -9,13 +9,12 @@ variable "cidr_block" {
   default     = "10.40.0.0/16"
 }
 
-variable "az_count" {
-  description = "Availability zones used (2 for staging, 3 for production)."
-  type        = number
-  default     = 2
+variable "azs" {
+  description = "Availability zones, named (a fixed set: a zone AWS adds later never moves subnets)."
+  type        = list(string)
   validation {
-    condition     = var.az_count >= 2 && var.az_count <= 4
-    error_message = "az_count must be 2 to 4 (ALB and Aurora need at least two AZs)."
+    condition     = length(var.azs) >= 2 && length(var.azs) <= 4
+    error_message = "2 to 4 zones (the ALB and Aurora need at least two)."
   }
 }
 

@@ -23,10 +23,6 @@ variable "kms_key_arn" {
   type        = string
 }
 
-locals {
-  managed = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"]
-}
-
 resource "aws_wafv2_web_acl" "this" {
   name  = var.name
   scope = var.scope
@@ -34,36 +30,68 @@ resource "aws_wafv2_web_acl" "this" {
     allow {}
   }
 
-  dynamic "rule" {
-    for_each = local.managed
-    content {
-      name     = rule.value
-      priority = rule.key + 1
-      override_action {
-        none {}
-      }
-      statement {
-        managed_rule_group_statement {
-          vendor_name = "AWS"
-          name        = rule.value
-          # The CSV/JSON import endpoint takes bodies above the common rule set's 8 KB limit;
-          # the API enforces its own body limits (413).
-          dynamic "rule_action_override" {
-            for_each = rule.value == "AWSManagedRulesCommonRuleSet" ? ["SizeRestrictions_BODY"] : []
-            content {
-              name = rule_action_override.value
-              action_to_use {
-                count {}
-              }
-            }
+  rule {
+    name     = "AWSManagedRulesCommonRuleSet"
+    priority = 1
+    override_action {
+      none {}
+    }
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesCommonRuleSet"
+        # The CSV/JSON import endpoint takes bodies above this rule set's 8 KB limit; the API
+        # enforces its own body limits (413).
+        rule_action_override {
+          name = "SizeRestrictions_BODY"
+          action_to_use {
+            count {}
           }
         }
       }
-      visibility_config {
-        cloudwatch_metrics_enabled = true
-        metric_name                = rule.value
-        sampled_requests_enabled   = true
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "AWSManagedRulesCommonRuleSet"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "AWSManagedRulesKnownBadInputsRuleSet"
+    priority = 2
+    override_action {
+      none {}
+    }
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesKnownBadInputsRuleSet"
       }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "AWSManagedRulesKnownBadInputsRuleSet"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "AWSManagedRulesAmazonIpReputationList"
+    priority = 3
+    override_action {
+      none {}
+    }
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesAmazonIpReputationList"
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "AWSManagedRulesAmazonIpReputationList"
+      sampled_requests_enabled   = true
     }
   }
 
@@ -96,7 +124,7 @@ resource "aws_wafv2_web_acl" "this" {
 # WAF requires the log group name to start with aws-waf-logs-.
 resource "aws_cloudwatch_log_group" "this" {
   name              = "aws-waf-logs-${var.name}"
-  retention_in_days = 90
+  retention_in_days = 365
   kms_key_id        = var.kms_key_arn
 }
 
