@@ -1,8 +1,8 @@
 """Container health checks with the standard library only (the slim images have no curl).
 
-    python healthcheck.py api        GET http://127.0.0.1:$PORT/api/v1/health answers 200
-    python healthcheck.py scraper    GET http://127.0.0.1:$SCRAPER_PORT/health answers 200
-    python healthcheck.py temporal   TEMPORAL_ADDRESS accepts a TCP connection (the worker has no port)
+python healthcheck.py api        GET http://127.0.0.1:$PORT/api/v1/health answers 200
+python healthcheck.py scraper    GET http://127.0.0.1:$SCRAPER_PORT/health answers 200
+python healthcheck.py temporal   TEMPORAL_ADDRESS accepts a TCP connection (the worker has no port)
 """
 
 import os

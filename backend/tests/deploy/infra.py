@@ -183,7 +183,9 @@ def _settings_class_names(source: str, known: set[str]) -> list[str]:
     names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
-            bases = {b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else "" for b in node.bases}
+            bases = {
+                b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else "" for b in node.bases
+            }
             if bases & ({"BaseSettings"} | known):
                 names.append(node.name)
     return names

@@ -85,7 +85,11 @@ def test_variables_are_typed_and_described_and_outputs_described(directory: Path
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
 def test_environments_keep_remote_state_with_locking(environment: str) -> None:
-    blocks = [b for p in sorted((TERRAFORM / "environments" / environment).glob("*.tf")) for b in load_hcl(p).get("terraform", [])]
+    blocks = [
+        b
+        for p in sorted((TERRAFORM / "environments" / environment).glob("*.tf"))
+        for b in load_hcl(p).get("terraform", [])
+    ]
     backends = [b["backend"] for b in blocks if "backend" in b]
     assert len(backends) == 1, "one backend block"
     s3 = backends[0][0]['"s3"']
@@ -109,7 +113,10 @@ def test_production_is_multi_az_and_autoscaled_and_staging_is_reduced() -> None:
         assert size["max"] >= staging["sizes"][service]["max"]
     assert staging["az_count"] <= production["az_count"]
     # The seed's limits for the scraper: 2 vCPU, 4 GB per task.
-    assert all(env["sizes"]["scraper"]["cpu"] == 2048 and env["sizes"]["scraper"]["memory"] == 4096 for env in (production, staging))
+    assert all(
+        env["sizes"]["scraper"]["cpu"] == 2048 and env["sizes"]["scraper"]["memory"] == 4096
+        for env in (production, staging)
+    )
 
 
 def test_every_bucket_is_private_versioned_encrypted_and_expiring() -> None:
