@@ -35,6 +35,7 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 deploy-check:
 	$(VENV)/hadolint deploy/docker/*.Dockerfile
 	$(VENV)/actionlint
+	shellcheck deploy/scripts/*.sh
 	TF_CLI_CONFIG_FILE=/dev/null $(VENV)/python deploy/checks/terraform_fmt.py
 	$(COMPOSE) -f compose.yaml --env-file deploy/compose.env.example config -q
 	.venv-checkov/bin/checkov -d deploy --framework terraform dockerfile --compact --quiet --skip-download
