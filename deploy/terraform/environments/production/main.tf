@@ -23,7 +23,7 @@ module "morket" {
   single_nat_gateway = false
   sizes = {
     api     = { cpu = 1024, memory = 2048, min = 3, max = 30 }
-    worker  = { cpu = 2048, memory = 4096, min = 3, max = 40 }
+    worker  = { cpu = 1024, memory = 2048, min = 3, max = 60 }
     scraper = { cpu = 2048, memory = 4096, min = 2, max = 20 }
   }
   aurora     = { instance_class = "db.r7g.xlarge", reader_count = 2, temporal_cluster = true }
