@@ -215,7 +215,7 @@ module "secrets" {
   name        = "morket/${var.environment}"
   kms_key_arn = aws_kms_key.this.arn
   initial_values = {
-    database_url         = "postgresql://${module.aurora.master_username}:${random_password.db.result}@${module.aurora.endpoint}:5432/${module.aurora.database_name}?ssl=require"
+    database_url         = "postgresql://${module.aurora.master_username}:${random_password.db.result}@${module.aurora.endpoint}:5432/${module.aurora.database_name}"
     temporal_db_password = var.aurora.temporal_cluster ? random_password.temporal_db.result : random_password.db.result
     redis_url            = "rediss://:${random_password.redis.result}@${module.redis.primary_endpoint}:6379/0"
     clickhouse_password  = random_password.clickhouse.result
