@@ -19,7 +19,9 @@ RUN rm -rf backend/src/morket/sandbox scraper/tests \
 
 FROM python:3.11.11-slim-bookworm AS runtime
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/app/.venv/bin:$PATH \
-    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 SCRAPER_PORT=8001
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 SCRAPER_PORT=8001 \
+    XDG_CONFIG_HOME=/tmp/.config XDG_CACHE_HOME=/tmp/.cache
+# (Chromium's profile and fontconfig's cache go to /tmp: the ECS task's root filesystem is read-only.)
 # Debian's Chromium and the fonts pages need (Latin, CJK, emoji); versions follow bookworm's
 # security updates, so they are not pinned (a pinned version disappears from the mirror when a
 # fix lands and the build breaks).
