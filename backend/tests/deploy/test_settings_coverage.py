@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tests.deploy.infra import compose_containers, ecs_containers, settings_classes
+from tests.deploy.infra import SettingsClass, compose_containers, ecs_containers, env_names, settings_classes
 
 SETTINGS = settings_classes()
 
@@ -16,7 +18,7 @@ def test_settings_classes_are_found() -> None:
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: s.qualname)
-def test_every_setting_is_in_the_ecs_task_definitions(settings) -> None:  # type: ignore[no-untyped-def]
+def test_every_setting_is_in_the_ecs_task_definitions(settings: SettingsClass) -> None:
     containers = [c for c in ecs_containers() if c.package == settings.package]
     assert containers, f"no ECS task definition runs {settings.package} (python_package = {settings.package!r})"
     for container in containers:
@@ -25,7 +27,7 @@ def test_every_setting_is_in_the_ecs_task_definitions(settings) -> None:  # type
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: s.qualname)
-def test_every_setting_is_in_the_compose_services(settings) -> None:  # type: ignore[no-untyped-def]
+def test_every_setting_is_in_the_compose_services(settings: SettingsClass) -> None:
     containers = [c for c in compose_containers() if c.package == settings.package]
     assert containers, f"no compose service is labelled app.morket.python-package: {settings.package}"
     for container in containers:
@@ -39,3 +41,14 @@ def test_api_worker_and_migrations_all_get_the_settings() -> None:
     services = {c.where.rsplit(".", 1)[-1] for c in compose_containers() if c.package == "morket"}
     assert {"api", "worker", "migrate"} <= ecs
     assert {"api", "worker", "migrate"} <= services
+
+
+def test_env_names_follow_prefix_alias_and_case() -> None:
+    """A scraper-style class with a prefix and an alias reads the names the deployment must set."""
+
+    class ScraperLike(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="scraper_")
+        port: int = 8001
+        service_key: str = Field(default="", validation_alias="SERVICE_API_KEY")
+
+    assert env_names(ScraperLike) == {"SCRAPER_PORT", "SERVICE_API_KEY"}
