@@ -143,7 +143,7 @@ resource "aws_security_group" "server" {
 resource "aws_security_group" "ui" {
   #checkov:skip=CKV2_AWS_5:attached to the ECS services through module ecs_service, which checkov does not follow
   name        = "${var.name}-temporal-ui"
-  description = "Temporal UI, reached through an SSM port forward"
+  description = "Temporal UI: no ingress by default; add a rule from your VPN or bastion"
   vpc_id      = var.vpc_id
   egress {
     description = "to the frontend; HTTPS for ECR and logs"
