@@ -162,8 +162,8 @@ resource "aws_rds_cluster_instance" "this" {
 }
 
 output "cluster_id" {
-  description = "Cluster identifier (CloudWatch dimension DBClusterIdentifier)."
-  value       = aws_rds_cluster.this.id
+  description = "Cluster identifier (CloudWatch dimension DBClusterIdentifier); known at plan time, so it can key alarms."
+  value       = aws_rds_cluster.this.cluster_identifier
 }
 
 output "endpoint" {
