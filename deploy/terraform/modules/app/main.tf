@@ -74,7 +74,8 @@ locals {
     SERVICE_API_KEY = var.secret_arns["service_api_key"]
   }
 
-  secret_arn_list = distinct(values(var.secret_arns))
+  # values(), not distinct(): a count depends on its length, which must be known at plan time.
+  secret_arn_list = values(var.secret_arns)
 }
 
 data "aws_vpc" "this" {
@@ -217,6 +218,7 @@ module "api" {
   max_count                      = var.sizes["api"].max
   container_port                 = 8000
   health_check_command           = ["CMD", "python", "/app/healthcheck.py", "api"]
+  load_balanced                  = true
   target_group_arn               = var.alb_target_group_arn
   alb_resource_label             = var.alb_resource_label
   requests_per_target            = var.api_requests_per_task_per_minute
@@ -226,6 +228,7 @@ module "api" {
   environment                    = local.morket_environment
   secrets                        = local.morket_secrets
   secret_arns                    = local.secret_arn_list
+  create_task_role               = false
   task_role_arn                  = aws_iam_role.morket.arn
   log_retention_days             = var.log_retention_days
   kms_key_arn                    = var.kms_key_arn
@@ -253,6 +256,7 @@ module "worker" {
   environment        = local.morket_environment
   secrets            = local.morket_secrets
   secret_arns        = local.secret_arn_list
+  create_task_role   = false
   task_role_arn      = aws_iam_role.morket.arn
   log_retention_days = var.log_retention_days
   kms_key_arn        = var.kms_key_arn
@@ -267,6 +271,7 @@ module "migrate" {
   cluster_name       = local.cluster_name
   image              = var.api_image
   command            = ["db", "upgrade"]
+  create_task_role   = false
   task_role_arn      = aws_iam_role.morket.arn
   cpu                = 512
   memory             = 1024

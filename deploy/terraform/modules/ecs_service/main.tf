@@ -3,7 +3,7 @@
 data "aws_region" "current" {}
 
 locals {
-  task_role_arn = var.task_role_arn == null ? aws_iam_role.task[0].arn : var.task_role_arn
+  task_role_arn = var.create_task_role ? aws_iam_role.task[0].arn : var.task_role_arn
   short_name    = var.discovery_name != null ? var.discovery_name : var.name
   container = merge(
     {
@@ -76,13 +76,13 @@ resource "aws_iam_role_policy" "secrets" {
 }
 
 resource "aws_iam_role" "task" {
-  count              = var.task_role_arn == null ? 1 : 0
+  count              = var.create_task_role ? 1 : 0
   name               = "${var.name}-task"
   assume_role_policy = data.aws_iam_policy_document.assume.json
 }
 
 resource "aws_iam_role_policy" "task" {
-  count  = var.task_role_policy_json != null && var.task_role_arn == null ? 1 : 0
+  count  = var.create_task_role && var.task_role_policy_json != null ? 1 : 0
   name   = "app"
   role   = aws_iam_role.task[0].id
   policy = var.task_role_policy_json
@@ -110,7 +110,7 @@ resource "aws_ecs_task_definition" "this" {
 }
 
 resource "aws_service_discovery_service" "this" {
-  count = var.create_service && var.service_discovery_namespace_id != null ? 1 : 0
+  count = var.create_service && var.discovery_name != null ? 1 : 0
   name  = local.short_name
   dns_config {
     namespace_id   = var.service_discovery_namespace_id
@@ -135,7 +135,7 @@ resource "aws_ecs_service" "this" {
   propagate_tags                     = "SERVICE"
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
-  health_check_grace_period_seconds  = var.target_group_arn == null ? null : 60
+  health_check_grace_period_seconds  = var.load_balanced ? 60 : null
 
   # Rolling deployment; a task set that does not get healthy is rolled back by ECS.
   deployment_circuit_breaker {
@@ -159,7 +159,7 @@ resource "aws_ecs_service" "this" {
   }
 
   dynamic "load_balancer" {
-    for_each = var.target_group_arn == null ? [] : [var.target_group_arn]
+    for_each = var.load_balanced ? [var.target_group_arn] : []
     content {
       target_group_arn = load_balancer.value
       container_name   = "app"
@@ -208,7 +208,7 @@ resource "aws_appautoscaling_policy" "cpu" {
 }
 
 resource "aws_appautoscaling_policy" "requests" {
-  count              = var.requests_per_target != null && var.alb_resource_label != null ? length(aws_appautoscaling_target.this) : 0
+  count              = var.load_balanced && var.requests_per_target != null ? length(aws_appautoscaling_target.this) : 0
   name               = "${var.name}-requests"
   policy_type        = "TargetTrackingScaling"
   service_namespace  = "ecs"

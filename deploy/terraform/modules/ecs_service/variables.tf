@@ -129,13 +129,13 @@ variable "target_group_arn" {
 }
 
 variable "service_discovery_namespace_id" {
-  description = "Cloud Map namespace to register the service in (name = the short name), or null."
+  description = "Cloud Map namespace the service registers in when discovery_name is set."
   type        = string
   default     = null
 }
 
 variable "discovery_name" {
-  description = "Short DNS name in the namespace, e.g. temporal."
+  description = "Short DNS name in the namespace, e.g. temporal; null: not registered."
   type        = string
   default     = null
 }
@@ -181,8 +181,20 @@ variable "user" {
   default     = "10001:10001"
 }
 
+variable "create_task_role" {
+  description = "Create a task role for this service; false: use task_role_arn. (Counts must be known at plan time, so this is not derived from task_role_arn.)"
+  type        = bool
+  default     = true
+}
+
 variable "task_role_arn" {
-  description = "An existing task role shared with other services of the same code, or null to create one."
+  description = "The existing task role when create_task_role is false (shared by services of the same code)."
   type        = string
   default     = null
+}
+
+variable "load_balanced" {
+  description = "Register the tasks in target_group_arn and add the request-count scaling policy."
+  type        = bool
+  default     = false
 }
