@@ -26,7 +26,7 @@ lock:
 	.uv/bin/uv lock
 
 clean:
-	rm -rf .venv .uv .morket
+	rm -rf .venv .venv-checkov .uv .morket
 
 # Static checks of the deployment (docs/deploy.md): Dockerfiles, workflows, Terraform, compose.
 # The Python-level checks (HCL parse, module wiring, settings coverage, compose schema) are
