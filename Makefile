@@ -1,19 +1,19 @@
 # The two commands of the README, and a few helpers.
-.PHONY: run test lint typecheck pytest bootstrap lock clean
+.PHONY: run test lint typecheck pytest bootstrap lock clean deploy-check deploy-fmt
 
 VENV := .venv/bin
 
 run: bootstrap
 	$(VENV)/morket dev
 
-test: bootstrap lint typecheck pytest
+test: bootstrap lint typecheck deploy-check pytest
 
 bootstrap:
 	@scripts/bootstrap.sh
 
 lint:
-	cd backend && ../$(VENV)/ruff check --config pyproject.toml src tests migrations ../bench \
-		&& ../$(VENV)/ruff format --config pyproject.toml --check src tests migrations ../bench
+	cd backend && ../$(VENV)/ruff check --config pyproject.toml src tests migrations ../bench ../deploy \
+		&& ../$(VENV)/ruff format --config pyproject.toml --check src tests migrations ../bench ../deploy
 	cd scraper && ../$(VENV)/ruff check src tests && ../$(VENV)/ruff format --check src tests
 
 typecheck:
@@ -29,4 +29,19 @@ lock:
 	.uv/bin/uv lock
 
 clean:
-	rm -rf .venv .uv .morket
+	rm -rf .venv .venv-checkov .uv .morket
+
+# Static checks of the deployment (docs/deploy.md): Dockerfiles, workflows, Terraform, compose.
+# The Python-level checks (HCL parse, module wiring, settings coverage, compose schema) are
+# pytest tests in backend/tests/deploy. checkov is scoped to deploy/ and two frameworks: it is slow.
+COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+deploy-check:
+	$(VENV)/hadolint deploy/docker/*.Dockerfile
+	$(VENV)/actionlint
+	shellcheck deploy/scripts/*.sh
+	TF_CLI_CONFIG_FILE=/dev/null $(VENV)/python deploy/checks/terraform_fmt.py
+	$(COMPOSE) -f compose.yaml --env-file deploy/compose.env.example config -q
+	.venv-checkov/bin/checkov -d deploy --framework terraform dockerfile --compact --quiet --skip-download
+
+deploy-fmt:
+	TF_CLI_CONFIG_FILE=/dev/null $(VENV)/python deploy/checks/terraform_fmt.py --write

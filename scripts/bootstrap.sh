@@ -50,3 +50,19 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$deps_hash" ]; then
   UV_PYTHON="$PY" UV_PYTHON_DOWNLOADS=never .uv/bin/uv sync -q --locked --all-packages --all-extras
   echo "$deps_hash" > "$stamp"
 fi
+
+# Static checks of deploy/ (`make deploy-check`): Debian's docker-compose for `config` (the Docker
+# client has no compose plugin here), shellcheck (also used by actionlint on workflow scripts), and
+# checkov in its own environment from deploy/tools/uv.lock.
+if [ -z "${BOOTSTRAP_SKIP_DEPLOY_TOOLS:-}" ]; then
+  command -v docker-compose >/dev/null || apt_install docker-compose
+  command -v shellcheck >/dev/null || apt_install shellcheck
+  tools_stamp=.venv-checkov/.morket-installed
+  tools_hash=$( (echo "$UV_VERSION"; cat deploy/tools/uv.lock deploy/tools/pyproject.toml) | sha256sum | cut -c1-16)
+  if [ ! -f "$tools_stamp" ] || [ "$(cat "$tools_stamp")" != "$tools_hash" ]; then
+    echo "[bootstrap] installing checkov into .venv-checkov from deploy/tools/uv.lock"
+    UV_PROJECT_ENVIRONMENT="$PWD/.venv-checkov" UV_PYTHON="$PY" UV_PYTHON_DOWNLOADS=never \
+      .uv/bin/uv sync -q --locked --project deploy/tools
+    echo "$tools_hash" > "$tools_stamp"
+  fi
+fi
