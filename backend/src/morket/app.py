@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,6 +24,7 @@ from morket.enrichment.router import router as enrichment_router
 from morket.health.router import router as health_router
 from morket.providers.router import router as providers_router
 from morket.webhooks.router import router as webhooks_router
+from morket.webui import default_dist_dir, mount_web_ui
 from morket.workspaces.router import router as workspaces_router
 
 
@@ -82,4 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         providers_router,
     ):
         app.include_router(router)
+    # Last: the web app's fallback route must not shadow any API route.
+    mount_web_ui(app, Path(settings.web_dist_dir) if settings.web_dist_dir else default_dist_dir())
     return app
