@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from morket.core.config import SettingsError, load_settings
+from morket.core.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Morket: a self-hostable GTM data engine.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -26,7 +30,13 @@ def _settings_or_exit() -> None:
 
 
 @app.command()
-def api(host: str = "127.0.0.1", port: int = typer.Option(None, help="default: $PORT or 8000")) -> None:
+def api(
+    host: str = "127.0.0.1",
+    port: int = typer.Option(None, help="default: $PORT or 8000"),
+    workers: int = typer.Option(
+        None, min=1, help="processes; default: $API_WORKERS, else one per core in production and 1 otherwise"
+    ),
+) -> None:
     """Serve the HTTP API (and the built web UI)."""
     import uvicorn
 
@@ -36,14 +46,33 @@ def api(host: str = "127.0.0.1", port: int = typer.Option(None, help="default: $
     settings = load_settings()
     configure_logging(settings.log_level)
     uvicorn.run(
-        "morket.app:create_app",
+        "morket.cli:serve_app",
         factory=True,
         host=host,
         port=port or settings.port,
+        workers=workers or api_workers(settings),
         log_config=None,
         proxy_headers=False,
         access_log=False,
     )
+
+
+def api_workers(settings: Settings) -> int:
+    # Every piece of shared state (rate limits, sessions, caches) lives in PostgreSQL or Redis,
+    # so processes are interchangeable; `make run` (development) keeps a single one.
+    if settings.api_workers:
+        return settings.api_workers
+    return (os.cpu_count() or 1) if settings.morket_env == "production" else 1
+
+
+def serve_app() -> FastAPI:
+    """The app each `morket api` process serves; worker processes set up their own logging."""
+    from morket.app import create_app
+    from morket.core.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 @app.command()

@@ -75,11 +75,23 @@ async def test_refresh_rotates_and_reuse_revokes_family(client: httpx.AsyncClien
 async def test_reuse_does_not_touch_other_logins(client: httpx.AsyncClient) -> None:
     user = await register(client)
     other_login = await client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
-    other_refresh = other_login.json()["data"]["tokens"]["refresh_token"]
-    await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
-    await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
-    still_ok = await client.post("/api/v1/auth/refresh", json={"refresh_token": other_refresh})
+    other = other_login.json()["data"]["tokens"]
+    first = await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
+    assert first.status_code == 200
+    second = await client.post("/api/v1/auth/refresh", json={"refresh_token": first.json()["data"]["refresh_token"]})
+    assert second.status_code == 200
+    # The first login's original token comes back after two rotations: its family is revoked...
+    reuse = await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
+    assert reuse.status_code == 401
+    assert reuse.json()["error"]["code"] == "refresh_token_reused"
+    revoked = await client.get("/api/v1/auth/me", headers=user.headers)
+    assert revoked.status_code == 401
+    # ...and the other login of the same user goes on: its access token and its refresh token work.
+    me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {other['access_token']}"})
+    assert me.status_code == 200 and me.json()["data"]["id"] == user.id
+    still_ok = await client.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]})
     assert still_ok.status_code == 200
+    assert still_ok.json()["data"]["refresh_token"] not in {other["refresh_token"], user.refresh_token}
 
 
 async def test_logout_revokes_refresh_token(client: httpx.AsyncClient) -> None:

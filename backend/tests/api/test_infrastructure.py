@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from morket.app import create_app
+from morket.cli import api_workers
 from morket.core.config import Settings, SettingsError, load_settings
-from morket.core.ratelimit import ClientIpResolver, InMemoryRateLimiter, RedisRateLimiter
+from morket.core.ratelimit import ClientIpResolver, InMemoryRateLimiter, PostgresRateLimiter, RedisRateLimiter
 from tests.conftest import make_settings
 from tests.factories import register
 
@@ -216,3 +220,54 @@ async def test_password_longer_than_72_bytes_is_fully_checked(client: httpx.Asyn
     assert wrong_tail.status_code == 401
     right = await client.post("/api/v1/auth/login", json={"email": user.email, "password": long_password})
     assert right.status_code == 200
+
+
+async def test_postgres_limiter_is_shared_between_processes(engine: AsyncEngine) -> None:
+    # Two limiters on one database stand for two API processes.
+    now = [1_000_020.0]
+    first = PostgresRateLimiter(engine, clock=lambda: now[0])
+    second = PostgresRateLimiter(engine, clock=lambda: now[0])
+    results = [await first.hit("k", 3, 60), await second.hit("k", 3, 60), await first.hit("k", 3, 60)]
+    assert all(r.allowed for r in results)
+    blocked = await second.hit("k", 3, 60)
+    assert not blocked.allowed and blocked.retry_after > 0
+    assert (await first.hit("other", 3, 60)).allowed
+    async with engine.connect() as conn:
+        hits = (await conn.execute(text("SELECT sum(hits) FROM rate_limit_counters WHERE key LIKE 'k|%'"))).scalar()
+    assert hits == 4
+    # Two windows later the old hits no longer count.
+    now[0] += 120
+    assert (await second.hit("k", 3, 60)).allowed
+
+
+async def test_postgres_limiter_batches_large_limits_within_a_bound(engine: AsyncEngine) -> None:
+    now = [2_000_000.0]
+    processes = [PostgresRateLimiter(engine, clock=lambda: now[0], sync_seconds=3600) for _ in range(2)]
+    allowed = 0
+    for i in range(1_400):
+        allowed += (await processes[i % 2].hit("big", 1_000, 60)).allowed
+    # 1% of the limit may sit unsent in each process: at most 2% over, never unlimited.
+    assert 1_000 <= allowed <= 1_020
+    async with engine.connect() as conn:
+        sent = (await conn.execute(text("SELECT hits FROM rate_limit_counters WHERE key = 'big|60'"))).scalar()
+    assert sent is not None and sent >= 1_380
+
+
+async def test_two_api_processes_share_the_auth_limit(database_url: str) -> None:
+    apps = [create_app(make_settings(database_url, rate_limit_auth_per_minute=3)) for _ in range(2)]
+    body = {"email": "x@example.com", "password": "pw-pw-pw-pw"}
+    try:
+        statuses = []
+        for i in range(4):
+            async with _client(apps[i % 2], "198.51.100.9") as client:
+                statuses.append((await client.post("/api/v1/auth/login", json=body)).status_code)
+    finally:
+        for app in apps:
+            await app.state.engine.dispose()
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_api_runs_one_process_per_core_in_production(database_url: str) -> None:
+    assert api_workers(make_settings(database_url, morket_env="production")) == (os.cpu_count() or 1)
+    assert api_workers(make_settings(database_url, morket_env="development")) == 1
+    assert api_workers(make_settings(database_url, morket_env="production", api_workers=3)) == 3

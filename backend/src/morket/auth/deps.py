@@ -7,23 +7,30 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from morket.auth.repository import Identity
+from morket.auth.security import AccessClaims
 from morket.auth.service import AuthService
 from morket.core.deps import SessionDep, SettingsDep
 from morket.core.errors import TooManyRequests, Unauthorized
 from morket.core.ratelimit import RateLimiter, retry_after_header
-from morket.models import User
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
 
 
-async def current_user(
-    session: SessionDep,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
+def access_claims(
+    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> AccessClaims:
+    """The verified claims of the bearer token; no database yet (workspace routes add the role to that query)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Authentication required: send 'Authorization: Bearer <access token>'.")
-    return await AuthService(session, settings).user_for_access_token(credentials.credentials)
+    return AuthService.decode_with(settings, credentials.credentials)
+
+
+AccessClaimsDep = Annotated[AccessClaims, Depends(access_claims)]
+
+
+async def current_user(session: SessionDep, settings: SettingsDep, claims: AccessClaimsDep) -> Identity:
+    return await AuthService(session, settings).identity(claims)
 
 
 async def auth_rate_limit(request: Request, settings: SettingsDep) -> None:
@@ -36,5 +43,5 @@ async def auth_rate_limit(request: Request, settings: SettingsDep) -> None:
         )
 
 
-CurrentUser = Annotated[User, Depends(current_user)]
+CurrentUser = Annotated[Identity, Depends(current_user)]
 AuthRateLimited = Depends(auth_rate_limit)

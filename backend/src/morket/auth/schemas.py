@@ -25,12 +25,14 @@ class LoginRequest(BaseModel):
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(min_length=1, max_length=512)
+    # Omitted when the browser sends it in the morket_refresh cookie instead.
+    refresh_token: str | None = Field(default=None, min_length=1, max_length=512)
 
 
 class TokenPair(BaseModel):
     access_token: str
-    refresh_token: str
+    # None when the refresh token travels in the morket_refresh cookie (X-Refresh-Token-Transport: cookie).
+    refresh_token: str | None
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
 

@@ -45,14 +45,19 @@ async def verify_password(password: str, password_hash: str) -> bool:
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: uuid.UUID
+    # The login (refresh-token family) the token belongs to: revoking it ends the token early.
+    family_id: uuid.UUID
     jti: str
     expires_at: datetime
 
 
-def issue_access_token(settings: Settings, user_id: uuid.UUID, now: datetime | None = None) -> str:
+def issue_access_token(
+    settings: Settings, user_id: uuid.UUID, family_id: uuid.UUID, now: datetime | None = None
+) -> str:
     issued = now or datetime.now(UTC)
     payload = {
         "sub": str(user_id),
+        "fam": str(family_id),
         "iat": int(issued.timestamp()),
         "exp": int((issued + settings.access_ttl).timestamp()),
         "jti": uuid.uuid4().hex,
@@ -70,14 +75,15 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims | None:
             algorithms=["HS256"],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"require": ["sub", "iat", "exp", "jti", "iss", "aud"]},
+            options={"require": ["sub", "fam", "iat", "exp", "jti", "iss", "aud"]},
         )
         return AccessClaims(
             user_id=uuid.UUID(str(payload["sub"])),
+            family_id=uuid.UUID(str(payload["fam"])),
             jti=str(payload["jti"]),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
         )
-    except (jwt.PyJWTError, ValueError, TypeError):
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError):
         return None
 
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     port: int = Field(default=8000, ge=1, le=65535)
+    # Processes of `morket api`; 0 = one per CPU core. `make run` uses one.
+    api_workers: int = Field(default=0, ge=0, le=256)
     morket_env: Literal["development", "test", "production"] = "development"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/morket"
     jwt_secret: str = Field(min_length=32)
@@ -42,6 +44,9 @@ class Settings(BaseSettings):
     jwt_refresh_expiry: str = "7d"
     jwt_issuer: str = "morket"
     jwt_audience: str = "morket-api"
+    # A refresh token presented again this soon after its rotation, while it is still the login's
+    # latest, gets a new pair instead of revoking the login (two tabs refreshing at once); 0 = off.
+    refresh_reuse_grace_seconds: int = Field(default=20, ge=0, le=300)
     encryption_master_key: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     # The version the current master key encrypts under; older keys stay readable through
     # ENCRYPTION_PREVIOUS_KEYS ("version:hex,version:hex") until `morket credentials rotate-master-key`.

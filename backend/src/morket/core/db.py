@@ -1,13 +1,15 @@
-"""Engine, sessions and the declarative base. One transaction per unit of work."""
+"""Engine, sessions and the declarative base. One transaction per unit of work; reads need none."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, UOWTransaction
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -22,12 +24,57 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
+    # No pool_pre_ping: it costs a round trip per checkout (a quarter of an authenticated read).
+    # A server restart closes our sockets, and asyncpg notices that locally; the checkout hook
+    # below hands such a connection back as dead and the pool opens a fresh one instead.
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
+    event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
+    return engine
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    raw = getattr(dbapi_connection, "_connection", None)  # the asyncpg connection under the adapter
+    if raw is not None and raw.is_closed():
+        raise DisconnectionError("connection closed by the server")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+class ReadOnlySessionError(RuntimeError):
+    """A read session (no transaction) was asked to write: give the route a transactional session."""
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads: autocommit, so no BEGIN/COMMIT round trips; any write raises.
+
+    Each statement sees the latest committed data on its own. Every write refuses to run here,
+    since without a transaction several writes would not be atomic.
+    """
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=_ReadSession,
+    )
+
+
+class _ReadSession(Session):
+    """The sync session under read sessions; the write guards below listen on this class only."""
+
+
+@event.listens_for(_ReadSession, "do_orm_execute")
+def _refuse_write_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlySessionError(f"a read-only session was asked to run {state.statement.__class__.__name__}")
+
+
+@event.listens_for(_ReadSession, "before_flush")
+def _refuse_flush(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlySessionError("a read-only session was asked to write rows")
 
 
 @asynccontextmanager

@@ -17,13 +17,27 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+# GETs that write (every read of a credential by an internal service is audited) keep a transaction.
+_WRITING_READS = ("/api/v1/internal/",)
+
+
+def _is_read(request: Request) -> bool:
+    return request.method in ("GET", "HEAD") and not request.url.path.startswith(_WRITING_READS)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed before the response is sent, rolled back on error.
 
+    Reads (GET, HEAD) get no transaction at all: a session in autocommit that refuses writes
+    (core.db.make_read_sessionmaker), which saves the BEGIN and COMMIT round trips.
     An AppError with `persist=True` (e.g. refresh-token reuse, which must revoke the family even
     though the request fails) commits what was flushed before it was raised.
     """
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    state = request.app.state
+    read_sessions: async_sessionmaker[AsyncSession] | None = getattr(state, "read_sessions", None)
+    sessions: async_sessionmaker[AsyncSession] = (
+        read_sessions if read_sessions is not None and _is_read(request) else state.sessions
+    )
     async with sessions() as session:
         try:
             yield session

@@ -34,9 +34,10 @@ UI_CSP = (
     b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
     b"frame-ancestors 'none'"
 )
+# Swagger UI's assets are served from the installation (core.docs), so nothing off-site is allowed.
 DOCS_CSP = (
-    b"default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline' https:; "
-    b"script-src 'self' 'unsafe-inline' https:; frame-ancestors 'none'"
+    b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    b"script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
 )
 
 
@@ -85,6 +86,9 @@ class RequestContextMiddleware:
                 else:
                     csp = UI_CSP
                 headers.append((b"content-security-policy", csp))
+                if path.startswith("/api/v1/auth/"):
+                    # Tokens and who-am-I answers must never sit in a browser or proxy cache.
+                    headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 

@@ -10,7 +10,9 @@ from morket.models.enrichment_job import EnrichmentJob, JobStatus
 from morket.models.enrichment_record import EnrichmentRecord, RecordStatus
 from morket.models.membership import Membership, Role
 from morket.models.provider_cache import ProviderResponseCache
+from morket.models.rate_limit_counter import RateLimitCounter
 from morket.models.refresh_token import RefreshToken
+from morket.models.token_family import TokenFamily
 from morket.models.user import User
 from morket.models.webhook_delivery import DeliveryStatus, WebhookDelivery
 from morket.models.webhook_delivery_attempt import WebhookDeliveryAttempt
@@ -32,9 +34,11 @@ __all__ = [
     "JobStatus",
     "Membership",
     "ProviderResponseCache",
+    "RateLimitCounter",
     "RecordStatus",
     "RefreshToken",
     "Role",
+    "TokenFamily",
     "User",
     "WebhookDelivery",
     "WebhookDeliveryAttempt",

@@ -2,6 +2,7 @@
 
 A workspace the caller is not a member of answers 404, exactly as if it did not exist, so
 workspace ids of other tenants cannot be probed. A member whose role is too low gets 403.
+The token's user, its login's revocation and the role are read in one query (auth's identity).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from morket.auth.deps import CurrentUser
-from morket.core.deps import SessionDep
+from morket.auth.deps import AccessClaimsDep
+from morket.auth.service import AuthService
+from morket.core.deps import SessionDep, SettingsDep
 from morket.core.errors import Forbidden, NotFound
 from morket.models import Role
-from morket.workspaces.service import WorkspaceService
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,13 @@ class WorkspaceAccess:
 
 def require_role(minimum: Role) -> Callable[..., Awaitable[WorkspaceAccess]]:
     async def dependency(
-        user: CurrentUser,
+        claims: AccessClaimsDep,
         session: SessionDep,
+        settings: SettingsDep,
         workspace_id: Annotated[uuid.UUID, Path(description="Workspace id")],
     ) -> WorkspaceAccess:
-        role = await WorkspaceService(session).role_of(workspace_id, user.id)
+        user = await AuthService(session, settings).identity(claims, workspace_id)
+        role = user.role
         if role is None:
             raise NotFound("Workspace not found.")
         if not role.at_least(minimum):

@@ -35,7 +35,7 @@ export interface paths {
         put?: never;
         /**
          * Logout
-         * @description Revoke the presented refresh token.
+         * @description End the login of the presented refresh token (body or cookie); its access tokens stop working too.
          */
         post: operations["logout_api_v1_auth_logout_post"];
         delete?: never;
@@ -75,7 +75,7 @@ export interface paths {
         put?: never;
         /**
          * Refresh
-         * @description Rotate a refresh token: returns a new pair; a reused token revokes its whole family.
+         * @description Rotate a refresh token (body or cookie): returns a new pair; a reused token revokes its whole login.
          */
         post: operations["refresh_api_v1_auth_refresh_post"];
         delete?: never;
@@ -1519,7 +1519,7 @@ export interface components {
         /** RefreshRequest */
         RefreshRequest: {
             /** Refresh Token */
-            refresh_token: string;
+            refresh_token?: string | null;
         };
         /** RegisterRequest */
         RegisterRequest: {
@@ -1570,7 +1570,7 @@ export interface components {
             /** Expires In */
             expires_in: number;
             /** Refresh Token */
-            refresh_token: string;
+            refresh_token: string | null;
             /**
              * Token Type
              * @default bearer
@@ -1810,11 +1810,14 @@ export interface operations {
             query?: never;
             header?: never;
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description Refresh token (browser cookie transport) */
+                morket_refresh?: string | null;
+            };
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | null;
             };
         };
         responses: {
@@ -1863,11 +1866,14 @@ export interface operations {
             query?: never;
             header?: never;
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description Refresh token (browser cookie transport) */
+                morket_refresh?: string | null;
+            };
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | null;
             };
         };
         responses: {
