@@ -1,12 +1,12 @@
 # The two commands of the README, and a few helpers.
-.PHONY: run test lint typecheck pytest bootstrap lock clean
+.PHONY: run test lint typecheck pytest bootstrap lock clean web web-check web-client
 
 VENV := .venv/bin
 
-run: bootstrap
+run: bootstrap web
 	$(VENV)/morket dev
 
-test: bootstrap lint typecheck pytest
+test: bootstrap lint typecheck web-check pytest
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -18,7 +18,7 @@ lint:
 typecheck:
 	cd backend && ../$(VENV)/mypy
 
-pytest:
+pytest: web
 	cd backend && ../$(VENV)/pytest -q
 
 lock:
@@ -27,3 +27,14 @@ lock:
 
 clean:
 	rm -rf .venv .uv .morket
+
+# The web app: built when its sources changed (the API serves web/dist at /); checks include the
+# drift check of the generated API client; `make web-client` regenerates it after an API change.
+web: bootstrap
+	@scripts/web.sh build
+
+web-check: bootstrap
+	@scripts/web.sh check
+
+web-client: bootstrap
+	@scripts/web.sh client

@@ -28,6 +28,9 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   apt_install postgresql
 fi
 
+# The browser the end-to-end tests drive (never a browser downloaded by playwright).
+[ -x /usr/bin/chromium ] || apt_install chromium
+
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "[bootstrap] Python 3.11+ is required (found $("$PY" --version))" >&2
   exit 1

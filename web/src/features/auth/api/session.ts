@@ -13,7 +13,7 @@ type Tokens = Schemas["TokenPair"];
 function refreshBody(): Schemas["RefreshRequest"] {
   const held = useSession.getState().fallbackRefreshToken;
   // With the cookie transport the body is empty and the API reads the cookie.
-  return (held ? { refresh_token: held } : {}) as Schemas["RefreshRequest"];
+  return held ? { refresh_token: held } : {};
 }
 
 function keep(tokens: Tokens, user: Schemas["UserOut"] | null) {

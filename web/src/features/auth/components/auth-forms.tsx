@@ -60,7 +60,7 @@ export function LoginPage() {
             <Input id={id} type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
           )}
         </Field>
-        <Button type="submit" variant="primary" className="w-full" busy={mutation.isPending} disabled={!email || !password}>
+        <Button type="submit" variant="primary" className="w-full" busy={mutation.isPending}>
           Sign in
         </Button>
       </form>
@@ -79,11 +79,13 @@ export function SignupPage() {
     meta: { silent: true },
   });
   const fields = isApiError(mutation.error) ? mutation.error.fieldErrors() : {};
-  const tooShort = password.length > 0 && password.length < 8;
+  const [tried, setTried] = useState(false);
+  const tooShort = tried && password.length < 8;
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    mutation.mutate();
+    setTried(true);
+    if (password.length >= 8) mutation.mutate();
   }
 
   return (
@@ -123,7 +125,7 @@ export function SignupPage() {
             />
           )}
         </Field>
-        <Button type="submit" variant="primary" className="w-full" busy={mutation.isPending} disabled={!email || password.length < 8}>
+        <Button type="submit" variant="primary" className="w-full" busy={mutation.isPending}>
           Create account
         </Button>
       </form>
