@@ -28,7 +28,7 @@ function Sidebar({ workspaceId, onNavigate }: { workspaceId: string; onNavigate?
     <nav aria-label="Main" className="flex flex-1 flex-col gap-6 px-3 py-4">
       {NAV.map((group) => (
         <div key={group.section}>
-          <p className="px-2 pb-1.5 text-xs font-medium text-zinc-500">{group.section}</p>
+          <p className="px-2 pb-1.5 text-xs font-medium text-zinc-600">{group.section}</p>
           <ul className="space-y-0.5">
             {group.items.map(({ to, label, icon: Icon }) => (
               <li key={to}>

@@ -50,7 +50,7 @@ function Transactions({ workspaceId }: { workspaceId: string }) {
           Credits you add and the credits enrichment jobs spend are listed here.
         </EmptyState>
       ) : (
-        <div className="overflow-x-auto">
+        <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Transactions table">
           <table className="w-full text-left text-sm">
             <thead className="text-xs text-zinc-500">
               <tr className="border-b border-zinc-100">

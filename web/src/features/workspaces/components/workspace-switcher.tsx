@@ -46,14 +46,14 @@ export function WorkspaceSwitcher({ workspaceId }: { workspaceId: string }) {
         type="button"
         aria-haspopup="true"
         aria-expanded={open}
-        aria-label={`Workspace: ${current?.name ?? "loading"}. Switch workspace`}
         onClick={() => setOpen((v) => !v)}
         className="flex h-9 w-full max-w-64 items-center gap-2 rounded-md px-2 text-left hover:bg-zinc-100"
       >
-        <span className="flex size-6 shrink-0 items-center justify-center rounded-md bg-zinc-900 text-xs font-semibold text-white">
+        <span aria-hidden="true" className="flex size-6 shrink-0 items-center justify-center rounded-md bg-zinc-900 text-xs font-semibold text-white">
           {current ? initials(current.name) : ""}
         </span>
         {current ? <span className="truncate text-sm font-medium">{current.name}</span> : <Skeleton className="h-4 w-28" />}
+        <span className="sr-only">, switch workspace</span>
         <IconChevrons className="ml-auto size-4 shrink-0 text-zinc-400" />
       </button>
       {open && (
@@ -68,9 +68,9 @@ export function WorkspaceSwitcher({ workspaceId }: { workspaceId: string }) {
                   aria-current={w.id === workspaceId ? "true" : undefined}
                   className={cn("flex w-full items-center gap-2 rounded-md px-2 py-1.5 text-left text-sm hover:bg-zinc-100", w.id === workspaceId && "font-medium")}
                 >
-                  <span className="flex size-5 items-center justify-center rounded bg-zinc-200 text-[10px] font-semibold text-zinc-700">{initials(w.name)}</span>
+                  <span aria-hidden="true" className="flex size-5 items-center justify-center rounded bg-zinc-200 text-[10px] font-semibold text-zinc-700">{initials(w.name)}</span>
                   <span className="truncate">{w.name}</span>
-                  <span className="ml-auto text-xs text-zinc-400">{w.role}</span>
+                  <span className="ml-auto text-xs text-zinc-500">{w.role}</span>
                   {w.id === workspaceId && <IconCheck className="size-4 text-indigo-600" />}
                 </button>
               </li>
