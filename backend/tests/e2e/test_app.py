@@ -142,7 +142,8 @@ def test_first_session(page: Page) -> None:
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_be_visible()
     sign_in(page, email)
-    expect(page).to_have_url(f"{workspace_url}/jobs")
+    # Back where the user was when the session ended.
+    expect(page).to_have_url(f"{workspace_url}/billing")
     nav(page, "Credentials")
     expect(page.get_by_role("list", name="Credentials").get_by_text("Production key")).to_be_visible()
 
