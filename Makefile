@@ -1,12 +1,12 @@
 # The two commands of the README, and a few helpers.
-.PHONY: run test lint typecheck pytest bootstrap lock clean deploy-check deploy-fmt
+.PHONY: run test lint typecheck pytest bootstrap lock clean deploy-check deploy-fmt web web-check web-client
 
 VENV := .venv/bin
 
-run: bootstrap
+run: bootstrap web
 	$(VENV)/morket dev
 
-test: bootstrap lint typecheck deploy-check pytest
+test: bootstrap lint typecheck deploy-check web-check pytest
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -20,7 +20,7 @@ typecheck:
 	cd backend && ../$(VENV)/mypy
 	cd scraper && ../$(VENV)/mypy
 
-pytest:
+pytest: web
 	cd backend && ../$(VENV)/pytest -q
 	cd scraper && ../$(VENV)/pytest -q
 
@@ -45,3 +45,13 @@ deploy-check:
 
 deploy-fmt:
 	TF_CLI_CONFIG_FILE=/dev/null $(VENV)/python deploy/checks/terraform_fmt.py --write
+# The web app: built when its sources changed (the API serves web/dist at /); checks include the
+# drift check of the generated API client; `make web-client` regenerates it after an API change.
+web: bootstrap
+	@scripts/web.sh build
+
+web-check: bootstrap
+	@scripts/web.sh check
+
+web-client: bootstrap
+	@scripts/web.sh client

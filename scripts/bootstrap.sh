@@ -35,6 +35,9 @@ if [ ! -x "${SCRAPER_CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   apt_install chromium fonts-liberation
 fi
 
+# The browser the end-to-end tests drive (never a browser downloaded by playwright).
+[ -x /usr/bin/chromium ] || apt_install chromium
+
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "[bootstrap] Python 3.11+ is required (found $("$PY" --version))" >&2
   exit 1

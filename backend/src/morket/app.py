@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -31,6 +32,7 @@ from morket.tables.live import OutboxListener
 from morket.tables.router import router as tables_router
 from morket.webhooks.router import router as webhooks_router
 from morket.workspaces.router import invitations_router
+from morket.webui import default_dist_dir, mount_web_ui
 from morket.workspaces.router import router as workspaces_router
 
 
@@ -112,4 +114,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     install_api_docs(app)
+    # Last: the web app's fallback route must not shadow any API route.
+    mount_web_ui(app, Path(settings.web_dist_dir) if settings.web_dist_dir else default_dist_dir())
     return app

@@ -77,6 +77,24 @@ def serve_app() -> FastAPI:
     return create_app(settings)
 
 
+@app.command()
+def openapi(out: str = typer.Option("-", help="file to write, or - for stdout")) -> None:
+    """Print the OpenAPI document without a server or a database (the web client is generated from it)."""
+    import json
+
+    from morket.app import create_app
+    from morket.core.config import Settings
+
+    # Throwaway secrets: building the app needs valid settings, the document depends on none of them.
+    settings = Settings(jwt_secret="openapi-" + "x" * 40, encryption_master_key="ab" * 32, morket_env="test")
+    text = json.dumps(create_app(settings).openapi(), indent=2, sort_keys=True) + "\n"
+    if out == "-":
+        sys.stdout.write(text)
+    else:
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # Shared secret of internal services (the scraper) for /api/v1/internal/...; unset disables them.
     service_api_key: str | None = Field(default=None, min_length=32)
     cors_origin: str = "http://localhost:5173"
+    # The built web app served at /; empty means web/dist of the source checkout.
+    web_dist_dir: str = ""
     redis_url: str | None = None
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     # Comma-separated IPs or CIDRs whose X-Forwarded-For header is believed.

@@ -1,0 +1,83 @@
+"""End-to-end: the real app (API + built web/dist) on a free port, driven by Debian's Chromium."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from morket.app import create_app
+from morket.devstack.ports import free_port
+from morket.webui import default_dist_dir
+from tests.conftest import make_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+# A deadline, not a sleep: generous because the test machine is shared and slow at times.
+expect.set_options(timeout=20_000)
+REPO = Path(__file__).resolve().parents[3]
+ARTIFACTS = REPO / "test-artifacts" / "e2e"
+AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def base_url(database_url: str) -> Iterator[str]:
+    """uvicorn in a thread serving the real app, with the web app `make web` built."""
+    dist = default_dist_dir()
+    if not (dist / "index.html").is_file():
+        pytest.fail("web/dist is missing: run `make web` (make test builds it first)")
+    port = free_port()
+    app = create_app(make_settings(database_url, cors_origin=f"http://127.0.0.1:{port}"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the app server did not start")
+        time.sleep(0.05)
+    assert httpx.get(f"{url}/api/v1/health", timeout=10).status_code == 200
+    yield url
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+# Module scope: the sync API keeps an event loop running in this thread while the browser is
+# open, which the async tests of other modules must not meet. It starts after the server (and
+# the database fixture, which runs its own asyncio.run) for the same reason.
+@pytest.fixture(scope="module")
+def browser(base_url: str) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: scripts/bootstrap.sh installs it (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    # bypass_csp only so axe-core can be injected; the app itself runs under the served CSP.
+    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900}, bypass_csp=True)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"

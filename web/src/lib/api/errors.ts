@@ -1,0 +1,33 @@
+/** An API failure as the UI shows it: the envelope's code and message, plus the request id for support. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: unknown;
+  readonly requestId: string | null;
+
+  constructor(status: number, code: string, message: string, details: unknown, requestId: string | null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.requestId = requestId;
+  }
+
+  /** Field-level messages of a 422, keyed by the last part of the field path ("body.email" -> "email"). */
+  fieldErrors(): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (!Array.isArray(this.details)) return out;
+    for (const item of this.details as unknown[]) {
+      if (item && typeof item === "object" && "field" in item && "message" in item) {
+        const field = String((item as { field: unknown }).field).split(".").pop() ?? "";
+        out[field] = String((item as { message: unknown }).message);
+      }
+    }
+    return out;
+  }
+}
+
+export function isApiError(value: unknown): value is ApiError {
+  return value instanceof ApiError;
+}
