@@ -31,8 +31,8 @@ from morket.tables.io_router import router as tables_io_router
 from morket.tables.live import OutboxListener
 from morket.tables.router import router as tables_router
 from morket.webhooks.router import router as webhooks_router
-from morket.workspaces.router import invitations_router
 from morket.webui import default_dist_dir, mount_web_ui
+from morket.workspaces.router import invitations_router
 from morket.workspaces.router import router as workspaces_router
 
 
