@@ -42,7 +42,7 @@ async def test_cancel_half_way(
         api, user, ws, {"records": people(total, tag="cx"), "fields": list(WATERFALL), "waterfall": WATERFALL}
     )
     path = f"/api/v1/workspaces/{ws}/enrichment-jobs/{job['id']}"
-    await wait_for_progress(api, user, ws, job["id"], 0.5, timeout=120)
+    await wait_for_progress(api, user, ws, job["id"], 0.5, timeout=600)
     cancel = await api.post(f"{path}/cancel", headers=user.headers)
     assert cancel.status_code == 200, cancel.text
     assert cancel.json()["data"]["status"] == "cancelling"

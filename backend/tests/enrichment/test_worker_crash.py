@@ -97,7 +97,7 @@ async def test_sigkill_mid_job_charges_exactly_once(
         api, user, ws, {"records": people(TOTAL, tag="kill"), "fields": list(WATERFALL), "waterfall": WATERFALL}
     )
     path = f"/api/v1/workspaces/{ws}/enrichment-jobs/{job['id']}"
-    await wait_for_progress(api, user, ws, job["id"], 0.25, timeout=180)
+    await wait_for_progress(api, user, ws, job["id"], 0.25, timeout=900)
     worker_processes[0].kill()
     at_kill = (await api.get(path, headers=user.headers)).json()["data"]
     assert at_kill["status"] == "running" and at_kill["counts"]["pending"] > 0, at_kill
