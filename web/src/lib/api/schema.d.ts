@@ -144,6 +144,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept Invitation
+         * @description Join a workspace with an invitation's token, signed in with the invited email.
+         */
+        post: operations["accept_invitation_api_v1_invitations_accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/providers": {
         parameters: {
             query?: never;
@@ -448,6 +468,174 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Imports
+         * @description The workspace's imports, newest first.
+         */
+        get: operations["list_imports_api_v1_workspaces__workspace_id__imports_get"];
+        put?: never;
+        /**
+         * Upload Import
+         * @description Upload a CSV or XLSX file as the raw request body (streamed); answers with its preview.
+         */
+        post: operations["upload_import_api_v1_workspaces__workspace_id__imports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/imports/{import_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Import
+         * @description One import: its preview, status, progress and counts.
+         */
+        get: operations["get_import_api_v1_workspaces__workspace_id__imports__import_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/imports/{import_id}/commit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Commit Import
+         * @description Import the rows with a column mapping, into a new or an existing table, as a background job.
+         */
+        post: operations["commit_import_api_v1_workspaces__workspace_id__imports__import_id__commit_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/imports/{import_id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Import
+         * @description Preview the file again with overrides of the detected encoding, delimiter, header or sheet.
+         */
+        post: operations["preview_import_api_v1_workspaces__workspace_id__imports__import_id__preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/imports/{import_id}/rejects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Rejects
+         * @description The rows the import did not take, by line, with the reason.
+         */
+        get: operations["list_rejects_api_v1_workspaces__workspace_id__imports__import_id__rejects_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/imports/{import_id}/rejects.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Rejects
+         * @description Download the rejected rows as CSV: line, reason, message and the row as it was in the file.
+         */
+        get: operations["download_rejects_api_v1_workspaces__workspace_id__imports__import_id__rejects_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Invitations
+         * @description Pending invitations of the workspace (admin+), without their tokens.
+         */
+        get: operations["list_invitations_api_v1_workspaces__workspace_id__invitations_get"];
+        put?: never;
+        /**
+         * Invite
+         * @description Invite an email with a role (admin+; only owners invite owners). The token is shown only here.
+         */
+        post: operations["invite_api_v1_workspaces__workspace_id__invitations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Invitation
+         * @description Revoke a pending invitation (admin+; an invitation to owner, owners only).
+         */
+        delete: operations["revoke_invitation_api_v1_workspaces__workspace_id__invitations__invitation_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/members": {
         parameters: {
             query?: never;
@@ -461,11 +649,7 @@ export interface paths {
          */
         get: operations["list_members_api_v1_workspaces__workspace_id__members_get"];
         put?: never;
-        /**
-         * Add Member
-         * @description Add an existing user by email with a role (admin+; only owners grant owner).
-         */
-        post: operations["add_member_api_v1_workspaces__workspace_id__members_post"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -529,6 +713,354 @@ export interface paths {
          * @description Turn the response cache on or off and set how long answers are reused (admin+).
          */
         put: operations["update_provider_settings_api_v1_workspaces__workspace_id__provider_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tables
+         * @description The workspace's tables with their row counts, newest first; `deleted=true` lists the trash.
+         */
+        get: operations["list_tables_api_v1_workspaces__workspace_id__tables_get"];
+        put?: never;
+        /**
+         * Create Table
+         * @description Create an empty table with the given columns.
+         */
+        post: operations["create_table_api_v1_workspaces__workspace_id__tables_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Table
+         * @description One table with its columns in display order.
+         */
+        get: operations["get_table_api_v1_workspaces__workspace_id__tables__table_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Table
+         * @description Move a table to the trash (admins); restorable for 30 days, then purged.
+         */
+        delete: operations["delete_table_api_v1_workspaces__workspace_id__tables__table_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename Table
+         * @description Rename a table.
+         */
+        patch: operations["rename_table_api_v1_workspaces__workspace_id__tables__table_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/columns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Column
+         * @description Add a column at the end of the table.
+         */
+        post: operations["add_column_api_v1_workspaces__workspace_id__tables__table_id__columns_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/columns/order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Reorder Columns
+         * @description Set the display order of all columns.
+         */
+        put: operations["reorder_columns_api_v1_workspaces__workspace_id__tables__table_id__columns_order_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/columns/{column_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Column
+         * @description Delete a column and its cells.
+         */
+        delete: operations["delete_column_api_v1_workspaces__workspace_id__tables__table_id__columns__column_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Column
+         * @description Rename, hide, move, reconfigure or retype a column; `meta.type_change` reports unconverted cells.
+         */
+        patch: operations["update_column_api_v1_workspaces__workspace_id__tables__table_id__columns__column_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/dedupe/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dedupe Merge
+         * @description Merge each duplicate group into its oldest row (blank cells filled from the others), all or nothing.
+         */
+        post: operations["dedupe_merge_api_v1_workspaces__workspace_id__tables__table_id__dedupe_merge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/dedupe/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dedupe Preview
+         * @description The duplicate groups the rule finds, with their rows; nothing is changed.
+         */
+        post: operations["dedupe_preview_api_v1_workspaces__workspace_id__tables__table_id__dedupe_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Table Events
+         * @description Row, cell, column and table events of this table as Server-Sent Events; resumes from Last-Event-ID.
+         */
+        get: operations["table_events_api_v1_workspaces__workspace_id__tables__table_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/events/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Event Token
+         * @description A one-minute token to open this table's event stream from EventSource (`?token=`).
+         */
+        post: operations["event_token_api_v1_workspaces__workspace_id__tables__table_id__events_token_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Table
+         * @description Download the whole table as CSV or XLSX, streamed.
+         */
+        get: operations["export_table_api_v1_workspaces__workspace_id__tables__table_id__export_get"];
+        put?: never;
+        /**
+         * Export View
+         * @description Download the filtered and sorted view of the table as CSV or XLSX, streamed.
+         */
+        post: operations["export_view_api_v1_workspaces__workspace_id__tables__table_id__export_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Table
+         * @description Bring a table back from the trash (admins).
+         */
+        post: operations["restore_table_api_v1_workspaces__workspace_id__tables__table_id__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Rows
+         * @description A page of rows, filtered, searched and sorted; `meta.total_estimated` flags an estimated total.
+         */
+        get: operations["list_rows_api_v1_workspaces__workspace_id__tables__table_id__rows_get"];
+        put?: never;
+        /**
+         * Create Rows
+         * @description Append up to 50,000 rows (cells by column id), all or nothing; errors per row in `details`.
+         */
+        post: operations["create_rows_api_v1_workspaces__workspace_id__tables__table_id__rows_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Rows
+         * @description Update up to 50,000 rows, all or nothing; a patch with `version` must match the row's.
+         */
+        patch: operations["update_rows_api_v1_workspaces__workspace_id__tables__table_id__rows_patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/rows/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete Rows
+         * @description Delete up to 50,000 rows by id, all or nothing.
+         */
+        post: operations["delete_rows_api_v1_workspaces__workspace_id__tables__table_id__rows_delete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/rows/{row_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Row
+         * @description One row with its version (send it back to edit a cell).
+         */
+        get: operations["get_row_api_v1_workspaces__workspace_id__tables__table_id__rows__row_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/rows/{row_id}/cells/{column_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Write Cell
+         * @description Edit one cell; a stale `version` answers 409 with the current value and version.
+         */
+        put: operations["write_cell_api_v1_workspaces__workspace_id__tables__table_id__rows__row_id__cells__column_id__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/rows/{row_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Row History
+         * @description Changes of a row's cells (or of one cell with `column_id`), newest first: who, when, old, new.
+         */
+        get: operations["row_history_api_v1_workspaces__workspace_id__tables__table_id__rows__row_id__history_get"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -671,6 +1203,158 @@ export interface components {
         BillingUpdate: {
             auto_recharge: components["schemas"]["AutoRechargeUpdate"];
         };
+        /** CellHistoryOut */
+        CellHistoryOut: {
+            /** Actor Id */
+            actor_id: string | null;
+            /**
+             * Column Id
+             * Format: uuid
+             */
+            column_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** New Value */
+            new_value: unknown;
+            /** Old Value */
+            old_value: unknown;
+            /** Row Id */
+            row_id: number;
+            source: components["schemas"]["CellSource"];
+        };
+        /**
+         * CellSource
+         * @description Who wrote a cell value.
+         * @enum {string}
+         */
+        CellSource: "user" | "bulk" | "import" | "dedupe" | "enrichment" | "formula" | "ai" | "type_change";
+        /** CellWrite */
+        CellWrite: {
+            /** Value */
+            value?: unknown;
+            /** Version */
+            version: number;
+        };
+        /** ColumnCreate */
+        ColumnCreate: {
+            /** Config */
+            config?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Hidden
+             * @default false
+             */
+            hidden: boolean;
+            /** @default data */
+            kind: components["schemas"]["ColumnKind"];
+            /** Name */
+            name: string;
+            /** Options */
+            options?: {
+                [key: string]: unknown;
+            };
+            type: components["schemas"]["ColumnType"];
+        };
+        /**
+         * ColumnKind
+         * @description Where a column's values come from. `data` is typed in by users or imported; the others compute.
+         * @enum {string}
+         */
+        ColumnKind: "data" | "enrichment" | "formula" | "ai" | "lookup" | "http";
+        /**
+         * ColumnMapping
+         * @description One source column into a table column: a new one (name and type) or an existing one (id).
+         */
+        ColumnMapping: {
+            /** Column Id */
+            column_id?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Source
+             * @description index of the source column in the preview
+             */
+            source: number;
+            type?: components["schemas"]["ColumnType"] | null;
+        };
+        /** ColumnOrder */
+        ColumnOrder: {
+            /** Column Ids */
+            column_ids: string[];
+        };
+        /** ColumnOut */
+        ColumnOut: {
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Hidden */
+            hidden: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["ColumnKind"];
+            /** Name */
+            name: string;
+            /** Options */
+            options: {
+                [key: string]: unknown;
+            };
+            /** Position */
+            position: number;
+            /**
+             * Table Id
+             * Format: uuid
+             */
+            table_id: string;
+            type: components["schemas"]["ColumnType"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ColumnType
+         * @enum {string}
+         */
+        ColumnType: "text" | "long_text" | "number" | "currency" | "percent" | "checkbox" | "date" | "datetime" | "url" | "email" | "phone" | "single_select" | "multi_select" | "json";
+        /** ColumnUpdate */
+        ColumnUpdate: {
+            /** Config */
+            config?: {
+                [key: string]: unknown;
+            } | null;
+            /** Hidden */
+            hidden?: boolean | null;
+            /** Name */
+            name?: string | null;
+            /** Options */
+            options?: {
+                [key: string]: unknown;
+            } | null;
+            /** Position */
+            position?: number | null;
+            type?: components["schemas"]["ColumnType"] | null;
+        };
+        /**
+         * Conjunction
+         * @enum {string}
+         */
+        Conjunction: "and" | "or";
         /** CredentialCreate */
         CredentialCreate: {
             /** Api Key */
@@ -763,6 +1447,57 @@ export interface components {
             /** Idempotency Key */
             idempotency_key?: string | null;
         };
+        /** DedupeMergeRequest */
+        DedupeMergeRequest: {
+            /** Fuzzy Column Id */
+            fuzzy_column_id?: string | null;
+            /** Keep Ids */
+            keep_ids?: number[] | null;
+            /** Key Column Ids */
+            key_column_ids?: string[];
+            /** @default auto */
+            normalization: components["schemas"]["Normalization"];
+            /**
+             * Threshold
+             * @default 90
+             */
+            threshold: number;
+        };
+        /** DedupePreview */
+        DedupePreview: {
+            /** Duplicate Rows */
+            duplicate_rows: number;
+            /** Group Count */
+            group_count: number;
+            /** Groups */
+            groups: components["schemas"]["DuplicateGroup"][];
+        };
+        /** DedupePreviewRequest */
+        DedupePreviewRequest: {
+            /** Fuzzy Column Id */
+            fuzzy_column_id?: string | null;
+            /**
+             * Groups Limit
+             * @default 50
+             */
+            groups_limit: number;
+            /** Key Column Ids */
+            key_column_ids?: string[];
+            /** @default auto */
+            normalization: components["schemas"]["Normalization"];
+            /**
+             * Threshold
+             * @default 90
+             */
+            threshold: number;
+        };
+        /** DedupeResult */
+        DedupeResult: {
+            /** Groups Merged */
+            groups_merged: number;
+            /** Rows Merged */
+            rows_merged: number;
+        };
         /** DeliveryOut */
         DeliveryOut: {
             /** Attempt Count */
@@ -794,19 +1529,14 @@ export interface components {
             /** Url */
             url: string;
         };
-        /** EnrichmentJobCreate */
-        EnrichmentJobCreate: {
-            /** Fields */
-            fields: string[];
-            options?: components["schemas"]["EnrichmentOptions"] | null;
-            /** Records */
-            records: {
-                [key: string]: unknown;
-            }[];
-            /** Waterfall */
-            waterfall?: {
-                [key: string]: string[];
-            } | null;
+        /** DuplicateGroup */
+        DuplicateGroup: {
+            /** Keep Id */
+            keep_id: number;
+            /** Row Ids */
+            row_ids: number[];
+            /** Rows */
+            rows: components["schemas"]["RowOut"][];
         };
         /** EnrichmentJobOut */
         EnrichmentJobOut: {
@@ -855,11 +1585,6 @@ export interface components {
              * Format: uuid
              */
             workspace_id: string;
-        };
-        /** EnrichmentOptions */
-        EnrichmentOptions: {
-            /** Label */
-            label?: string | null;
         };
         /** EnrichmentRecordDetail */
         EnrichmentRecordDetail: {
@@ -965,9 +1690,51 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[ColumnOut] */
+        Envelope_ColumnOut_: {
+            data?: components["schemas"]["ColumnOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[CredentialOut] */
         Envelope_CredentialOut_: {
             data?: components["schemas"]["CredentialOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[DedupePreview] */
+        Envelope_DedupePreview_: {
+            data?: components["schemas"]["DedupePreview"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[DedupeResult] */
+        Envelope_DedupeResult_: {
+            data?: components["schemas"]["DedupeResult"] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -996,6 +1763,62 @@ export interface components {
         /** Envelope[EnrichmentRecordDetail] */
         Envelope_EnrichmentRecordDetail_: {
             data?: components["schemas"]["EnrichmentRecordDetail"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[EventToken] */
+        Envelope_EventToken_: {
+            data?: components["schemas"]["EventToken"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[ImportOut] */
+        Envelope_ImportOut_: {
+            data?: components["schemas"]["ImportOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[InvitationCreated] */
+        Envelope_InvitationCreated_: {
+            data?: components["schemas"]["InvitationCreated"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[InvitationOut] */
+        Envelope_InvitationOut_: {
+            data?: components["schemas"]["InvitationOut"] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -1077,9 +1900,51 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[RowOut] */
+        Envelope_RowOut_: {
+            data?: components["schemas"]["RowOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[RowsWritten] */
+        Envelope_RowsWritten_: {
+            data?: components["schemas"]["RowsWritten"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[ServiceCredentialOut] */
         Envelope_ServiceCredentialOut_: {
             data?: components["schemas"]["ServiceCredentialOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[TableOut] */
+        Envelope_TableOut_: {
+            data?: components["schemas"]["TableOut"] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -1136,6 +2001,36 @@ export interface components {
         /** Envelope[WorkspaceOut] */
         Envelope_WorkspaceOut_: {
             data?: components["schemas"]["WorkspaceOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[list[CellHistoryOut]] */
+        Envelope_list_CellHistoryOut__: {
+            /** Data */
+            data?: components["schemas"]["CellHistoryOut"][] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[list[ColumnOut]] */
+        Envelope_list_ColumnOut__: {
+            /** Data */
+            data?: components["schemas"]["ColumnOut"][] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -1222,6 +2117,36 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[list[ImportOut]] */
+        Envelope_list_ImportOut__: {
+            /** Data */
+            data?: components["schemas"]["ImportOut"][] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[list[InvitationOut]] */
+        Envelope_list_InvitationOut__: {
+            /** Data */
+            data?: components["schemas"]["InvitationOut"][] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[list[MemberOut]] */
         Envelope_list_MemberOut__: {
             /** Data */
@@ -1241,6 +2166,51 @@ export interface components {
         Envelope_list_ProviderOut__: {
             /** Data */
             data?: components["schemas"]["ProviderOut"][] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[list[RejectOut]] */
+        Envelope_list_RejectOut__: {
+            /** Data */
+            data?: components["schemas"]["RejectOut"][] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[list[RowOut]] */
+        Envelope_list_RowOut__: {
+            /** Data */
+            data?: components["schemas"]["RowOut"][] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[list[TableOut]] */
+        Envelope_list_TableOut__: {
+            /** Data */
+            data?: components["schemas"]["TableOut"][] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -1291,6 +2261,47 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** ErrorEnvelope */
+        ErrorEnvelope: {
+            data: null;
+            error: {
+                code: string;
+                details?: unknown;
+                message: string;
+            };
+            meta: null;
+            /** @constant */
+            success: false;
+        };
+        /** EventToken */
+        EventToken: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Token */
+            token: string;
+        };
+        /**
+         * ExportFormat
+         * @enum {string}
+         */
+        ExportFormat: "csv" | "xlsx";
+        /**
+         * ExportRequest
+         * @description The view to export (filter, sort, quick search) and the file format.
+         */
+        ExportRequest: {
+            /** @default csv */
+            format: components["schemas"]["ExportFormat"];
+            /**
+             * Include Hidden
+             * @default false
+             */
+            include_hidden: boolean;
+            view?: components["schemas"]["RowView"] | null;
+        };
         /** FieldResult */
         FieldResult: {
             /**
@@ -1310,11 +2321,217 @@ export interface components {
             /** Value */
             value?: unknown;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /**
+         * FileFormat
+         * @enum {string}
+         */
+        FileFormat: "csv" | "xlsx";
+        /** FilterCondition */
+        FilterCondition: {
+            /**
+             * Column Id
+             * Format: uuid
+             */
+            column_id: string;
+            operator: components["schemas"]["FilterOperator"];
+            /** Value */
+            value?: unknown;
         };
+        /** FilterGroup */
+        FilterGroup: {
+            /** Conditions */
+            conditions?: (components["schemas"]["FilterCondition"] | components["schemas"]["FilterGroup"])[];
+            /** @default and */
+            conjunction: components["schemas"]["Conjunction"];
+        };
+        /**
+         * FilterOperator
+         * @enum {string}
+         */
+        FilterOperator: "eq" | "neq" | "contains" | "not_contains" | "starts_with" | "is_empty" | "is_not_empty" | "gt" | "gte" | "lt" | "lte" | "between" | "in";
+        /**
+         * ImportCommit
+         * @description Where the rows go and how: a new table or an existing one, an upsert key, dedupe.
+         */
+        ImportCommit: {
+            dedupe?: components["schemas"]["ImportDedupe"] | null;
+            /** Key Column */
+            key_column?: number | null;
+            /** Mapping */
+            mapping?: components["schemas"]["ColumnMapping"][] | null;
+            mode: components["schemas"]["ImportTargetMode"];
+            options?: components["schemas"]["PreviewOptions"] | null;
+            /** Table Id */
+            table_id?: string | null;
+            /** Table Name */
+            table_name?: string | null;
+        };
+        /** ImportDedupe */
+        ImportDedupe: {
+            /** Fuzzy Column */
+            fuzzy_column?: number | null;
+            /**
+             * Key Columns
+             * @description source column indexes
+             */
+            key_columns?: number[];
+            /** @default auto */
+            normalization: components["schemas"]["Normalization"];
+            /**
+             * Threshold
+             * @default 90
+             */
+            threshold: number;
+        };
+        /** ImportOut */
+        ImportOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Filename */
+            filename: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Plan */
+            plan: {
+                [key: string]: unknown;
+            } | null;
+            preview: components["schemas"]["PreviewOut"] | null;
+            progress: components["schemas"]["ImportProgress"];
+            /** Size Bytes */
+            size_bytes: number;
+            /** Started At */
+            started_at: string | null;
+            status: components["schemas"]["ImportStatus"];
+            /** Table Id */
+            table_id: string | null;
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
+        /** ImportProgress */
+        ImportProgress: {
+            /** Bytes Read */
+            bytes_read: number;
+            /** Fraction */
+            fraction: number;
+            /** Rows Inserted */
+            rows_inserted: number;
+            /** Rows Merged */
+            rows_merged: number;
+            /** Rows Read */
+            rows_read: number;
+            /** Rows Rejected */
+            rows_rejected: number;
+            /** Rows Updated */
+            rows_updated: number;
+            /** Size Bytes */
+            size_bytes: number;
+        };
+        /**
+         * ImportStatus
+         * @enum {string}
+         */
+        ImportStatus: "uploaded" | "queued" | "running" | "completed" | "failed";
+        /**
+         * ImportTargetMode
+         * @enum {string}
+         */
+        ImportTargetMode: "new_table" | "existing_table";
+        /** InvitationAccept */
+        InvitationAccept: {
+            /** Token */
+            token: string;
+        };
+        /** InvitationCreate */
+        InvitationCreate: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** @default member */
+            role: components["schemas"]["Role"];
+        };
+        /** InvitationCreated */
+        InvitationCreated: {
+            /** Accept Path */
+            accept_path: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Invited By */
+            invited_by: string | null;
+            role: components["schemas"]["Role"];
+            status: components["schemas"]["InvitationStatus"];
+            /** Token */
+            token: string;
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
+        /** InvitationOut */
+        InvitationOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Invited By */
+            invited_by: string | null;
+            role: components["schemas"]["Role"];
+            status: components["schemas"]["InvitationStatus"];
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
+        /**
+         * InvitationStatus
+         * @description Derived from the timestamps; never stored.
+         * @enum {string}
+         */
+        InvitationStatus: "pending" | "accepted" | "revoked" | "expired";
         /** JobCounts */
         JobCounts: {
             /** Cancelled */
@@ -1382,16 +2599,6 @@ export interface components {
              */
             logged_out: boolean;
         };
-        /** MemberAdd */
-        MemberAdd: {
-            /**
-             * Email
-             * Format: email
-             */
-            email: string;
-            /** @default member */
-            role: components["schemas"]["Role"];
-        };
         /** MemberOut */
         MemberOut: {
             /** Email */
@@ -1410,6 +2617,11 @@ export interface components {
              */
             user_id: string;
         };
+        /**
+         * Normalization
+         * @enum {string}
+         */
+        Normalization: "auto" | "exact" | "text" | "email" | "domain" | "phone";
         /** OperationOut */
         OperationOut: {
             /**
@@ -1448,6 +2660,63 @@ export interface components {
             page: number;
             /** Total */
             total: number;
+        };
+        /** PreviewColumnOut */
+        PreviewColumnOut: {
+            /** Index */
+            index: number;
+            /** Name */
+            name: string;
+            type: components["schemas"]["ColumnType"];
+        };
+        /**
+         * PreviewOptions
+         * @description Overrides of what was detected; anything left out is detected again.
+         */
+        PreviewOptions: {
+            /** Delimiter */
+            delimiter?: string | null;
+            /** Encoding */
+            encoding?: string | null;
+            /** Has Header */
+            has_header?: boolean | null;
+            /** Sheet */
+            sheet?: string | null;
+        };
+        /** PreviewOut */
+        PreviewOut: {
+            /** Columns */
+            columns: components["schemas"]["PreviewColumnOut"][];
+            /** Delimiter */
+            delimiter: string | null;
+            /** Encoding */
+            encoding: string | null;
+            format: components["schemas"]["FileFormat"];
+            /** Has Header */
+            has_header: boolean;
+            /** Problems */
+            problems: components["schemas"]["ProblemOut"][];
+            /** Sample Rows */
+            sample_rows: string[][];
+            /** Scanned Rows */
+            scanned_rows: number;
+            /** Sheet */
+            sheet: string | null;
+            /** Sheets */
+            sheets: string[];
+        };
+        /**
+         * ProblemCode
+         * @enum {string}
+         */
+        ProblemCode: "empty_file" | "unreadable_file" | "header_renamed" | "short_rows" | "rejected_row" | "encoding_guessed";
+        /** ProblemOut */
+        ProblemOut: {
+            code: components["schemas"]["ProblemCode"];
+            /** Line */
+            line?: number | null;
+            /** Message */
+            message: string;
         };
         /** ProviderOut */
         ProviderOut: {
@@ -1533,6 +2802,17 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** RejectOut */
+        RejectOut: {
+            /** Line */
+            line: number;
+            /** Message */
+            message: string;
+            /** Raw */
+            raw: string;
+            /** Reason */
+            reason: string;
+        };
         /**
          * Role
          * @enum {string}
@@ -1541,6 +2821,84 @@ export interface components {
         /** RoleUpdate */
         RoleUpdate: {
             role: components["schemas"]["Role"];
+        };
+        /**
+         * RowOut
+         * @description A row: its cells by column id; `invalid` holds text that did not fit the column's type.
+         */
+        RowOut: {
+            /** Cells */
+            cells: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Invalid */
+            invalid?: {
+                [key: string]: unknown;
+            };
+            /** Meta */
+            meta?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** RowPatch */
+        RowPatch: {
+            /** Cells */
+            cells: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Version */
+            version?: number | null;
+        };
+        /**
+         * RowView
+         * @description What the grid shows: a filter tree, a multi-column sort and a quick search.
+         */
+        RowView: {
+            filter?: components["schemas"]["FilterGroup"] | null;
+            /** Q */
+            q?: string | null;
+            /** Sort */
+            sort?: components["schemas"]["SortKey"][];
+        };
+        /** RowsCreate */
+        RowsCreate: {
+            /** Rows */
+            rows: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** RowsDelete */
+        RowsDelete: {
+            /** Ids */
+            ids: number[];
+        };
+        /** RowsUpdate */
+        RowsUpdate: {
+            /** Rows */
+            rows: components["schemas"]["RowPatch"][];
+        };
+        /** RowsWritten */
+        RowsWritten: {
+            /** Count */
+            count: number;
+            /** Ids */
+            ids: number[];
         };
         /**
          * ServiceCredentialOut
@@ -1562,6 +2920,66 @@ export interface components {
             name: string;
             /** Provider */
             provider: string;
+        };
+        /**
+         * SortDirection
+         * @enum {string}
+         */
+        SortDirection: "asc" | "desc";
+        /** SortKey */
+        SortKey: {
+            /**
+             * Column Id
+             * Format: uuid
+             */
+            column_id: string;
+            /** @default asc */
+            direction: components["schemas"]["SortDirection"];
+        };
+        /** TableCreate */
+        TableCreate: {
+            /** Columns */
+            columns?: components["schemas"]["ColumnCreate"][];
+            /** Name */
+            name: string;
+        };
+        /** TableOut */
+        TableOut: {
+            /** Columns */
+            columns?: components["schemas"]["ColumnOut"][] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Deleted At */
+            deleted_at?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Purge After */
+            purge_after?: string | null;
+            /** Row Count */
+            row_count: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
+        /** TableUpdate */
+        TableUpdate: {
+            /** Name */
+            name: string;
         };
         /** TokenPair */
         TokenPair: {
@@ -1594,19 +3012,6 @@ export interface components {
             id: string;
             /** Name */
             name: string | null;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
         };
         /** WebhookCreate */
         WebhookCreate: {
@@ -1729,8 +3134,35 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[Deleted] */
+        morket__core__envelope__Envelope_Deleted___4: {
+            data?: components["schemas"]["morket__tables__schemas__Deleted"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Deleted */
         morket__credentials__schemas__Deleted: {
+            /**
+             * Deleted
+             * @default true
+             */
+            deleted: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
+        /** Deleted */
+        morket__tables__schemas__Deleted: {
             /**
              * Deleted
              * @default true
@@ -1794,13 +3226,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_AuthResult_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1830,13 +3262,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_LogoutResult_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1886,13 +3318,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_TokenPair_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1919,13 +3351,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_AuthResult_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1976,13 +3408,46 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ServiceCredentialOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    accept_invitation_api_v1_invitations_accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationAccept"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_WorkspaceOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2027,13 +3492,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ProviderOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2080,13 +3545,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_WorkspaceOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2112,13 +3577,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_WorkspaceOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2148,13 +3613,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_WorkspaceOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2180,13 +3645,13 @@ export interface operations {
                     "application/json": components["schemas"]["morket__core__envelope__Envelope_Deleted___1"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2212,13 +3677,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_AccountOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2248,13 +3713,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_AccountOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2284,13 +3749,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_LedgerResult_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2319,13 +3784,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_CreditTransactionOut__"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2351,13 +3816,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_CredentialOut__"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2387,13 +3852,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_CredentialOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2420,13 +3885,13 @@ export interface operations {
                     "application/json": components["schemas"]["morket__core__envelope__Envelope_Deleted___2"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2456,13 +3921,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_EnrichmentJobOut__"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2479,7 +3944,22 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["EnrichmentJobCreate"];
+                "application/json": {
+                    /** Fields */
+                    fields: string[];
+                    options?: {
+                        /** Label */
+                        label?: string | null;
+                    } | null;
+                    /** Records */
+                    records: {
+                        [key: string]: unknown;
+                    }[];
+                    /** Waterfall */
+                    waterfall?: {
+                        [key: string]: string[];
+                    } | null;
+                };
             };
         };
         responses: {
@@ -2492,13 +3972,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_EnrichmentJobOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2525,13 +4005,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_EnrichmentJobOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2558,13 +4038,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_EnrichmentJobOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2595,13 +4075,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_EnrichmentRecordOut__"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2628,13 +4108,362 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_EnrichmentRecordDetail_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_imports_api_v1_workspaces__workspace_id__imports_get: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_ImportOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    upload_import_api_v1_workspaces__workspace_id__imports_post: {
+        parameters: {
+            query: {
+                filename: string;
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ImportOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_import_api_v1_workspaces__workspace_id__imports__import_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ImportOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    commit_import_api_v1_workspaces__workspace_id__imports__import_id__commit_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportCommit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ImportOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    preview_import_api_v1_workspaces__workspace_id__imports__import_id__preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewOptions"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ImportOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_rejects_api_v1_workspaces__workspace_id__imports__import_id__rejects_get: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                import_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_RejectOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    download_rejects_api_v1_workspaces__workspace_id__imports__import_id__rejects_csv_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                import_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_invitations_api_v1_workspaces__workspace_id__invitations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_InvitationOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    invite_api_v1_workspaces__workspace_id__invitations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_InvitationCreated_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    revoke_invitation_api_v1_workspaces__workspace_id__invitations__invitation_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invitation_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_InvitationOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2660,49 +4489,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_MemberOut__"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    add_member_api_v1_workspaces__workspace_id__members_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Workspace id */
-                workspace_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MemberAdd"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Envelope_MemberOut_"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2729,13 +4522,13 @@ export interface operations {
                     "application/json": components["schemas"]["morket__core__envelope__Envelope_Deleted___1"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2766,13 +4559,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_MemberOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2798,13 +4591,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ProviderSettingsOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2834,13 +4627,848 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ProviderSettingsOut_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_tables_api_v1_workspaces__workspace_id__tables_get: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+                deleted?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_TableOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_table_api_v1_workspaces__workspace_id__tables_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TableCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TableOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_table_api_v1_workspaces__workspace_id__tables__table_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TableOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_table_api_v1_workspaces__workspace_id__tables__table_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TableOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rename_table_api_v1_workspaces__workspace_id__tables__table_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TableUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TableOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    add_column_api_v1_workspaces__workspace_id__tables__table_id__columns_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ColumnCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ColumnOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    reorder_columns_api_v1_workspaces__workspace_id__tables__table_id__columns_order_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ColumnOrder"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_ColumnOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_column_api_v1_workspaces__workspace_id__tables__table_id__columns__column_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                column_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["morket__core__envelope__Envelope_Deleted___4"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_column_api_v1_workspaces__workspace_id__tables__table_id__columns__column_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                column_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ColumnUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ColumnOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    dedupe_merge_api_v1_workspaces__workspace_id__tables__table_id__dedupe_merge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DedupeMergeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DedupeResult_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    dedupe_preview_api_v1_workspaces__workspace_id__tables__table_id__dedupe_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DedupePreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_DedupePreview_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    table_events_api_v1_workspaces__workspace_id__tables__table_id__events_get: {
+        parameters: {
+            query?: {
+                /** @description Resume after this event id */
+                after?: number | null;
+                /** @description Token from POST .../events/token */
+                token?: string | null;
+            };
+            header?: {
+                "last-event-id"?: number | null;
+            };
+            path: {
+                /** @description Table id */
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-Sent Events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    event_token_api_v1_workspaces__workspace_id__tables__table_id__events_token_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_EventToken_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    export_table_api_v1_workspaces__workspace_id__tables__table_id__export_get: {
+        parameters: {
+            query?: {
+                format?: components["schemas"]["ExportFormat"];
+            };
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    export_view_api_v1_workspaces__workspace_id__tables__table_id__export_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    restore_table_api_v1_workspaces__workspace_id__tables__table_id__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TableOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_rows_api_v1_workspaces__workspace_id__tables__table_id__rows_get: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+                /** @description JSON filter tree */
+                filter?: string | null;
+                /** @description col_id[:asc|:desc],... */
+                sort?: string | null;
+                /** @description Quick search in text columns */
+                q?: string | null;
+                count?: boolean;
+            };
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_RowOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_rows_api_v1_workspaces__workspace_id__tables__table_id__rows_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RowsCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RowsWritten_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_rows_api_v1_workspaces__workspace_id__tables__table_id__rows_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RowsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RowsWritten_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_rows_api_v1_workspaces__workspace_id__tables__table_id__rows_delete_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RowsDelete"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RowsWritten_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_row_api_v1_workspaces__workspace_id__tables__table_id__rows__row_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                row_id: number;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RowOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    write_cell_api_v1_workspaces__workspace_id__tables__table_id__rows__row_id__cells__column_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                row_id: number;
+                column_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CellWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RowOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    row_history_api_v1_workspaces__workspace_id__tables__table_id__rows__row_id__history_get: {
+        parameters: {
+            query?: {
+                column_id?: string | null;
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                table_id: string;
+                row_id: number;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_CellHistoryOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2866,13 +5494,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_WebhookOut__"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2902,13 +5530,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_WebhookCreated_"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2935,13 +5563,13 @@ export interface operations {
                     "application/json": components["schemas"]["morket__core__envelope__Envelope_Deleted___3"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2968,13 +5596,13 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_DeliveryOut__"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Validation error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
