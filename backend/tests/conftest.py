@@ -65,6 +65,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "rate_limit_auth_per_minute": 100_000,
         "rate_limit_general_per_minute": 1_000_000,
         "cors_origin": "http://localhost:5173",
+        # API tests see the API alone, built web app or not; tests/e2e and tests/web pass their own.
+        "web_dist_dir": "/nonexistent-web-dist",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
