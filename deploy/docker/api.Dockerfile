@@ -30,7 +30,7 @@ RUN rm -rf backend/src/morket/sandbox backend/tests \
 # --- runtime ---
 FROM python:3.11.11-slim-bookworm AS runtime
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/app/.venv/bin:$PATH \
-    MORKET_ENV=production PORT=8000
+    MORKET_ENV=production PORT=8000 WEB_DIST_DIR=/app/web/dist
 RUN groupadd --system --gid 10001 morket \
     && useradd --system --uid 10001 --gid morket --home-dir /app --shell /usr/sbin/nologin morket
 WORKDIR /app
@@ -38,6 +38,7 @@ COPY --from=build --chown=root:root /app/.venv /app/.venv
 COPY --from=build --chown=root:root /app/backend/src /app/backend/src
 COPY --from=build --chown=root:root /app/backend/migrations /app/backend/migrations
 COPY --from=build --chown=root:root /app/backend/alembic.ini /app/backend/alembic.ini
+# WEB_DIST_DIR (morket.webui): the API serves this build at /.
 COPY --from=web --chown=root:root /src/web/dist /app/web/dist
 COPY --chown=root:root deploy/docker/healthcheck.py /app/healthcheck.py
 USER 10001:10001

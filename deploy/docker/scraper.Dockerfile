@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1.7
-# Morket scraper (package scraper/, morket_scraper): FastAPI on :8001 driving Debian's Chromium with
-# Playwright. Build from the repository root:
+# Morket scraper (uv workspace member morket-scraper, package morket_scraper, console script
+# `morket-scraper`): FastAPI on SCRAPER_PORT (8001) driving Debian's Chromium with Playwright;
+# health at GET /health. Every setting is a SCRAPER_ variable (scraper/src/morket_scraper/config.py).
+# Build from the repository root:
 #   docker build -f deploy/docker/scraper.Dockerfile -t morket-scraper .
 # Chromium comes from Debian (apt), never `playwright install`. Run it with 2 CPU / 4 GB (compose
 # and the ECS task set those limits).
@@ -19,7 +21,8 @@ RUN rm -rf backend/src/morket/sandbox scraper/tests \
 
 FROM python:3.11.11-slim-bookworm AS runtime
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/app/.venv/bin:$PATH \
-    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 SCRAPER_PORT=8001 \
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 SCRAPER_PORT=8001 SCRAPER_CHROMIUM_PATH=/usr/bin/chromium \
+    SCRAPER_POLICY_FILE=/app/scraper-policies.yaml \
     XDG_CONFIG_HOME=/tmp/.config XDG_CACHE_HOME=/tmp/.cache
 # (Chromium's profile and fontconfig's cache go to /tmp: the ECS task's root filesystem is read-only.)
 # Debian's Chromium and the fonts pages need (Latin, CJK, emoji); versions follow bookworm's
@@ -37,8 +40,10 @@ WORKDIR /app
 COPY --from=build --chown=root:root /app/.venv /app/.venv
 COPY --from=build --chown=root:root /app/scraper /app/scraper
 COPY --chown=root:root deploy/docker/healthcheck.py /app/healthcheck.py
+COPY --chown=root:root deploy/docker/scraper-policies.yaml /app/scraper-policies.yaml
 USER 10001:10001
 EXPOSE 8001
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["python", "/app/healthcheck.py", "scraper"]
 ENTRYPOINT ["morket-scraper"]
-CMD ["--host", "0.0.0.0", "--port", "8001"]
+# The port is SCRAPER_PORT (the health check reads the same variable).
+CMD ["--host", "0.0.0.0"]

@@ -10,29 +10,45 @@ locals {
   enc          = var.secret_arns["encryption"]
 
   morket_environment = {
-    PORT                             = "8000"
-    MORKET_ENV                       = "production"
-    JWT_ACCESS_EXPIRY                = "15m"
-    JWT_REFRESH_EXPIRY               = "7d"
-    JWT_ISSUER                       = "morket"
-    JWT_AUDIENCE                     = "morket-api"
-    CORS_ORIGIN                      = var.public_url
-    BCRYPT_ROUNDS                    = "12"
-    TRUSTED_PROXIES                  = join(",", concat([var.vpc_cidr], var.trusted_proxy_cidrs))
-    RATE_LIMIT_AUTH_PER_MINUTE       = "5"
-    RATE_LIMIT_GENERAL_PER_MINUTE    = "600"
-    LOG_LEVEL                        = var.log_level
-    TEMPORAL_ADDRESS                 = var.temporal_address
-    TEMPORAL_NAMESPACE               = "default"
-    TEMPORAL_TASK_QUEUE              = "morket-enrichment"
-    ENRICHMENT_CHUNK_SIZE            = tostring(var.enrichment.chunk_size)
-    ENRICHMENT_PARALLEL_CHUNKS       = tostring(var.enrichment.parallel_chunks)
-    ENRICHMENT_CHUNKS_PER_RUN        = tostring(var.enrichment.chunks_per_run)
-    ENRICHMENT_RECORD_CONCURRENCY    = tostring(var.enrichment.record_concurrency)
-    ENRICHMENT_WRITE_BATCH           = tostring(var.enrichment.write_batch)
-    WEBHOOK_TIMEOUT_SECONDS          = "10"
-    WEBHOOK_RETRY_DELAYS             = "5,10,20"
-    WEBHOOK_ALLOW_LOOPBACK           = "false"
+    PORT       = "8000"
+    MORKET_ENV = "production"
+    # Processes of `morket api`: one per vCPU of the API task (the worker and migrations ignore it).
+    API_WORKERS = tostring(max(1, floor(var.sizes["api"].cpu / 1024)))
+    # Where api.Dockerfile copies the built web app.
+    WEB_DIST_DIR                  = "/app/web/dist"
+    JWT_ACCESS_EXPIRY             = "15m"
+    JWT_REFRESH_EXPIRY            = "7d"
+    JWT_ISSUER                    = "morket"
+    JWT_AUDIENCE                  = "morket-api"
+    INVITATION_TTL                = "7d"
+    REFRESH_REUSE_GRACE_SECONDS   = "20"
+    CORS_ORIGIN                   = var.public_url
+    BCRYPT_ROUNDS                 = "12"
+    TRUSTED_PROXIES               = join(",", concat([var.vpc_cidr], var.trusted_proxy_cidrs))
+    RATE_LIMIT_AUTH_PER_MINUTE    = "5"
+    RATE_LIMIT_GENERAL_PER_MINUTE = "600"
+    LOG_LEVEL                     = var.log_level
+    TEMPORAL_ADDRESS              = var.temporal_address
+    TEMPORAL_NAMESPACE            = "default"
+    TEMPORAL_TASK_QUEUE           = "morket-enrichment"
+    ENRICHMENT_CHUNK_SIZE         = tostring(var.enrichment.chunk_size)
+    ENRICHMENT_PARALLEL_CHUNKS    = tostring(var.enrichment.parallel_chunks)
+    ENRICHMENT_CHUNKS_PER_RUN     = tostring(var.enrichment.chunks_per_run)
+    ENRICHMENT_RECORD_CONCURRENCY = tostring(var.enrichment.record_concurrency)
+    ENRICHMENT_WRITE_BATCH        = tostring(var.enrichment.write_batch)
+    ENRICHMENT_MAX_RECORDS        = "100000"
+    # Request bodies: 1 MiB in general, 64 MiB for enrichment jobs and bulk row writes.
+    MAX_BODY_BYTES      = "1048576"
+    MAX_JOB_BODY_BYTES  = "67108864"
+    MAX_BULK_BODY_BYTES = "67108864"
+    # Table imports (docs/tables-io.md): 1 GiB uploads, 10,000 rows a transaction.
+    IMPORT_MAX_UPLOAD_BYTES  = "1073741824"
+    IMPORT_BATCH_ROWS        = "10000"
+    IMPORT_MAX_REJECTED_ROWS = "100000"
+    WEBHOOK_TIMEOUT_SECONDS  = "10"
+    WEBHOOK_RETRY_DELAYS     = "5,10,20"
+    # Loopback webhook destinations are refused in production: must stay empty.
+    WEBHOOK_ALLOW_LOOPBACK           = ""
     APOLLO_BASE_URL                  = ""
     CLEARBIT_BASE_URL                = ""
     HUNTER_BASE_URL                  = ""
@@ -62,16 +78,45 @@ locals {
     ENCRYPTION_PREVIOUS_KEYS = "${local.enc}:previous_keys::"
   }
 
+  # scraper/src/morket_scraper/config.py: every name is SCRAPER_ prefixed.
   morket_scraper_environment = {
-    SCRAPER_PORT   = "8001"
-    MORKET_API_URL = "http://api.${var.name}.internal:8000"
-    CHROMIUM_PATH  = "/usr/bin/chromium"
-    LOG_LEVEL      = var.log_level
+    SCRAPER_PORT                          = "8001"
+    SCRAPER_API_URL                       = "http://api.${var.name}.internal:8000"
+    SCRAPER_CREDENTIAL_CACHE_SECONDS      = "300"
+    SCRAPER_CHROMIUM_PATH                 = "/usr/bin/chromium"
+    SCRAPER_BROWSER_POOL_SIZE             = "5"
+    SCRAPER_BROWSER_RECYCLE_PAGES         = "100"
+    SCRAPER_BROWSER_RECYCLE_MEMORY_MB     = "512"
+    SCRAPER_WORKERS                       = "8"
+    SCRAPER_BROWSER_WORKERS               = "5"
+    SCRAPER_TASK_TIMEOUT_SECONDS          = "45"
+    SCRAPER_SYNC_TIMEOUT_SECONDS          = "60"
+    SCRAPER_MAX_PAGE_BYTES                = "5000000"
+    SCRAPER_FETCH_TIMEOUT_SECONDS         = "15"
+    SCRAPER_BATCH_MAX_TARGETS             = "100"
+    SCRAPER_RESPECT_ROBOTS                = "true"
+    SCRAPER_DEFAULT_RATE_PER_SECOND       = "2"
+    SCRAPER_DEFAULT_BURST                 = "4"
+    SCRAPER_POLICY_FILE                   = "/app/scraper-policies.yaml"
+    SCRAPER_BREAKER_WINDOW_SECONDS        = "60"
+    SCRAPER_BREAKER_MIN_CALLS             = "5"
+    SCRAPER_BREAKER_FAILURE_RATIO         = "0.5"
+    SCRAPER_BREAKER_COOLDOWN_SECONDS      = "120"
+    SCRAPER_HUMAN_DELAYS                  = "false"
+    SCRAPER_USER_AGENT_PRODUCT            = "MorketBot/0.1 (+https://github.com/morket)"
+    SCRAPER_PROXIES                       = ""
+    SCRAPER_PROXY_COOLDOWN_SECONDS        = "60"
+    SCRAPER_PROXY_HEALTH_INTERVAL_SECONDS = "30"
+    # No private-network targets in production (SSRF guard).
+    SCRAPER_ALLOW_HOSTS             = ""
+    SCRAPER_WEBHOOK_RETRY_DELAYS    = "5,10,20"
+    SCRAPER_WEBHOOK_TIMEOUT_SECONDS = "10"
+    SCRAPER_LOG_LEVEL               = var.log_level
   }
 
   morket_scraper_secrets = {
-    DATABASE_URL    = var.secret_arns["database_url"]
-    SERVICE_API_KEY = var.secret_arns["service_api_key"]
+    SCRAPER_DATABASE_URL    = var.secret_arns["database_url"]
+    SCRAPER_SERVICE_API_KEY = var.secret_arns["service_api_key"]
   }
 
   # values(), not distinct(): a count depends on its length, which must be known at plan time.
