@@ -50,16 +50,19 @@ client() {
 }
 
 drift() {
-  local tmp
+  local tmp rc=0
   tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' RETURN
   generate "$tmp"
   if ! cmp -s "$tmp/openapi.json" openapi.json || ! cmp -s "$tmp/schema.d.ts" src/lib/api/schema.d.ts; then
     diff -u openapi.json "$tmp/openapi.json" | head -40 >&2 || true
     echo "[web] the API changed: the committed client is stale. Run 'make web-client' and commit." >&2
-    return 1
+    rc=1
+  else
+    echo "[web] client matches the API"
   fi
-  echo "[web] client matches the API"
+  # No RETURN trap: it would outlive this function and fire, with $tmp unset, when its caller returns.
+  rm -rf "$tmp"
+  return "$rc"
 }
 
 check() {
