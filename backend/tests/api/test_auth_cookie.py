@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -133,8 +135,9 @@ async def test_production_cookie_is_secure(database_url: str, settings: Settings
     production = make_settings(
         database_url,
         morket_env="production",
-        jwt_secret=settings.jwt_secret,
-        encryption_master_key="5e" * 32,
+        # Production refuses weak secrets (docs/CONVENTIONS.md): real random ones here.
+        jwt_secret=secrets.token_urlsafe(48),
+        encryption_master_key=secrets.token_hex(32),
     )
     app = create_app(production)
     try:

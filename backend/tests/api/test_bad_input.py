@@ -178,7 +178,16 @@ async def test_a_token_whose_exp_overflows_is_401_on_every_route(client: httpx.A
     owner = await register(client)
     ws = await create_workspace(client, owner)
     now = int(time.time())
-    claims = {"sub": owner.id, "iat": now, "jti": "x", "iss": settings.jwt_issuer, "aud": settings.jwt_audience}
+    # The login (token family) of a real sign-in, so only `exp` differs from a valid token.
+    family = jwt.decode(owner.access_token, options={"verify_signature": False})["fam"]
+    claims = {
+        "sub": owner.id,
+        "fam": family,
+        "iat": now,
+        "jti": "x",
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
     spec = (await client.get("/api/v1/openapi.json")).json()
     failures: list[str] = []
     # Past year 9999, past int64, and 1e400 (a float that JSON parses as infinity: int() overflows).
