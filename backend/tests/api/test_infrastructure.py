@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import uuid
 
 import httpx
@@ -135,7 +136,9 @@ async def test_auth_endpoints_limited_to_5_per_minute_per_ip(database_url: str) 
         assert codes == [401] * 5 + [429]
         limited = await client.post("/api/v1/auth/login", json=body)
         assert limited.json()["error"]["code"] == "rate_limited"
-        assert 1 <= int(limited.headers["retry-after"]) <= 60
+        # The shared (PostgreSQL) limiter estimates a sliding window from two fixed ones, so the
+        # honest wait can reach past one window: never more than two.
+        assert 1 <= int(limited.headers["retry-after"]) <= 120
         assert (await other.post("/api/v1/auth/login", json=body)).status_code == 401
     await app.state.engine.dispose()
 
@@ -268,6 +271,8 @@ async def test_two_api_processes_share_the_auth_limit(database_url: str) -> None
 
 
 def test_api_runs_one_process_per_core_in_production(database_url: str) -> None:
-    assert api_workers(make_settings(database_url, morket_env="production")) == (os.cpu_count() or 1)
+    # Production refuses the test suite's weak secrets: give it random ones.
+    strong = {"jwt_secret": secrets.token_urlsafe(48), "encryption_master_key": secrets.token_hex(32)}
+    assert api_workers(make_settings(database_url, morket_env="production", **strong)) == (os.cpu_count() or 1)
     assert api_workers(make_settings(database_url, morket_env="development")) == 1
-    assert api_workers(make_settings(database_url, morket_env="production", api_workers=3)) == 3
+    assert api_workers(make_settings(database_url, morket_env="production", api_workers=3, **strong)) == 3

@@ -17,7 +17,7 @@ from morket.core.db import unit_of_work
 from morket.models import CellSource, ColumnType
 from morket.tables.schemas import ColumnCreate, TableCreate
 from morket.tables.service import RowService, TableService
-from tests.factories import TestUser, create_workspace, register
+from tests.factories import TestUser, add_member, create_workspace, register
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -158,10 +158,7 @@ async def test_dedupe_is_member_only_for_merge(
 ) -> None:
     owner, ws, table, ids = await _setup(client, sessions)
     viewer = await register(client)
-    added = await client.post(
-        f"/api/v1/workspaces/{ws}/members", json={"email": viewer.email, "role": "viewer"}, headers=owner.headers
-    )
-    assert added.status_code == 201
+    await add_member(client, owner, ws, viewer, "viewer")
     rule = {"key_column_ids": [ids["Website"]]}
     base = f"/api/v1/workspaces/{ws}/tables/{table}/dedupe"
     assert (await client.post(f"{base}/preview", json=rule, headers=viewer.headers)).status_code == 200
