@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -39,8 +40,9 @@ sys.path.insert(0, str(ROOT / "backend" / "src"))
 from morket.devstack import database  # noqa: E402
 from morket.devstack.ports import free_port, port_open  # noqa: E402
 
-SECRET = "bench-secret-" + "y" * 40
-MASTER_KEY = "ef" * 32
+# Random per run: the API runs with MORKET_ENV=production, which refuses weak secrets.
+SECRET = secrets.token_urlsafe(48)
+MASTER_KEY = secrets.token_hex(32)
 BARE_PATH = "/api/v1/bench/bare"
 
 # The app the workers serve: the product's app plus the bare endpoint (a factory uvicorn imports).
