@@ -13,13 +13,16 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
 
 from morket.app import create_app
 from morket.core.config import Settings
 from morket.core.db import make_engine, make_sessionmaker
 from morket.devstack import database
-from morket.devstack.ports import port_open
+from morket.devstack.ports import free_port, port_open
 from morket.devstack.postgres import PrivatePostgres
+from morket.devstack.temporal import TemporalDevServer
+from morket.enrichment.worker import connect
 
 TEST_PG_PORT = 54339
 
@@ -124,6 +127,22 @@ async def client(settings: Settings, clean_db: None) -> AsyncIterator[httpx.Asyn
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
     await app.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def temporal_server() -> Iterator[TemporalDevServer]:
+    """One Temporal dev server for the whole run, shared by every directory that needs one
+    (enrichment, webhooks, imports): each start costs seconds, and workflows never meet since
+    every test uses a task queue of its own."""
+    server = TemporalDevServer(port=free_port(), db_file=None)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(temporal_server: TemporalDevServer) -> Client:
+    return await connect(make_settings("postgresql://unused/db", temporal_address=temporal_server.address))
 
 
 def unique_email(prefix: str = "user") -> str:

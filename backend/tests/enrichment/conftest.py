@@ -14,25 +14,11 @@ from temporalio.client import Client
 
 from morket.app import create_app
 from morket.core.config import Settings
-from morket.devstack.ports import free_port
 from morket.devstack.temporal import TemporalDevServer
-from morket.enrichment.worker import connect, enrichment_worker
+from morket.enrichment.worker import enrichment_worker
 from morket.sandbox.server import SandboxServer
 from tests.conftest import make_settings
 from tests.webhooks.receiver import RECEIVER_PORTS
-
-
-@pytest.fixture(scope="session")
-def temporal_server() -> Iterator[TemporalDevServer]:
-    server = TemporalDevServer(port=free_port(), db_file=None)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-async def temporal_client(temporal_server: TemporalDevServer) -> Client:
-    return await connect(make_settings("postgresql://unused/db", temporal_address=temporal_server.address))
 
 
 @pytest.fixture(scope="session")

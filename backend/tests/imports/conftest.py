@@ -20,10 +20,7 @@ from morket.core.config import Settings
 from morket.imports.activities import ImportActivities
 from morket.imports.workflows import TableImportWorkflow
 from tests.conftest import make_settings
-from tests.enrichment.conftest import temporal_client, temporal_server
 from tests.factories import TestUser, create_workspace, register
-
-__all__ = ["temporal_client", "temporal_server"]
 
 
 @pytest.fixture

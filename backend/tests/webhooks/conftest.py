@@ -3,7 +3,5 @@ from tests.enrichment.conftest import (  # noqa: F401  (the same fixtures as the
     enrichment_settings,
     reset_sandbox,
     sandbox,
-    temporal_client,
-    temporal_server,
     worker,
 )

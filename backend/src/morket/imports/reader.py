@@ -41,7 +41,9 @@ class RejectReason(enum.StrEnum):
     DUPLICATE_KEY = "duplicate_key"
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ goes through object.__setattr__, and a million rows
+# pay for it (the reader is on the import's hot path).
+@dataclass(slots=True)
 class SourceRow:
     line: int
     values: list[str]
@@ -51,7 +53,7 @@ class SourceRow:
     short: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RejectedRow:
     line: int
     reason: RejectReason
@@ -177,19 +179,25 @@ class _LineFeed:
         self.pending_chars = 0
 
     def __iter__(self) -> Iterator[str]:
+        pending = self.pending
         for line in self._text:
-            if self.pending_chars < RAW_KEEP:
-                self.pending.append(line)
-            self.pending_chars += len(line)
+            # A record of many lines keeps the lines up to RAW_KEEP characters (and counts the rest).
+            if len(pending) < 64:
+                pending.append(line)
+            else:
+                self.pending_chars += len(line)
             yield line
 
     def take(self) -> tuple[str, bool]:
         """The record's text (cut to RAW_KEEP) and whether that is all of it."""
-        raw = self.pending[0] if len(self.pending) == 1 else "".join(self.pending)
-        whole = self.pending_chars <= RAW_KEEP
-        self.pending.clear()
+        pending = self.pending
+        raw = pending[0] if len(pending) == 1 else "".join(pending)
+        whole = self.pending_chars == 0 and len(raw) <= RAW_KEEP
+        pending.clear()
         self.pending_chars = 0
-        return raw[:RAW_KEEP].rstrip("\r\n"), whole
+        if whole:
+            return raw.rstrip("\r\n"), True
+        return raw[:RAW_KEEP].rstrip("\r\n"), False
 
 
 def _undecodable(text: str) -> bool:
@@ -220,11 +228,11 @@ def iter_csv(binary: IO[bytes], options: ReadOptions) -> Iterator[SourceRow | Re
         last_line = reader.line_num
         raw, whole = feed.take()
         # One scan of the record's text when it is all there; the values when it was cut.
-        texts = [raw] if whole else values
-        if any("\x00" in t for t in texts):
+        text_all = raw if whole else "".join(values)
+        if "\x00" in text_all:
             yield RejectedRow(start, RejectReason.UNDECODABLE, "contains a NUL byte (not text)", _escape_raw(raw))
             continue
-        if any(_undecodable(t) for t in texts):
+        if _undecodable(text_all):
             yield RejectedRow(
                 start, RejectReason.UNDECODABLE, f"bytes that are not valid {options.encoding}", _escape_raw(raw)
             )
@@ -330,10 +338,15 @@ def shape_rows(
                 yield record
                 continue
             values = record.values
-            if is_blank(values):
+            if not "".join(values).strip():
                 counts.blank_rows += 1
                 continue
-            if len(values) > width:
+            size = len(values)
+            if size == width:
+                # The common case: the record fits as it is.
+                yield record
+                continue
+            if size > width:
                 extra = values[width:]
                 if any(v.strip() for v in extra):
                     yield RejectedRow(

@@ -55,6 +55,13 @@ def csv_header(names: Sequence[str]) -> bytes:
     return "\ufeff".encode() + _csv_lines([[escape_formula(n) for n in names]])
 
 
+def csv_header_line(names: Sequence[str]) -> bytes:
+    """The header of a COPY-written export: BOM, escaped names, LF as PostgreSQL ends its lines."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([escape_formula(n) for n in names])
+    return "\ufeff".encode() + buffer.getvalue().encode()
+
+
 def _csv_lines(rows: Iterable[Sequence[str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
