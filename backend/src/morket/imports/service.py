@@ -14,11 +14,12 @@ import contextlib
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -26,6 +27,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from morket.core.config import Settings
 from morket.core.db import unit_of_work
 from morket.core.errors import AppError, Conflict, NotFound, Unprocessable
+from morket.imports.convert import convert_column
 from morket.imports.pipeline import FileRows, Overrides, Preview, UnreadableFile, build_preview
 from morket.imports.reader import FileFormat, ReadOptions, RejectedRow, RejectReason, SourceRow
 from morket.imports.repository import ImportsRepository
@@ -42,7 +44,8 @@ from morket.imports.schemas import (
     RejectOut,
 )
 from morket.imports.workflows import TableImportInput, TableImportWorkflow, workflow_id_for
-from morket.models import CellSource, ImportStatus, TableImport
+from morket.models import CellSource, ColumnType, ImportStatus, TableImport
+from morket.tables.bulk import BulkRowService
 from morket.tables.dedupe import Normalization
 from morket.tables.dedupe_service import DedupeRule, DedupeService
 from morket.tables.schemas import ColumnCreate, TableCreate
@@ -430,6 +433,13 @@ class ImportRunner:
             return import_out(item)
 
     async def _load(self, snapshot: _Snapshot, plan: ImportPlan, path: str, heartbeat: Heartbeat) -> None:
+        """Read, convert and write the file batch by batch, each batch in its own transaction.
+
+        Reading and converting (Python, in a thread) overlap with writing (PostgreSQL, another
+        process): while batch N is COPYed and committed, batch N+1 is parsed. Without a key
+        column the converted columns go in by COPY (`BulkRowService.append_columns`); an upsert
+        goes through `RowService.append_rows`, which finds the existing rows by key.
+        """
         read = dict(plan.read)
         options = ReadOptions(
             format=FileFormat(read["format"]),
@@ -441,83 +451,113 @@ class ImportRunner:
         mapped = [MappedColumn(**c) for c in plan.columns]
         table_id = uuid.UUID(plan.table_id)
         key = uuid.UUID(plan.key_column_id) if plan.key_column_id else None
-        batch_rows = self.settings.import_batch_rows
-        resume = snapshot.resume_line
-        rejected_total = snapshot.rows_rejected
+        async with unit_of_work(self.sessions) as session:
+            try:
+                found = await TableService(session).columns(snapshot.workspace_id, table_id)
+                table_columns = {str(c.id): c for c in found}
+            except NotFound as exc:
+                raise ImportFailed(f"{exc.message} It was deleted while the import ran") from exc
+        missing = [m.name for m in mapped if m.column_id not in table_columns]
+        if missing:
+            raise ImportFailed(f"the column '{missing[0]}' was deleted while the import ran")
+        types = [table_columns[m.column_id].type for m in mapped]
         rows = FileRows(path, options)
-        names = {m.column_id: m.name for m in mapped}
+        reader = _BatchReader(
+            iter(rows.rows),
+            rows,
+            options,
+            mapped,
+            types,
+            snapshot.resume_line,
+            self.settings.import_batch_rows,
+            convert=key is None,
+        )
+        pending: asyncio.Future[_Batch] | None = asyncio.ensure_future(asyncio.to_thread(reader.next_batch))
         try:
-            iterator = iter(rows.rows)
-            done = False
-            while not done:
-                lines: list[SourceRow] = []
-                rejects: list[tuple[int, str, str, str]] = []
-                read_count = 0
-                last_line = resume
-                # Parsing is synchronous; a batch at a time keeps the event loop (heartbeats) moving.
-                for record in iterator:
-                    if record.line <= resume:
-                        continue
-                    read_count += 1
-                    last_line = max(last_line, record.line)
-                    if isinstance(record, RejectedRow):
-                        rejects.append((record.line, record.reason.value, record.message, record.raw))
-                    else:
-                        lines.append(record)
-                    if read_count >= batch_rows:
-                        break
+            while pending is not None:
+                batch = await pending
+                # Parse the next batch while this one is written.
+                pending = None if batch.done else asyncio.ensure_future(asyncio.to_thread(reader.next_batch))
+                await self._write_batch(snapshot, table_id, key, mapped, options, batch)
+                heartbeat(batch.last_line)
+        finally:
+            if pending is not None:
+                # The reader thread must be done with the file before it is closed.
+                with contextlib.suppress(BaseException):
+                    await pending
+            rows.close()
+
+    async def _write_batch(
+        self,
+        snapshot: _Snapshot,
+        table_id: uuid.UUID,
+        key: uuid.UUID | None,
+        mapped: list[MappedColumn],
+        options: ReadOptions,
+        batch: _Batch,
+    ) -> None:
+        """One batch's rows, rejects and progress (the line reached) in one transaction."""
+        rejects = batch.rejects
+        names = {m.column_id: m.name for m in mapped}
+        async with unit_of_work(self.sessions) as session:
+            # The batch and the line it reached commit together or not at all, so a lost commit
+            # (a database crash) is redone on resume: no need to wait for the WAL flush.
+            await session.execute(sa.text("SET LOCAL synchronous_commit = off"))
+            try:
+                if batch.values is not None:
+                    ids = await BulkRowService(session).append_columns(
+                        snapshot.workspace_id,
+                        table_id,
+                        [uuid.UUID(m.column_id) for m in mapped],
+                        batch.values,
+                        actor_id=snapshot.actor_id,
+                        source=CellSource.IMPORT,
+                    )
+                    inserted, updated = len(ids), 0
                 else:
-                    done = True
-                cells = [
-                    {m.column_id: (v if (v := row.values[m.source]).strip() else None) for m in mapped} for row in lines
-                ]
-                async with unit_of_work(self.sessions) as session:
-                    try:
-                        result = await RowService(session).append_rows(
-                            snapshot.workspace_id,
-                            table_id,
-                            cells,
-                            actor_id=snapshot.actor_id,
-                            source=CellSource.IMPORT,
-                            key_column_id=key,
-                            reject_invalid=True,
-                            batch_size=batch_rows,
-                        )
-                    except NotFound as exc:
-                        # The table (or the key column) was deleted while the import ran: no retry helps.
-                        raise ImportFailed(f"{exc.message} It was deleted while the import ran") from exc
+                    cells = [
+                        {m.column_id: (v if (v := row.values[m.source]).strip() else None) for m in mapped}
+                        for row in batch.rows
+                    ]
+                    result = await RowService(session).append_rows(
+                        snapshot.workspace_id,
+                        table_id,
+                        cells,
+                        actor_id=snapshot.actor_id,
+                        source=CellSource.IMPORT,
+                        key_column_id=key,
+                        reject_invalid=True,
+                        batch_size=max(len(cells), 1),
+                    )
+                    inserted, updated = result.inserted, result.updated
                     bad: dict[int, list[str]] = {}
                     for error in result.rejected:
                         bad.setdefault(error.row, []).append(_cell_error(error.column_id, error.message, names))
                     for index, messages in bad.items():
-                        row = lines[index]
+                        row = batch.rows[index]
                         rejects.append(
                             (row.line, RejectReason.INVALID_VALUE.value, "; ".join(messages), _raw(row, options))
                         )
-                    repo = ImportsRepository(session)
-                    await repo.add_rejects(snapshot.import_id, rejects)
-                    item = await repo.get_for_worker(snapshot.import_id, lock=True)
-                    if item is None:
-                        raise ImportFailed("the import was deleted while it ran")
-                    item.rows_read += read_count
-                    item.rows_inserted += result.inserted
-                    item.rows_updated += result.updated
-                    item.rows_rejected += len(rejects)
-                    rejected_total = item.rows_rejected
-                    item.resume_line = last_line
-                    position = rows.position()
-                    if position is not None:
-                        item.bytes_read = position
-                    if rejected_total > self.settings.import_max_rejected_rows:
-                        raise ImportFailed(
-                            f"more than {self.settings.import_max_rejected_rows} rows were rejected "
-                            f"(by line {last_line}); the file does not look like a table of this shape"
-                        )
-                resume = last_line
-                heartbeat(resume)
-                await asyncio.sleep(0)
-        finally:
-            rows.close()
+            except NotFound as exc:
+                # The table (or a column) was deleted while the import ran: no retry helps.
+                raise ImportFailed(f"{exc.message} It was deleted while the import ran") from exc
+            repo = ImportsRepository(session)
+            await repo.add_rejects(snapshot.import_id, rejects)
+            item = await repo.get_for_worker(snapshot.import_id, lock=True)
+            if item is None:
+                raise ImportFailed("the import was deleted while it ran")
+            item.rows_read += batch.read_count
+            item.rows_inserted += inserted
+            item.rows_updated += updated
+            item.rows_rejected += len(rejects)
+            item.resume_line = batch.last_line
+            if batch.position is not None:
+                item.bytes_read = batch.position
+            if item.rows_rejected > self.settings.import_max_rejected_rows:
+                raise ImportFailed(
+                    f"more than {self.settings.import_max_rejected_rows} rows were rejected "
+                    f"(by line {batch.last_line}); the file does not look like a table of this shape"
+                )
 
     async def fail(self, import_id: uuid.UUID, message: str) -> None:
         """Mark the import failed, saying exactly what was written before it stopped."""
@@ -538,6 +578,92 @@ class ImportRunner:
             item.error = f"{message}.{where}"
             item.finished_at = datetime.now(UTC)
             await repo.delete_chunks(import_id)
+
+
+@dataclass
+class _Batch:
+    rows: list[SourceRow]  # the good rows (kept only for the upsert path)
+    rejects: list[tuple[int, str, str, str]]  # (line, reason, message, raw)
+    read_count: int
+    last_line: int
+    values: list[list[Any]] | None  # converted columns, aligned with the mapping (COPY path)
+    position: int | None  # bytes of the file consumed
+    done: bool
+
+
+class _BatchReader:
+    """Takes the file's records a batch at a time and converts them column by column (runs in a
+    thread, one batch at a time: the calls never overlap)."""
+
+    def __init__(
+        self,
+        records: Iterator[SourceRow | RejectedRow],
+        rows: FileRows,
+        options: ReadOptions,
+        mapped: list[MappedColumn],
+        types: list[ColumnType],
+        resume_line: int,
+        batch_rows: int,
+        convert: bool,
+    ) -> None:
+        self.records = records
+        self.rows = rows
+        self.options = options
+        self.mapped = mapped
+        self.types = types
+        self.resume_line = resume_line
+        self.last_line = resume_line
+        self.batch_rows = batch_rows
+        self.convert = convert
+
+    def next_batch(self) -> _Batch:
+        lines: list[SourceRow] = []
+        rejects: list[tuple[int, str, str, str]] = []
+        read_count = 0
+        last_line = self.last_line
+        resume = self.resume_line
+        done = True
+        for record in self.records:
+            if record.line <= resume:
+                continue  # written before the worker was restarted
+            read_count += 1
+            if record.line > last_line:
+                last_line = record.line
+            if isinstance(record, RejectedRow):
+                rejects.append((record.line, record.reason.value, record.message, record.raw))
+            else:
+                lines.append(record)
+            if read_count >= self.batch_rows:
+                done = False
+                break
+        self.last_line = last_line
+        values = None
+        if self.convert:
+            values, bad = self._converted(lines)
+            for index in sorted(bad):
+                row = lines[index]
+                rejects.append(
+                    (row.line, RejectReason.INVALID_VALUE.value, "; ".join(bad[index]), _raw(row, self.options))
+                )
+            lines = []
+        return _Batch(lines, rejects, read_count, last_line, values, self.rows.position(), done)
+
+    def _converted(self, lines: list[SourceRow]) -> tuple[list[list[Any]], dict[int, list[str]]]:
+        """The mapped columns' stored values, and the messages of the rows that do not convert."""
+        by_source = list(zip(*(row.values for row in lines), strict=True)) if lines else []
+        bad: dict[int, list[str]] = {}
+        columns: list[list[Any]] = []
+        for column, column_type in zip(self.mapped, self.types, strict=True):
+            source = by_source[column.source] if by_source else ()
+            errors: dict[int, str] = {}
+            # A blank cell is an empty one, whatever the type (as the preview and parse_value read it).
+            columns.append(convert_column(column_type, [v if v and not v.isspace() else None for v in source], errors))
+            for index, message in errors.items():
+                bad.setdefault(index, []).append(f"column '{column.name}': {message}")
+        if bad:
+            keep = [i for i in range(len(lines)) if i not in bad]
+            columns = [[values[i] for i in keep] for values in columns]
+        return columns, bad
 
 
 class _Snapshot:
