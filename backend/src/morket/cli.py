@@ -225,14 +225,16 @@ def tables_purge(
         7, min=1, help="also delete outbox events older than this that every consumer passed"
     ),
 ) -> None:
-    """Drop tables deleted more than 30 days ago (rows and all) and old outbox events. See docs/tables.md."""
+    """Drop tables deleted more than 30 days ago (rows and all) and old outbox events, and expire
+    uploads never committed (IMPORT_UPLOAD_TTL_HOURS). See docs/tables.md and docs/tables-io.md."""
     _settings_or_exit()
     settings = load_settings()
 
-    async def run() -> tuple[int, int]:
+    async def run() -> tuple[int, int, int]:
         from datetime import UTC, datetime, timedelta
 
         from morket.core.db import make_engine, make_sessionmaker, unit_of_work
+        from morket.imports.service import ImportService
         from morket.outbox.service import OutboxService
         from morket.tables.service import TableService
 
@@ -243,12 +245,19 @@ def tables_purge(
                 tables = await TableService(session).purge_deleted()
             async with unit_of_work(sessions) as session:
                 events = await OutboxService(session).purge(datetime.now(UTC) - timedelta(days=outbox_days))
-            return tables, events
+            uploads = 0
+            while True:
+                async with unit_of_work(sessions) as session:
+                    expired = await ImportService(session, settings).expire_uploads()
+                uploads += expired
+                if expired == 0:
+                    break
+            return tables, events, uploads
         finally:
             await engine.dispose()
 
-    tables, events = asyncio.run(run())
-    typer.echo(f"purged {tables} deleted tables and {events} outbox events")
+    tables, events, uploads = asyncio.run(run())
+    typer.echo(f"purged {tables} deleted tables and {events} outbox events; expired {uploads} uncommitted uploads")
 
 
 if __name__ == "__main__":

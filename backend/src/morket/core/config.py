@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     import_max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
     import_batch_rows: int = Field(default=10_000, ge=1, le=100_000)
     import_max_rejected_rows: int = Field(default=100_000, ge=0)
+    # Uploads never committed are marked failed and their file deleted after this many hours.
+    import_upload_ttl_hours: int = Field(default=24, ge=1)
 
     @field_validator("webhook_retry_delays")
     @classmethod

@@ -24,7 +24,7 @@ from morket.enrichment.activities import EnrichmentActivities, ProviderAccess
 from morket.enrichment.gateway_access import GatewayProviderAccess
 from morket.enrichment.service import EnrichmentService
 from morket.enrichment.workflows import EnrichmentJobWorkflow
-from morket.imports.activities import ImportActivities, start_unstarted_imports
+from morket.imports.activities import ImportActivities, expire_uploads, start_unstarted_imports
 from morket.imports.workflows import TableImportWorkflow
 from morket.models import EnrichmentJob
 from morket.webhooks.activities import WebhookActivities
@@ -154,6 +154,7 @@ async def _sweep(client: Client, settings: Settings, sessions: async_sessionmake
         try:
             await reconcile_jobs(client, settings, sessions)
             await start_unstarted_imports(client, settings, sessions)
+            await expire_uploads(settings, sessions)
         except Exception:  # a sweep failing must not stop the worker
             log.exception("the sweep of unsettled jobs failed")
         await asyncio.sleep(SWEEP_EVERY)

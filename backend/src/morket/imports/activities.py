@@ -35,6 +35,12 @@ class ImportActivities:
         await self.runner.fail(uuid.UUID(data.import_id), data.message)
 
 
+async def expire_uploads(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Fail uploads never committed within IMPORT_UPLOAD_TTL_HOURS and delete their files."""
+    async with unit_of_work(sessions) as session:
+        return await ImportService(session, settings).expire_uploads()
+
+
 async def start_unstarted_imports(
     client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> int:

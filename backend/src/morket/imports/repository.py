@@ -46,6 +46,33 @@ class ImportsRepository:
         stmt = sa.select(TableImport).where(TableImport.status == ImportStatus.QUEUED, TableImport.updated_at < cutoff)
         return list((await self.session.execute(stmt)).scalars().all())
 
+    async def expire_uploads(self, cutoff: Any, message: str, limit: int) -> list[uuid.UUID]:
+        """Mark uploads never committed and untouched (upload, preview) since `cutoff` failed; their ids.
+
+        A commit locks the import row and re-checks its status, so an upload is either committed
+        or expired, never both.
+        """
+        stale = (
+            sa.select(TableImport.id)
+            .where(TableImport.status == ImportStatus.UPLOADED, TableImport.updated_at < cutoff)
+            .order_by(TableImport.updated_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        stmt = (
+            sa.update(TableImport)
+            .where(TableImport.id.in_(stale), TableImport.status == ImportStatus.UPLOADED)
+            .values(status=ImportStatus.FAILED, error=message, finished_at=sa.func.now(), updated_at=sa.func.now())
+            .returning(TableImport.id)
+            .execution_options(synchronize_session=False)
+        )
+        return list((await self.session.execute(stmt)).scalars().all())
+
+    async def delete_chunks_of(self, import_ids: Sequence[uuid.UUID]) -> None:
+        if import_ids:
+            await self.session.execute(sa.delete(TableImportChunk).where(TableImportChunk.import_id.in_(import_ids)))
+
     # the file ---------------------------------------------------------------------------------
 
     async def add_chunk(self, import_id: uuid.UUID, seq: int, data: bytes) -> None:

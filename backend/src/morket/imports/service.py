@@ -321,6 +321,16 @@ class ImportService:
                 task_queue=self.settings.temporal_task_queue,
             )
 
+    async def expire_uploads(self, now: datetime | None = None, limit: int = 1000) -> int:
+        """Uploads never committed within IMPORT_UPLOAD_TTL_HOURS: marked failed (the user sees
+        why) and their stored file deleted. Run by the worker's sweep and `morket tables purge`."""
+        hours = self.settings.import_upload_ttl_hours
+        cutoff = (now or datetime.now(UTC)) - timedelta(hours=hours)
+        message = f"The upload was not committed within {hours} hours; its file was deleted. Upload it again."
+        expired = await self.repo.expire_uploads(cutoff, message, limit)
+        await self.repo.delete_chunks_of(expired)
+        return len(expired)
+
     async def unstarted(self) -> list[uuid.UUID]:
         return [i.id for i in await self.repo.queued_before(datetime.now(UTC) - UNSTARTED_AFTER)]
 

@@ -88,7 +88,7 @@ def export_expression(column: TableColumn, ref: sa.ColumnElement[Any]) -> sa.Col
     # and arrays as JSON text.
     typeof = sa.func.jsonb_typeof(ref)
     return sa.case(
-        (typeof == "string", _escaped(ref.op("#>>")(sa.literal("{}", sa.Text)))),
+        (typeof == "string", _escaped(ref.op("#>>")(sa.literal_column("'{}'::text[]")))),
         (typeof == "null", sa.null()),
         (typeof.in_(("number", "boolean")), sa.cast(ref, sa.Text)),
         else_=_escaped(sa.cast(ref, sa.Text)),

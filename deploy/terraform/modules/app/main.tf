@@ -45,6 +45,7 @@ locals {
     IMPORT_MAX_UPLOAD_BYTES  = "1073741824"
     IMPORT_BATCH_ROWS        = "10000"
     IMPORT_MAX_REJECTED_ROWS = "100000"
+    IMPORT_UPLOAD_TTL_HOURS  = "24"
     WEBHOOK_TIMEOUT_SECONDS  = "10"
     WEBHOOK_RETRY_DELAYS     = "5,10,20"
     # Loopback webhook destinations are refused in production: must stay empty.
