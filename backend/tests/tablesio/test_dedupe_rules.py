@@ -46,7 +46,7 @@ def test_suffix_list_is_the_bundled_snapshot() -> None:
 
 
 HOW = st.sampled_from([Normalization.TEXT, Normalization.EMAIL, Normalization.DOMAIN, Normalization.PHONE])
-TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
 
 
 @given(TEXT, HOW)
