@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from morket.core.errors import Conflict, NotFound, Unprocessable
 from morket.models import CellSource, ColumnType, DataTable, OutboxEventType, TableColumn
 from morket.outbox.service import OutboxService
-from morket.tables.query import CompiledView, RowView, compile_view
+from morket.tables.query import CompiledView, Cursor, RowView, compile_view, decode_cursor, encode_cursor
 from morket.tables.repository import HistoryEntry, TablesRepository
 from morket.tables.schemas import (
     CellHistoryOut,
@@ -339,13 +339,29 @@ class RowService:
         limit: int,
         *,
         count: bool = True,
+        cursor: str | None = None,
     ) -> tuple[list[RowOut], dict[str, Any]]:
-        """One page of the view; `meta` carries the total and whether it is an estimate."""
+        """One page of the view; `meta` carries the total (flagged when estimated) and `next_cursor`.
+
+        `cursor` (from a previous page's `meta.next_cursor`) continues after that page by keyset,
+        which costs the same at any depth; `offset` is for small jumps (its cost grows with it).
+        """
         table = await self.tables.get(workspace_id, table_id)
         columns = await self.repo.columns(table.id)
         compiled = compile_view(view, columns, sa_table(table.id, columns))
-        rows = await self.storage.page(columns, compiled, offset, limit)
-        meta: dict[str, Any] = {"offset": offset, "limit": limit}
+        position = decode_cursor(compiled, cursor) if cursor else None
+        if position is not None and offset:
+            raise Unprocessable(
+                "Give either a cursor or an offset, not both.",
+                code="invalid_view",
+                details=[{"field": "offset", "message": "must be 0 with a cursor"}],
+            )
+        rows = await self.storage.page(columns, compiled, offset, limit, position)
+        meta: dict[str, Any] = {"offset": offset, "limit": limit, "next_cursor": None}
+        if len(rows) == limit:
+            last = rows[-1]
+            values = tuple(last.values.get(c.id) for c, _ in compiled.sort_columns)
+            meta["next_cursor"] = encode_cursor(compiled, Cursor(values, last.id))
         if count:
             total = await self._count(table, compiled)
             meta.update(total=total.total, total_estimated=total.estimated)

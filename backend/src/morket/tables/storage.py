@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.models import ColumnType, TableColumn, physical_table_name
-from morket.tables.query import CompiledView
+from morket.tables.query import CompiledView, Cursor, keyset_branches
 from morket.tables.types import TEXT_LIKE, storage_type
 
 SCHEMA = "tabledata"
@@ -345,9 +345,16 @@ class TableStorage:
         return stmt.order_by(*view.order_by)
 
     async def page(
-        self, columns: Sequence[TableColumn], view: CompiledView, offset: int, limit: int
+        self,
+        columns: Sequence[TableColumn],
+        view: CompiledView,
+        offset: int,
+        limit: int,
+        cursor: Cursor | None = None,
     ) -> list[StoredRow]:
-        rows = (await self.session.execute(self._select(view).offset(offset).limit(limit))).mappings().all()
+        """One page: `limit` rows from `offset`, or the `limit` rows after `cursor` (keyset)."""
+        stmt = _keyset_select(view, cursor, limit) if cursor else self._select(view).offset(offset).limit(limit)
+        rows = (await self.session.execute(stmt)).mappings().all()
         return [_stored(row, columns) for row in rows]
 
     async def stream(
@@ -390,6 +397,36 @@ class TableStorage:
         param = sa.bindparam("keys", value=list(values), type_=ARRAY(_sa_type(key.type)))
         stmt = sa.select(col, sa.func.min(table.c._id)).where(col == sa.any_(param)).group_by(col)
         return {row[0]: int(row[1]) for row in (await self.session.execute(stmt)).all()}
+
+
+def _keyset_select(view: CompiledView, cursor: Cursor, limit: int) -> sa.Select[Any]:
+    """The `limit` rows after `cursor` in the view's order.
+
+    With one sort key (or none) every branch is an index range on that column's (column, _id)
+    btree, each limited to `limit` rows and tagged with its rank, so a page deep in the table
+    costs what the first page does. With several keys no index serves the order anyway; the
+    branches are one OR in a single query (one top-N sort, as an offset page).
+    """
+    branches = keyset_branches(view, cursor)
+    if not branches:
+        return sa.select(view.table).where(sa.false()).limit(0)
+    if len(view.sort_columns) > 1:
+        stmt = sa.select(view.table).where(sa.or_(*branches))
+        if view.where is not None:
+            stmt = stmt.where(view.where)
+        return stmt.order_by(*view.order_by).limit(limit)
+    parts = []
+    for rank, branch in enumerate(branches):
+        part = sa.select(view.table, sa.literal(rank).label("_rank")).where(branch)
+        if view.where is not None:
+            part = part.where(view.where)
+        parts.append(sa.select(part.order_by(*view.order_by).limit(limit).subquery()))
+    merged = sa.union_all(*parts).subquery()
+    order: list[sa.ColumnElement[Any]] = [merged.c["_rank"]]
+    for column, desc in view.sort_columns:
+        order.append(merged.c[column.physical_name].desc() if desc else merged.c[column.physical_name].asc())
+    order.append(merged.c["_id"].desc() if view.id_desc else merged.c["_id"].asc())
+    return sa.select(merged).order_by(*order).limit(limit)
 
 
 def _ids_param(ids: Sequence[int]) -> sa.BindParameter[Any]:
