@@ -14,7 +14,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -125,17 +125,25 @@ class _Compiler:
     columns: Mapping[uuid.UUID, TableColumn]
     table: sa.FromClause
     errors: list[dict[str, Any]]
+    lookups: dict[uuid.UUID, TableColumn] = field(default_factory=dict)
 
     def group(self, group: FilterGroup, path: str) -> sa.ColumnElement[bool] | None:
+        """The group's condition, or None for "no condition" (an empty group matches every row)."""
         parts = []
+        unconditional = False
         for index, item in enumerate(group.conditions):
             where = f"{path}.conditions.{index}"
             part = self.group(item, where) if isinstance(item, FilterGroup) else self.condition(item, where)
             if part is not None:
                 parts.append(part)
+            elif isinstance(item, FilterGroup):
+                unconditional = True  # an empty sub-group (or one of empty groups): true
         if not parts:
             return None
-        return sa.and_(*parts) if group.conjunction is Conjunction.AND else sa.or_(*parts)
+        if group.conjunction is Conjunction.OR:
+            # "x OR (an empty group)" is true for every row; dropping the empty group would narrow it.
+            return None if unconditional else sa.or_(*parts)
+        return sa.and_(*parts)
 
     def _fail(self, path: str, message: str) -> None:
         self.errors.append({"field": path, "message": message})
@@ -199,6 +207,7 @@ class _Compiler:
             if any(v is None for v in values):
                 return None
             listed: sa.ColumnElement[bool] = col.in_(values)
+            self.lookups[column.id] = column
             return listed
         if op is FilterOperator.BETWEEN:
             if not isinstance(cond.value, list) or len(cond.value) != 2:
@@ -217,6 +226,8 @@ class _Compiler:
             col = sa.func.coalesce(col, sa.false())
         if op is FilterOperator.EQ:
             equal: sa.ColumnElement[bool] = col == value
+            if ctype is not ColumnType.CHECKBOX:
+                self.lookups[column.id] = column
             return equal
         if op is FilterOperator.NEQ:
             # "Not equal to X" includes the empty cells, as spreadsheet users expect.
@@ -238,6 +249,8 @@ class CompiledView:
     # The sort keys (column, descending) before the row id tie-breaker, and the tie-breaker's direction.
     sort_columns: tuple[tuple[TableColumn, bool], ...] = ()
     id_desc: bool = False
+    # Columns an index would serve: the sort keys, then columns compared by equality (eq, in).
+    index_columns: tuple[TableColumn, ...] = ()
 
     @property
     def signature(self) -> str:
@@ -284,7 +297,10 @@ def compile_view(view: RowView, columns: Sequence[TableColumn], table: sa.FromCl
         raise Unprocessable("The view is not valid for this table.", code="invalid_view", details=compiler.errors)
     first_desc = bool(view.sort) and view.sort[0].direction is SortDirection.DESC
     order_by.append(table.c["_id"].desc() if first_desc else table.c["_id"].asc())
-    return CompiledView(table, sa.and_(*clauses) if clauses else None, order_by, tuple(sort_columns), first_desc)
+    wanted = {c.id: c for c, _ in sort_columns} | compiler.lookups
+    return CompiledView(
+        table, sa.and_(*clauses) if clauses else None, order_by, tuple(sort_columns), first_desc, tuple(wanted.values())
+    )
 
 
 # keyset pagination ---------------------------------------------------------------------------
