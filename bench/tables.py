@@ -1,16 +1,18 @@
-"""Tables at 1,000,000 rows x 20 columns on real PostgreSQL: page queries, bulk update, live events.
+"""Tables at 1,000,000 rows x 20 columns on real PostgreSQL: pages, bulk writes, live events.
 
-Builds its own table (COPY through the storage layer, then the sort indexes), then prints:
+Builds its own table inside PostgreSQL (INSERT ... SELECT generate_series, then the counter and
+ANALYZE, as after an import), starts an API process (uvicorn) and measures through HTTP:
 - a 100-row page sorted by one column and filtered by another (p50/p95, with and without the
-  total count), and the cost of a deep offset;
-- a bulk update of 10,000 rows (cells, history and outbox, one transaction);
-- live events: cell edits written at --rate per second by another process reach an SSE client
-  connected to an API process (uvicorn) on this machine; delivery latency p50/p95 measured from
-  the event's transaction time to its arrival.
-Import and export figures belong to bench/imports.py (hooks: `build_table` and `scratch`).
+  total), the first view of each sort (which builds the column's index), a lookup by equality,
+  deep pages by offset and by cursor, and EXPLAIN ANALYZE of the page queries;
+- bulk calls of 10,000 rows: update (unindexed and indexed columns), the same update again
+  (values unchanged: skipped), create and delete;
+- live events: cells written at --rate per second by --writers other processes reach an SSE
+  client of the API process; latency from the writing transaction's start and from its commit.
+Import and export figures are bench/tables_io.py's.
 
-    .venv/bin/python bench/tables.py [--rows 1000000] [--rate 1000] [--seconds 5]
-        [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python bench/tables.py [--rows 1000000] [--rate 1000] [--seconds 5] [--writers 2]
+        [--only pages,bulk,live] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 A scratch database is created from the URL's server (migrations applied) and dropped afterwards.
 """
@@ -28,7 +30,8 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -49,7 +52,7 @@ from morket.tables.query import (
     SortKey,
     compile_view,
 )
-from morket.tables.schemas import ColumnCreate, TableCreate
+from morket.tables.schemas import ColumnCreate, RowPatch, TableCreate
 from morket.tables.service import RowService, TableService
 from morket.tables.storage import TableStorage, sa_table
 
@@ -218,7 +221,7 @@ async def bench_pages(
         assert len(body["data"]) == 100 or not full
         return elapsed, body
 
-    cases = {
+    cases: dict[str, Callable[[], dict[str, Any]]] = {
         "sort number desc, filter number > x": lambda: {
             "filter": _filter(other_number, FilterOperator.GT, rng.randrange(900_000)),
             "sort": f"{number.id}:desc",
@@ -375,12 +378,14 @@ def _new_value(column: TableColumn, row_id: int, rng: random.Random) -> Any:
 
 
 async def writer(args: list[Any]) -> None:
-    """Run in another process: single-cell edits at `rate` per second on distinct rows.
+    """Run in another process: cells written at `rate` per second, `batch` cells per transaction.
 
-    Warms up (engine, pool, the first statements) before the clock starts, then prints each
-    edit's label and the wall-clock time its transaction committed.
+    `batch` 1: single-cell edits (`write_cell`, a `cell.updated` event each), the grid's path.
+    `batch` > 1: `update_rows` of `batch` rows x 1 cell per transaction (one `rows.updated` event),
+    the way a worker writes results. Warms up (engine, pool, first statements) before the clock
+    starts, then prints each write's key and the wall-clock time its transaction committed.
     """
-    url, workspace, table, column, first, rate, seconds, tag = args
+    url, workspace, table, column, first, rate, seconds, tag, batch = args
     engine = make_engine(url, pool_size=16)
     sessions = make_sessionmaker(engine)
     workers = 16
@@ -401,6 +406,12 @@ async def writer(args: list[Any]) -> None:
         versions[row_id] = version + 1
         return True
 
+    async def update(row_ids: list[int], label: str) -> bool:
+        patches = [RowPatch(id=r, cells={str(column_id): f"{label} {r}"}) for r in row_ids]
+        async with unit_of_work(sessions) as session:
+            await RowService(session).update_rows(workspace_id, table_id, patches, actor_id=None)
+        return True
+
     await asyncio.gather(*(edit(first + 100_000 + k, f"warm {tag} {k}") for k in range(workers)))
     done = 0
     started = time.perf_counter()
@@ -412,12 +423,19 @@ async def writer(args: list[Any]) -> None:
             if done >= elapsed * rate:
                 await asyncio.sleep(0.001)
                 continue
-            row_id = first + k + workers * (i % 2000)
-            label = f"live {tag} {k} {i}"
+            if batch == 1:
+                row_id = first + k + workers * (i % 2000)
+                key = f"live {tag} {k} {i}"
+                ok = await edit(row_id, key)
+            else:
+                start = first + (k + workers * i) * batch
+                row_ids = list(range(start, start + batch))
+                key = "rows " + ",".join(map(str, row_ids))
+                ok = await update(row_ids, f"batch {tag}")
             i += 1
-            if await edit(row_id, label):
-                committed[label] = time.time()
-                done += 1
+            if ok:
+                committed[key] = time.time()
+                done += batch
 
     await asyncio.gather(*(work(k) for k in range(workers)))
     print(json.dumps({"written": done, "seconds": time.perf_counter() - started, "committed": committed}), flush=True)
@@ -429,26 +447,43 @@ async def bench_live(
     table_url: str,
     headers: dict[str, str],
     url: str,
-    workspace_id: uuid.UUID,
     table_id: uuid.UUID,
     columns: list[TableColumn],
-    rate: int,
-    seconds: float,
-    first_row: int,
-    processes: int,
+    args: argparse.Namespace,
+    workspace_id: uuid.UUID,
+    batch: int,
 ) -> None:
-    """Cell edits written by other processes reach an SSE client of the API process."""
+    """Cells written by other processes reach an SSE client of the API process.
+
+    Latency is measured twice: from the writing transaction's start (`created_at` of the event,
+    an upper bound that includes the write itself) and from the wall-clock time the writer saw
+    its commit return (its event loop notes it a little late under load, so this one errs low).
+    """
     received: dict[str, float] = {}
+    since_start: list[float] = []
     async with client.stream("GET", f"{table_url}/events", headers=headers) as response:
 
         async def receive() -> None:
             async for line in response.aiter_lines():
-                if line.startswith("data: "):
-                    event = json.loads(line[6:])
-                    if event["type"] == "cell.updated":
-                        received[event["payload"]["value"]] = time.time()
+                if not line.startswith("data: "):
+                    continue
+                event = json.loads(line[6:])
+                now = time.time()
+                if event["type"] == "cell.updated":
+                    key = event["payload"]["value"]
+                elif event["type"] == "rows.updated":
+                    key = "rows " + ",".join(map(str, event["payload"]["row_ids"]))
+                else:
+                    continue
+                received[key] = now
+                if not key.startswith("warm"):
+                    created = datetime.fromisoformat(event["created_at"]).timestamp()
+                    since_start.append((now - created) * 1000)
 
         receiver = asyncio.create_task(receive())
+        processes = args.writers
+        # Distinct rows for every writer and mode: no two transactions of the run touch one row.
+        base_row = args.rows // 2 + (0 if batch == 1 else args.rows // 5)
         writers = [
             await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -460,10 +495,11 @@ async def bench_live(
                         str(workspace_id),
                         str(table_id),
                         str(columns[2].id),
-                        first_row + n * 40_000,
-                        rate / processes,
-                        seconds,
+                        base_row + n * 40_000,
+                        args.rate / processes,
+                        args.seconds,
                         n,
+                        batch,
                     ]
                 ),
                 stdout=asyncio.subprocess.PIPE,
@@ -481,13 +517,15 @@ async def bench_live(
             await receiver
     written = sum(r["written"] for r in results)
     span = max(r["seconds"] for r in results)
-    latencies = [(received[k] - t) * 1000 for k, t in committed.items() if k in received]
+    after_commit = [(received[k] - t) * 1000 for k, t in committed.items() if k in received]
     lost = len([k for k in committed if k not in received])
+    mode = "single-cell edits" if batch == 1 else f"cells in transactions of {batch} rows"
     print(
-        f"live: {written:,} cell edits in {span:.1f} s from {processes} writer process(es) "
-        f"({written / span:,.0f}/s); {len(latencies):,} delivered over SSE, {lost} missing; "
-        f"latency from commit to receipt p50 {pct(latencies, 0.5):.0f} ms, p95 {pct(latencies, 0.95):.0f} ms, "
-        f"max {max(latencies):.0f} ms",
+        f"live, {mode}: {written:,} cells in {span:.1f} s from {processes} writer process(es) "
+        f"({written / span:,.0f} cells/s, {len(committed) / span:,.0f} transactions/s); "
+        f"{len(after_commit):,} events delivered over SSE, {lost} missing; latency from the transaction's "
+        f"start p50 {pct(since_start, 0.5):.0f} ms, p95 {pct(since_start, 0.95):.0f} ms; from the writer's "
+        f"commit p50 {pct(after_commit, 0.5):.0f} ms, p95 {pct(after_commit, 0.95):.0f} ms",
         flush=True,
     )
 
@@ -515,19 +553,8 @@ async def main(args: argparse.Namespace, url: str) -> None:
             if "bulk" in parts:
                 await bench_bulk(client, table_url, headers, columns, args.rows)
             if "live" in parts:
-                await bench_live(
-                    client,
-                    table_url,
-                    headers,
-                    url,
-                    workspace_id,
-                    table_id,
-                    columns,
-                    args.rate,
-                    args.seconds,
-                    args.rows // 2,
-                    args.writers,
-                )
+                for batch in (1, 10):
+                    await bench_live(client, table_url, headers, url, table_id, columns, args, workspace_id, batch)
     finally:
         await engine.dispose()
 

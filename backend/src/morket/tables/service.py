@@ -361,13 +361,13 @@ class RowService:
         columns = await self.repo.columns(table.id)
         compiled = compile_view(view, columns, sa_table(table.id, columns))
         position = decode_cursor(compiled, cursor) if cursor else None
-        await self.tables.ensure_indexes(table, compiled.index_columns)
         if position is not None and offset:
             raise Unprocessable(
                 "Give either a cursor or an offset, not both.",
                 code="invalid_view",
                 details=[{"field": "offset", "message": "must be 0 with a cursor"}],
             )
+        await self.tables.ensure_indexes(table, compiled.index_columns)
         rows = await self.storage.page(columns, compiled, offset, limit, position)
         meta: dict[str, Any] = {"offset": offset, "limit": limit, "next_cursor": None}
         if len(rows) == limit:
