@@ -370,7 +370,7 @@ def decode_cursor(view: CompiledView, token: str) -> Cursor:
         values = tuple(
             _decode_value(column.type, value) for (column, _), value in zip(view.sort_columns, body["v"], strict=True)
         )
-    except (ValueError, TypeError, ArithmeticError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, ArithmeticError, RecursionError, binascii.Error, UnicodeDecodeError):
         raise Unprocessable(
             "The cursor is not valid.",
             code="invalid_cursor",
