@@ -1,16 +1,18 @@
-"""Tables at 1,000,000 rows x 20 columns on real PostgreSQL: page queries, bulk update, live events.
+"""Tables at 1,000,000 rows x 20 columns on real PostgreSQL: pages, bulk writes, live events.
 
-Builds its own table (COPY through the storage layer, then the sort indexes), then prints:
+Builds its own table inside PostgreSQL (INSERT ... SELECT generate_series, then the counter and
+ANALYZE, as after an import), starts an API process (uvicorn) and measures through HTTP:
 - a 100-row page sorted by one column and filtered by another (p50/p95, with and without the
-  total count), and the cost of a deep offset;
-- a bulk update of 10,000 rows (cells, history and outbox, one transaction);
-- live events: cell edits written at --rate per second by another process reach an SSE client
-  connected to an API process (uvicorn) on this machine; delivery latency p50/p95 measured from
-  the event's transaction time to its arrival.
-Import and export figures belong to bench/imports.py (hooks: `build_table` and `scratch`).
+  total), the first view of each sort (which builds the column's index), a lookup by equality,
+  deep pages by offset and by cursor, and EXPLAIN ANALYZE of the page queries;
+- bulk calls of 10,000 rows: update (unindexed and indexed columns), the same update again
+  (values unchanged: skipped), create and delete;
+- live events: cells written at --rate per second by --writers other processes reach an SSE
+  client of the API process; latency from the writing transaction's start and from its commit.
+Import and export figures are bench/tables_io.py's.
 
-    .venv/bin/python bench/tables.py [--rows 1000000] [--rate 1000] [--seconds 5]
-        [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python bench/tables.py [--rows 1000000] [--rate 1000] [--seconds 5] [--writers 2]
+        [--only pages,bulk,live] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 A scratch database is created from the URL's server (migrations applied) and dropped afterwards.
 """
@@ -23,35 +25,53 @@ import contextlib
 import json
 import os
 import random
+import secrets
 import signal
 import sys
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from morket.auth.security import issue_access_token
-from morket.core.config import Settings
 from morket.core.db import make_engine, make_sessionmaker, unit_of_work
 from morket.core.errors import Conflict
 from morket.devstack import database
 from morket.devstack.ports import free_port
 from morket.models import ColumnType, TableColumn
-from morket.tables.query import FilterCondition, FilterGroup, FilterOperator, RowView, SortDirection, SortKey
+from morket.tables.query import (
+    FilterCondition,
+    FilterGroup,
+    FilterOperator,
+    RowView,
+    SortDirection,
+    SortKey,
+    compile_view,
+)
 from morket.tables.schemas import ColumnCreate, RowPatch, TableCreate
 from morket.tables.service import RowService, TableService
-from morket.tables.storage import TableStorage
+from morket.tables.storage import TableStorage, sa_table
 
-SECRET = "bench-secret-" + "x" * 40
-KEY = "ab" * 32
+SECRET = secrets.token_urlsafe(48)
+KEY = secrets.token_hex(32)
 LAYOUT = [ColumnType.TEXT] * 8 + [ColumnType.NUMBER] * 6 + [ColumnType.DATE] * 2
 LAYOUT += [ColumnType.CHECKBOX] * 2 + [ColumnType.DATETIME, ColumnType.EMAIL]
-WORDS = ["acme", "globex", "initech", "umbrella", "stark", "wayne", "hooli", "wonka", "tyrell", "cyberdyne"]
+WORDS = [
+    "acme",
+    "globex",
+    "initech",
+    "umbrella",
+    "stark",
+    "wayne",
+    "hooli",
+    "wonka",
+    "tyrell",
+    "cyberdyne",
+]
 CHUNK = 50_000
 
 
@@ -60,63 +80,72 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _value(kind: ColumnType, rng: random.Random, i: int, c: int) -> Any:
-    if rng.random() < 0.05:
-        return None
+async def owner(client: httpx.AsyncClient, base: str) -> tuple[uuid.UUID, dict[str, str]]:
+    """A user registered through the API and their new workspace."""
+    email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+    reg = await client.post(f"{base}/api/v1/auth/register", json={"email": email, "password": "bench-password-1"})
+    reg.raise_for_status()
+    headers = {"Authorization": f"Bearer {reg.json()['data']['tokens']['access_token']}"}
+    ws = await client.post(f"{base}/api/v1/workspaces", json={"name": "Bench"}, headers=headers)
+    ws.raise_for_status()
+    return uuid.UUID(ws.json()["data"]["id"]), headers
+
+
+def _generated(kind: ColumnType, c: int) -> str:
+    """A SQL expression of one generated cell (5% empty) for the row number `g`."""
+    words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
     if kind is ColumnType.TEXT:
-        return f"{rng.choice(WORDS)} {rng.randrange(100_000)}"
-    if kind is ColumnType.NUMBER:
-        return Decimal(rng.randrange(1_000_000))
-    if kind is ColumnType.DATE:
-        return date(2000, 1, 1) + timedelta(days=rng.randrange(9000))
-    if kind is ColumnType.CHECKBOX:
-        return rng.random() < 0.5
-    if kind is ColumnType.DATETIME:
-        return datetime(2020, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(10**8))
-    return f"p{i}.{c}@{rng.choice(WORDS)}.com"
-
-
-async def scratch_workspace(sessions: async_sessionmaker[AsyncSession]) -> tuple[uuid.UUID, uuid.UUID]:
-    workspace_id, user_id = uuid.uuid4(), uuid.uuid4()
-    async with unit_of_work(sessions) as session:
-        await session.execute(
-            text("INSERT INTO users (id, email, password_hash) VALUES (:id, :email, 'x')"),
-            {"id": user_id, "email": f"bench-{user_id.hex}@example.com"},
-        )
-        await session.execute(
-            text("INSERT INTO workspaces (id, name, slug) VALUES (:id, 'bench', :slug)"),
-            {"id": workspace_id, "slug": f"bench-{workspace_id.hex}"},
-        )
-        await session.execute(
-            text("INSERT INTO memberships (workspace_id, user_id, role) VALUES (:w, :u, 'owner')"),
-            {"w": workspace_id, "u": user_id},
-        )
-    return workspace_id, user_id
+        value = f"({words})[1 + floor(random() * 10)::int] || ' ' || floor(random() * 100000)::int"
+    elif kind is ColumnType.NUMBER:
+        value = "floor(random() * 1000000)::numeric"
+    elif kind is ColumnType.DATE:
+        value = "date '2000-01-01' + floor(random() * 9000)::int"
+    elif kind is ColumnType.CHECKBOX:
+        value = "random() < 0.5"
+    elif kind is ColumnType.DATETIME:
+        value = "timestamptz '2020-01-01 00:00:00+00' + floor(random() * 100000000) * interval '1 second'"
+    else:
+        value = f"'p' || g || '.{c}@' || ({words})[1 + floor(random() * 10)::int] || '.com'"
+    return f"CASE WHEN random() < 0.05 THEN NULL ELSE {value} END"
 
 
 async def build_table(
     sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, rows: int
 ) -> tuple[uuid.UUID, list[TableColumn]]:
-    """A table of `rows` x 20 columns: COPY in chunks of 50,000, then the sort indexes."""
+    """A table of `rows` x 20 columns, generated inside PostgreSQL, then the sort indexes.
+
+    The rows are generated by `INSERT ... SELECT generate_series` straight into the physical
+    table (what the storage layer's COPY would write, minus the Python value generation that
+    made the old build take minutes), then the row counter and the indexes as after an import.
+    """
     async with unit_of_work(sessions) as session:
         out = await TableService(session).create_table(
             workspace_id,
             None,
-            TableCreate(name="bench", columns=[ColumnCreate(name=f"c{i}", type=t) for i, t in enumerate(LAYOUT)]),
+            TableCreate(
+                name="bench",
+                columns=[ColumnCreate(name=f"c{i}", type=t) for i, t in enumerate(LAYOUT)],
+            ),
             index=False,
         )
         columns = await TableService(session).columns(workspace_id, out.id)
-    rng = random.Random(7)
     started = time.perf_counter()
-    for start in range(0, rows, CHUNK):
-        count = min(CHUNK, rows - start)
-        values = [[_value(c.type, rng, start + i, n) for n, c in enumerate(columns)] for i in range(count)]
+    names = ", ".join(f'"{c.physical_name}"' for c in columns)
+    values = ", ".join(_generated(c.type, n) for n, c in enumerate(columns))
+    for start in range(0, rows, CHUNK * 4):
+        count = min(CHUNK * 4, rows - start)
         async with unit_of_work(sessions) as session:
-            storage = TableStorage(session)
-            ids = await storage.reserve_ids(out.id, count)
-            await storage.copy_rows(out.id, columns, ids, values, None)
+            await session.execute(text("SELECT setseed(:s)"), {"s": (start % 1000) / 1000})
             await session.execute(
-                text("UPDATE data_tables SET row_count = row_count + :n WHERE id = :id"), {"n": count, "id": out.id}
+                text(
+                    f"INSERT INTO tabledata.t_{out.id.hex} ({names}) SELECT {values} "
+                    "FROM generate_series(CAST(:a AS bigint), CAST(:b AS bigint)) AS g"
+                ),
+                {"a": start + 1, "b": start + count},
+            )
+            await session.execute(
+                text("UPDATE data_tables SET row_count = row_count + :n WHERE id = :id"),
+                {"n": count, "id": out.id},
             )
     loaded = time.perf_counter() - started
     started = time.perf_counter()
@@ -124,148 +153,16 @@ async def build_table(
         await TableService(session).build_indexes(workspace_id, out.id)
     indexed = time.perf_counter() - started
     print(
-        f"build: {rows:,} rows x {len(columns)} columns COPY {loaded:.1f} s ({rows / loaded:,.0f} rows/s), "
-        f"{len([c for c in columns if c.type is not ColumnType.EMAIL])} indexes + ANALYZE {indexed:.1f} s"
+        f"build: {rows:,} rows x {len(columns)} columns generated in PostgreSQL {loaded:.1f} s "
+        f"({rows / loaded:,.0f} rows/s); indexes + ANALYZE {indexed:.1f} s",
+        flush=True,
     )
     return out.id, columns
 
 
-async def bench_pages(
-    sessions: async_sessionmaker[AsyncSession],
-    workspace_id: uuid.UUID,
-    table_id: uuid.UUID,
-    columns: list[TableColumn],
-    rows: int,
-) -> None:
-    number, other_number, word = columns[8], columns[9], columns[0]
-    rng = random.Random(3)
-
-    async def run(view: RowView, offset: int, count: bool) -> float:
-        started = time.perf_counter()
-        async with sessions() as session:
-            rows, _ = await RowService(session).query(workspace_id, table_id, view, offset, 100, count=count)
-        assert len(rows) == 100
-        return (time.perf_counter() - started) * 1000
-
-    cases = {
-        "sort number desc, filter number > x": lambda: RowView(
-            filter=FilterGroup(
-                conditions=[
-                    FilterCondition(column_id=other_number.id, operator=FilterOperator.GT, value=rng.randrange(900_000))
-                ]
-            ),
-            sort=[SortKey(column_id=number.id, direction=SortDirection.DESC)],
-        ),
-        "sort number asc, filter text starts_with": lambda: RowView(
-            filter=FilterGroup(
-                conditions=[
-                    FilterCondition(column_id=word.id, operator=FilterOperator.STARTS_WITH, value=rng.choice(WORDS))
-                ]
-            ),
-            sort=[SortKey(column_id=number.id, direction=SortDirection.ASC)],
-        ),
-        "sort text asc, filter number between": lambda: RowView(
-            filter=FilterGroup(
-                conditions=[
-                    FilterCondition(
-                        column_id=number.id,
-                        operator=FilterOperator.BETWEEN,
-                        value=[(x := rng.randrange(500_000)), x + 200_000],
-                    )
-                ]
-            ),
-            sort=[SortKey(column_id=word.id)],
-        ),
-    }
-    for name, make in cases.items():
-        for count in (False, True):
-            times = [await run(make(), rng.randrange(0, 1000), count) for _ in range(40)]
-            print(
-                f"page 100 rows, {name}, count={'yes' if count else 'no '}: "
-                f"p50 {pct(times, 0.5):.1f} ms, p95 {pct(times, 0.95):.1f} ms"
-            )
-    view = RowView(sort=[SortKey(column_id=number.id)])
-    for offset in (o for o in (10_000, 100_000, 500_000) if o + 100 <= rows):
-        times = [await run(view, offset, False) for _ in range(5)]
-        print(f"page 100 rows sorted, offset {offset:,}: p50 {pct(times, 0.5):.1f} ms")
-
-
-async def bench_bulk_update(
-    sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, table_id: uuid.UUID, columns: list[TableColumn]
-) -> None:
-    rng = random.Random(5)
-    text_col, number_col = columns[1], columns[10]
-    times = []
-    for attempt in range(3):
-        first = 1 + attempt * 20_000
-        patches = [
-            RowPatch(id=row_id, cells={str(text_col.id): f"updated {row_id}", str(number_col.id): rng.randrange(10**6)})
-            for row_id in range(first, first + 10_000)
-        ]
-        started = time.perf_counter()
-        async with unit_of_work(sessions) as session:
-            await RowService(session).update_rows(workspace_id, table_id, patches, actor_id=None)
-        times.append(time.perf_counter() - started)
-    print(
-        f"bulk update 10,000 rows x 2 cells (history + outbox, one transaction): "
-        f"{', '.join(f'{t:.2f}' for t in times)} s"
-    )
-
-
-async def writer(url: str, workspace: str, table: str, column: str, first: int, rate: int, seconds: float) -> None:
-    """Run in another process: `rate` single-cell edits per second on distinct rows."""
-    engine = make_engine(url, pool_size=16)
-    sessions = make_sessionmaker(engine)
-    workers = 16
-    versions: dict[int, int] = {}
-    done = 0
-    started = time.perf_counter()
-
-    async def work(k: int) -> None:
-        nonlocal done
-        i = 0
-        while (elapsed := time.perf_counter() - started) < seconds:
-            target = elapsed * rate
-            if done >= target:
-                await asyncio.sleep(0.001)
-                continue
-            row_id = first + k + workers * (i % 2000)
-            i += 1
-            version = versions.get(row_id, 1)
-            try:
-                async with unit_of_work(sessions) as session:
-                    await RowService(session).write_cell(
-                        uuid.UUID(workspace),
-                        uuid.UUID(table),
-                        row_id,
-                        uuid.UUID(column),
-                        f"live {i}",
-                        version,
-                        actor_id=None,
-                    )
-            except Conflict as exc:  # the row was edited before (the bulk update): learn its version
-                versions[row_id] = exc.details["current_version"]
-                continue
-            versions[row_id] = version + 1
-            done += 1
-
-    await asyncio.gather(*(work(k) for k in range(workers)))
-    print(json.dumps({"written": done, "seconds": time.perf_counter() - started}), flush=True)
-    await engine.dispose()
-
-
-async def bench_live(
-    url: str,
-    workspace_id: uuid.UUID,
-    user_id: uuid.UUID,
-    table_id: uuid.UUID,
-    columns: list[TableColumn],
-    rate: int,
-    seconds: float,
-    first_row: int,
-) -> None:
-    settings = Settings(database_url=url, jwt_secret=SECRET, encryption_master_key=KEY)  # type: ignore[call-arg]
-    token = issue_access_token(settings, user_id)
+@contextlib.asynccontextmanager
+async def api_server(url: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """An API process (uvicorn) on this machine and a client."""
     port = free_port()
     env = dict(
         os.environ,
@@ -273,7 +170,7 @@ async def bench_live(
         JWT_SECRET=SECRET,
         ENCRYPTION_MASTER_KEY=KEY,
         LOG_LEVEL="WARNING",
-        RATE_LIMIT_GENERAL_PER_MINUTE="1000000",
+        RATE_LIMIT_GENERAL_PER_MINUTE="10000000",
     )
     api = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "uvicorn", "morket.app:create_app", "--factory", "--port", str(port)),
@@ -283,7 +180,7 @@ async def bench_live(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None)) as client:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, read=None)) as client:
             deadline = time.monotonic() + 300  # a loaded machine starts uvicorn slowly
             while True:
                 try:
@@ -293,62 +190,371 @@ async def bench_live(
                     if time.monotonic() > deadline:
                         raise
                     await asyncio.sleep(0.2)
-            latencies: list[float] = []
-            path = f"{base}/api/v1/workspaces/{workspace_id}/tables/{table_id}/events"
-            async with client.stream("GET", path, headers={"Authorization": f"Bearer {token}"}) as response:
-                proc = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    __file__,
-                    "--writer",
-                    json.dumps([url, str(workspace_id), str(table_id), str(columns[2].id), first_row, rate, seconds]),
-                    stdout=asyncio.subprocess.PIPE,
-                )
-
-                async def receive() -> None:
-                    async for line in response.aiter_lines():
-                        if line.startswith("data: "):
-                            event = json.loads(line[6:])
-                            if event["type"] == "cell.updated":
-                                created = datetime.fromisoformat(event["created_at"])
-                                latencies.append((datetime.now(UTC) - created).total_seconds() * 1000)
-
-                receiver = asyncio.create_task(receive())
-                out, _ = await proc.communicate()
-                result = json.loads(out.decode().strip().splitlines()[-1])
-                wait_until = time.monotonic() + 10
-                while len(latencies) < result["written"] and time.monotonic() < wait_until:
-                    await asyncio.sleep(0.05)
-                receiver.cancel()
-                with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
-                    await receiver
-        print(
-            f"live: {result['written']:,} cell edits in {result['seconds']:.1f} s from another process "
-            f"({result['written'] / result['seconds']:,.0f}/s); {len(latencies):,} delivered over SSE; "
-            f"latency p50 {pct(latencies, 0.5):.0f} ms, p95 {pct(latencies, 0.95):.0f} ms, "
-            f"max {max(latencies):.0f} ms"
-        )
+            yield client, base
     finally:
         os.killpg(api.pid, signal.SIGTERM)
         await asyncio.wait_for(api.wait(), 20)
 
 
-async def main(url: str, rows: int, rate: int, seconds: float, live_only: bool) -> None:
+def _filter(column: TableColumn, operator: FilterOperator, value: Any) -> str:
+    tree = FilterGroup(conditions=[FilterCondition(column_id=column.id, operator=operator, value=value)])
+    return tree.model_dump_json()
+
+
+async def bench_pages(
+    client: httpx.AsyncClient,
+    rows_url: str,
+    headers: dict[str, str],
+    columns: list[TableColumn],
+    rows: int,
+) -> None:
+    """Pages through the API (GET .../rows, JSON and all), as the grid asks for them."""
+    number, other_number, word = columns[8], columns[9], columns[0]
+    rng = random.Random(3)
+
+    async def get(params: dict[str, Any], full: bool = True) -> tuple[float, dict[str, Any]]:
+        started = time.perf_counter()
+        response = await client.get(rows_url, params=params, headers=headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        assert len(body["data"]) == 100 or not full
+        return elapsed, body
+
+    cases: dict[str, Callable[[], dict[str, Any]]] = {
+        "sort number desc, filter number > x": lambda: {
+            "filter": _filter(other_number, FilterOperator.GT, rng.randrange(900_000)),
+            "sort": f"{number.id}:desc",
+        },
+        "sort number asc, filter text starts_with": lambda: {
+            "filter": _filter(word, FilterOperator.STARTS_WITH, rng.choice(WORDS)),
+            "sort": f"{number.id}:asc",
+        },
+        "sort text asc, filter number between": lambda: {
+            "filter": _filter(number, FilterOperator.BETWEEN, [(x := rng.randrange(500_000)), x + 200_000]),
+            "sort": f"{word.id}",
+        },
+    }
+    for name, make in cases.items():
+        first, _ = await get({**make(), "count": "false"})
+        print(f"first view, {name} (builds the index it needs): {first:.0f} ms", flush=True)
+    lookup = {"filter": _filter(columns[3], FilterOperator.EQ, "acme 5"), "count": "true"}
+    first, _ = await get(lookup, full=False)
+    times = [(await get(lookup, full=False))[0] for _ in range(20)]
+    print(
+        f"lookup, filter text eq: first (builds the index) {first:.0f} ms, then p50 {pct(times, 0.5):.1f} ms",
+        flush=True,
+    )
+    for name, make in cases.items():
+        for count in (False, True):
+            times = []
+            for _ in range(40):
+                params = {**make(), "offset": rng.randrange(0, 1000), "limit": 100, "count": str(count).lower()}
+                times.append((await get(params))[0])
+            print(
+                f"page 100 rows, {name}, count={'yes' if count else 'no '}: "
+                f"p50 {pct(times, 0.5):.1f} ms, p95 {pct(times, 0.95):.1f} ms",
+                flush=True,
+            )
+    sort = {"sort": f"{number.id}", "count": "false", "limit": 100}
+    for offset in (o for o in (10_000, 100_000, 500_000) if o + 200 <= rows):
+        times = [(await get({**sort, "offset": offset}))[0] for _ in range(3)]
+        _, body = await get({**sort, "offset": offset - 100})
+        cursor = body["meta"]["next_cursor"]
+        by_cursor = [(await get({**sort, "cursor": cursor}))[0] for _ in range(10)]
+        print(
+            f"page 100 rows sorted at row {offset:,}: offset p50 {pct(times, 0.5):.1f} ms; "
+            f"cursor p50 {pct(by_cursor, 0.5):.1f} ms, p95 {pct(by_cursor, 0.95):.1f} ms",
+            flush=True,
+        )
+
+
+async def explain_pages(
+    sessions: async_sessionmaker[AsyncSession], table_id: uuid.UUID, columns: list[TableColumn]
+) -> None:
+    """EXPLAIN ANALYZE of the pages above (after the views built their indexes): plan and time."""
+    number, other_number, word = columns[8], columns[9], columns[0]
+    views = {
+        "sort number desc, filter number > 500000": RowView(
+            filter=FilterGroup(
+                conditions=[FilterCondition(column_id=other_number.id, operator=FilterOperator.GT, value=500_000)]
+            ),
+            sort=[SortKey(column_id=number.id, direction=SortDirection.DESC)],
+        ),
+        "sort number asc, filter text starts_with": RowView(
+            filter=FilterGroup(
+                conditions=[FilterCondition(column_id=word.id, operator=FilterOperator.STARTS_WITH, value="wonka")]
+            ),
+            sort=[SortKey(column_id=number.id)],
+        ),
+        "sort text asc, filter number between": RowView(
+            filter=FilterGroup(
+                conditions=[
+                    FilterCondition(column_id=number.id, operator=FilterOperator.BETWEEN, value=[300_000, 500_000])
+                ]
+            ),
+            sort=[SortKey(column_id=word.id)],
+        ),
+    }
+    async with sessions() as session:
+        for name, view in views.items():
+            compiled = compile_view(view, columns, sa_table(table_id, columns))
+            stmt = TableStorage._select(compiled).offset(500).limit(100)
+            sql = str(stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+            plan = [r[0] for r in (await session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))).all()]
+            nodes = [line.strip() for line in plan if "Scan" in line or "Sort" in line]
+            timing = next(line for line in plan if line.startswith("Execution Time"))
+            print(f"explain, {name}, offset 500: {' / '.join(nodes[:3])}; {timing}", flush=True)
+
+
+async def bench_bulk(
+    client: httpx.AsyncClient,
+    table_url: str,
+    headers: dict[str, str],
+    columns: list[TableColumn],
+    rows: int,
+) -> None:
+    """Bulk calls through the API: update, update of unchanged values, create and delete 10,000 rows."""
+    rng = random.Random(5)
+    text_col, number_col, indexed = columns[1], columns[10], columns[8]
+    step = rows // 6  # five disjoint batches of 10,000 rows (needs at least 60,000 rows)
+
+    async def call(method: str, path: str, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+        payload = json.dumps(body)
+        started = time.perf_counter()
+        response = await client.request(
+            method, f"{table_url}{path}", content=payload, headers={**headers, "Content-Type": "application/json"}
+        )
+        elapsed = time.perf_counter() - started
+        assert response.status_code in (200, 201), response.text[:500]
+        result: dict[str, Any] = response.json()
+        return elapsed, result
+
+    def patches(first: int, cells: list[TableColumn]) -> dict[str, Any]:
+        return {
+            "rows": [
+                {"id": row_id, "cells": {str(c.id): _new_value(c, row_id, rng) for c in cells}}
+                for row_id in range(first, first + 10_000)
+            ]
+        }
+
+    times = []
+    last: dict[str, Any] = {}
+    for attempt in range(3):
+        last = patches(1 + attempt * step, [text_col, number_col])
+        times.append((await call("PATCH", "/rows", last))[0])
+    print(
+        "bulk update 10,000 rows x 2 cells, unindexed columns (history + outbox, one call): "
+        f"{', '.join(f'{t:.2f}' for t in times)} s",
+        flush=True,
+    )
+    again = (await call("PATCH", "/rows", last))[0]
+    print(f"bulk update 10,000 rows x 2 cells, values unchanged (skipped): {again:.2f} s", flush=True)
+    times = [(await call("PATCH", "/rows", patches(1 + (3 + a) * step, [text_col, indexed])))[0] for a in range(2)]
+    print(
+        "bulk update 10,000 rows x 2 cells, one of them a sorted (indexed) column: "
+        f"{', '.join(f'{t:.2f}' for t in times)} s",
+        flush=True,
+    )
+    new_rows = {"rows": [{str(c.id): _new_value(c, i, rng) for c in columns} for i in range(10_000)]}
+    created, body = await call("POST", "/rows", new_rows)
+    ids = body["data"]["ids"]
+    deleted, _ = await call("POST", "/rows/delete", {"ids": ids})
+    print(f"bulk create 10,000 rows x 20 cells: {created:.2f} s; bulk delete of them: {deleted:.2f} s", flush=True)
+
+
+def _new_value(column: TableColumn, row_id: int, rng: random.Random) -> Any:
+    if column.type is ColumnType.NUMBER:
+        return rng.randrange(10**6)
+    if column.type is ColumnType.DATE:
+        return f"2001-01-{1 + rng.randrange(28):02d}"
+    if column.type is ColumnType.CHECKBOX:
+        return rng.random() < 0.5
+    if column.type is ColumnType.DATETIME:
+        return f"2021-01-01T00:00:{rng.randrange(60):02d}+00:00"
+    if column.type is ColumnType.EMAIL:
+        return f"new{row_id}@example.com"
+    return f"updated {row_id} {rng.randrange(1000)}"
+
+
+async def writer(args: list[Any]) -> None:
+    """Run in another process: cells written at `rate` per second, `batch` cells per transaction.
+
+    `batch` 1: single-cell edits (`write_cell`, a `cell.updated` event each), the grid's path.
+    `batch` > 1: `update_rows` of `batch` rows x 1 cell per transaction (one `rows.updated` event),
+    the way a worker writes results. Warms up (engine, pool, first statements) before the clock
+    starts, then prints each write's key and the wall-clock time its transaction committed.
+    """
+    url, workspace, table, column, first, rate, seconds, tag, batch = args
+    engine = make_engine(url, pool_size=16)
+    sessions = make_sessionmaker(engine)
+    workers = 16
+    versions: dict[int, int] = {}
+    committed: dict[str, float] = {}
+    workspace_id, table_id, column_id = uuid.UUID(workspace), uuid.UUID(table), uuid.UUID(column)
+
+    async def edit(row_id: int, label: str) -> bool:
+        version = versions.get(row_id, 1)
+        try:
+            async with unit_of_work(sessions) as session:
+                await RowService(session).write_cell(
+                    workspace_id, table_id, row_id, column_id, label, version, actor_id=None
+                )
+        except Conflict as exc:  # edited before: learn the version and skip this tick
+            versions[row_id] = exc.details["current_version"]
+            return False
+        versions[row_id] = version + 1
+        return True
+
+    async def update(row_ids: list[int], label: str) -> bool:
+        patches = [RowPatch(id=r, cells={str(column_id): f"{label} {r}"}) for r in row_ids]
+        async with unit_of_work(sessions) as session:
+            await RowService(session).update_rows(workspace_id, table_id, patches, actor_id=None)
+        return True
+
+    await asyncio.gather(*(edit(first + 100_000 + k, f"warm {tag} {k}") for k in range(workers)))
+    done = 0
+    started = time.perf_counter()
+
+    async def work(k: int) -> None:
+        nonlocal done
+        i = 0
+        while (elapsed := time.perf_counter() - started) < seconds:
+            if done >= elapsed * rate:
+                await asyncio.sleep(0.001)
+                continue
+            if batch == 1:
+                row_id = first + k + workers * (i % 2000)
+                key = f"live {tag} {k} {i}"
+                ok = await edit(row_id, key)
+            else:
+                start = first + (k + workers * i) * batch
+                row_ids = list(range(start, start + batch))
+                key = "rows " + ",".join(map(str, row_ids))
+                ok = await update(row_ids, f"batch {tag}")
+            i += 1
+            if ok:
+                committed[key] = time.time()
+                done += batch
+
+    await asyncio.gather(*(work(k) for k in range(workers)))
+    print(json.dumps({"written": done, "seconds": time.perf_counter() - started, "committed": committed}), flush=True)
+    await engine.dispose()
+
+
+async def bench_live(
+    client: httpx.AsyncClient,
+    table_url: str,
+    headers: dict[str, str],
+    url: str,
+    table_id: uuid.UUID,
+    columns: list[TableColumn],
+    args: argparse.Namespace,
+    workspace_id: uuid.UUID,
+    batch: int,
+) -> None:
+    """Cells written by other processes reach an SSE client of the API process.
+
+    Latency is measured twice: from the writing transaction's start (`created_at` of the event,
+    an upper bound that includes the write itself) and from the wall-clock time the writer saw
+    its commit return (its event loop notes it a little late under load, so this one errs low).
+    """
+    received: dict[str, float] = {}
+    since_start: list[float] = []
+    async with client.stream("GET", f"{table_url}/events", headers=headers) as response:
+
+        async def receive() -> None:
+            async for line in response.aiter_lines():
+                if not line.startswith("data: "):
+                    continue
+                event = json.loads(line[6:])
+                now = time.time()
+                if event["type"] == "cell.updated":
+                    key = event["payload"]["value"]
+                elif event["type"] == "rows.updated":
+                    key = "rows " + ",".join(map(str, event["payload"]["row_ids"]))
+                else:
+                    continue
+                received[key] = now
+                if not key.startswith("warm"):
+                    created = datetime.fromisoformat(event["created_at"]).timestamp()
+                    since_start.append((now - created) * 1000)
+
+        receiver = asyncio.create_task(receive())
+        processes = args.writers
+        # Distinct rows for every writer and mode: no two transactions of the run touch one row.
+        base_row = args.rows // 2 + (0 if batch == 1 else args.rows // 5)
+        writers = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--writer",
+                json.dumps(
+                    [
+                        url,
+                        str(workspace_id),
+                        str(table_id),
+                        str(columns[2].id),
+                        base_row + n * 40_000,
+                        args.rate / processes,
+                        args.seconds,
+                        n,
+                        batch,
+                    ]
+                ),
+                stdout=asyncio.subprocess.PIPE,
+            )
+            for n in range(processes)
+        ]
+        outputs = [await proc.communicate() for proc in writers]
+        results = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
+        committed: dict[str, float] = {k: v for r in results for k, v in r["committed"].items()}
+        wait_until = time.monotonic() + 15
+        while not set(committed) <= set(received) and time.monotonic() < wait_until:
+            await asyncio.sleep(0.05)
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+            await receiver
+    written = sum(r["written"] for r in results)
+    span = max(r["seconds"] for r in results)
+    after_commit = [(received[k] - t) * 1000 for k, t in committed.items() if k in received]
+    lost = len([k for k in committed if k not in received])
+    mode = "single-cell edits" if batch == 1 else f"cells in transactions of {batch} rows"
+    print(
+        f"live, {mode}: {written:,} cells in {span:.1f} s from {processes} writer process(es) "
+        f"({written / span:,.0f} cells/s, {len(committed) / span:,.0f} transactions/s); "
+        f"{len(after_commit):,} events delivered over SSE, {lost} missing; latency from the transaction's "
+        f"start p50 {pct(since_start, 0.5):.0f} ms, p95 {pct(since_start, 0.95):.0f} ms; from the writer's "
+        f"commit p50 {pct(after_commit, 0.5):.0f} ms, p95 {pct(after_commit, 0.95):.0f} ms",
+        flush=True,
+    )
+
+
+async def main(args: argparse.Namespace, url: str) -> None:
+    parts = set(args.only.split(","))
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     try:
-        workspace_id, user_id = await scratch_workspace(sessions)
-        table_id, columns = await build_table(sessions, workspace_id, rows)
-        async with sessions() as session:
-            size = (
-                await session.execute(
-                    text("SELECT pg_size_pretty(pg_total_relation_size(:t))"), {"t": f"tabledata.t_{table_id.hex}"}
-                )
-            ).scalar_one()
-        print(f"size on disk with indexes: {size}")
-        if not live_only:
-            await bench_pages(sessions, workspace_id, table_id, columns, rows)
-            await bench_bulk_update(sessions, workspace_id, table_id, columns)
-        await bench_live(url, workspace_id, user_id, table_id, columns, rate, seconds, rows // 2)
+        async with api_server(url) as (client, base):
+            workspace_id, headers = await owner(client, base)
+            table_id, columns = await build_table(sessions, workspace_id, args.rows)
+            async with sessions() as session:
+                size = (
+                    await session.execute(
+                        text("SELECT pg_size_pretty(pg_total_relation_size(:t))"),
+                        {"t": f"tabledata.t_{table_id.hex}"},
+                    )
+                ).scalar_one()
+            print(f"size on disk (no index yet): {size}", flush=True)
+            table_url = f"{base}/api/v1/workspaces/{workspace_id}/tables/{table_id}"
+            if "pages" in parts:
+                await bench_pages(client, f"{table_url}/rows", headers, columns, args.rows)
+                await explain_pages(sessions, table_id, columns)
+            if "bulk" in parts:
+                await bench_bulk(client, table_url, headers, columns, args.rows)
+            if "live" in parts:
+                for batch in (1, 10):
+                    await bench_live(client, table_url, headers, url, table_id, columns, args, workspace_id, batch)
     finally:
         await engine.dispose()
 
@@ -359,18 +565,24 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument(
-        "--database-url", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
-    parser.add_argument("--live-only", action="store_true", help="only the SSE figure (needs >= 64,000 rows)")
+    parser.add_argument(
+        "--only",
+        default="pages,bulk,live",
+        help="comma-separated parts to run: pages, bulk, live (default: all)",
+    )
+    parser.add_argument("--writers", type=int, default=2, help="writer processes for the live figure")
     parser.add_argument("--writer", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.writer:
-        asyncio.run(writer(*json.loads(args.writer)))
+        asyncio.run(writer(json.loads(args.writer)))
         sys.exit(0)
     scratch = database.with_database(args.database_url, f"morket_bench_tables_{os.getpid()}")
     database.ensure_database(scratch, drop_first=True)
     database.upgrade(scratch)
     try:
-        asyncio.run(main(scratch, args.rows, args.rate, args.seconds, args.live_only))
+        asyncio.run(main(args, scratch))
     finally:
         asyncio.run(database.drop_database(scratch))

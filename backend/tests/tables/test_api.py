@@ -302,3 +302,38 @@ async def test_filters_over_http_and_bad_filters(client: httpx.AsyncClient, work
         assert response.json()["success"] is False
     assert (await client.get(url, params={"filter": "{not json"}, headers=h)).status_code == 422
     assert (await client.get(url, params={"sort": "x:sideways"}, headers=h)).status_code == 422
+
+
+async def test_cursor_pages_over_http(client: httpx.AsyncClient, workspace: Workspace) -> None:
+    h = workspace.owner.headers
+    table = await make_table(client, workspace, COLUMNS)
+    cols = _ids(table)
+    url = workspace.url(f"/tables/{table['id']}/rows")
+    # Many ties and empty cells in the sort column.
+    data = [{cols["Employees"]: None if i % 5 == 0 else i % 7} for i in range(250)]
+    await client.post(url, json={"rows": data}, headers=h)
+    sort = f"{cols['Employees']}:desc"
+    everything = (await client.get(url, params={"sort": sort, "limit": 1000}, headers=h)).json()
+    assert everything["meta"]["next_cursor"] is None
+    walked: list[int] = []
+    cursor = None
+    while True:
+        params = {"sort": sort, "limit": 100, "count": "false", **({"cursor": cursor} if cursor else {})}
+        page = await client.get(url, params=params, headers=h)
+        assert page.status_code == 200, page.text
+        walked.extend(r["id"] for r in page.json()["data"])
+        cursor = page.json()["meta"]["next_cursor"]
+        if cursor is None:
+            break
+    assert walked == [r["id"] for r in everything["data"]] and len(walked) == 250
+
+    first = (await client.get(url, params={"sort": sort, "limit": 10}, headers=h)).json()["meta"]["next_cursor"]
+    for params in (
+        {"sort": sort, "cursor": "not-a-cursor"},
+        {"sort": sort, "cursor": first, "offset": 10},
+        {"sort": cols["Employees"], "cursor": first},  # made for another sort
+        {"cursor": "eyJzIjoiMTIiLCJ2IjpbXSwiaSI6InRlbiJ9"},  # well-formed JSON, wrong types
+    ):
+        response = await client.get(url, params=params, headers=h)
+        assert response.status_code == 422, params
+        assert response.json()["error"]["code"] in ("invalid_cursor", "invalid_view")

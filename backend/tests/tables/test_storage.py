@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.db import unit_of_work
 from morket.core.errors import Unprocessable
-from morket.models import CellSource, ColumnType
+from morket.models import CellSource, ColumnType, OutboxEventType
 from morket.tables.query import FilterCondition, FilterGroup, FilterOperator, RowView, SortKey
 from morket.tables.schemas import ColumnCreate, RowPatch, TableCreate
 from morket.tables.service import RowService, TableService
+from morket.tables.storage import TableStorage
 from tests.tables.conftest import Workspace
 
 
@@ -136,3 +139,108 @@ async def test_bulk_update_is_all_or_nothing(sessions: async_sessionmaker[AsyncS
     async with unit_of_work(sessions) as session:
         rows = await RowService(session).get_rows(workspace.id, table_id, ids)
     assert [r.cells[cols["Employees"]] for r in rows] == [0, 1, 2]
+
+
+async def _last_event_id(session: AsyncSession) -> int:
+    return int((await session.execute(text("SELECT coalesce(max(id), 0) FROM outbox_events"))).scalar_one())
+
+
+async def _events_after(session: AsyncSession, table_id: uuid.UUID, after: int) -> list[tuple[str, Any]]:
+    """Committed outbox events of the table (straight from the table: readers also wait for every
+    older transaction on the server to finish, which on a shared server can take a while)."""
+    result = await session.execute(
+        text("SELECT event_type, payload FROM outbox_events WHERE table_id = :t AND id > :after ORDER BY id"),
+        {"t": table_id, "after": after},
+    )
+    return [(row[0], row[1]) for row in result.all()]
+
+
+async def test_bulk_update_skips_unchanged_rows_and_cells(
+    sessions: async_sessionmaker[AsyncSession], workspace: Workspace
+) -> None:
+    table_id, cols = await _table(sessions, workspace)
+    name, size = cols["Name"], cols["Employees"]
+    async with unit_of_work(sessions) as session:
+        result = await RowService(session).append_rows(
+            workspace.id, table_id, [{name: f"n{i}", size: i} for i in range(3)], actor_id=None
+        )
+        head_id = await _last_event_id(session)
+    ids = result.row_ids
+    async with unit_of_work(sessions) as session:
+        await RowService(session).update_rows(
+            workspace.id,
+            table_id,
+            [
+                RowPatch(id=ids[0], cells={name: "changed", size: 0}),  # one cell changes
+                RowPatch(id=ids[1], cells={name: "n1", size: "1"}),  # nothing changes ("1" parses to 1)
+                RowPatch(id=ids[2], cells={name: "n2", size: 20}),  # the other cell changes
+            ],
+            actor_id=workspace.owner_id,
+        )
+    async with unit_of_work(sessions) as session:
+        service = RowService(session)
+        rows = await service.get_rows(workspace.id, table_id, ids)
+        assert [r.version for r in rows] == [2, 1, 2]
+        assert [(r.cells[name], r.cells[size]) for r in rows] == [("changed", 0), ("n1", 1), ("n2", 20)]
+        assert rows[1].updated_at == rows[1].created_at
+        histories = [(await service.cell_history(workspace.id, table_id, i, None, 0, 10))[0] for i in ids]
+        assert [[(str(h.column_id), h.old_value, h.new_value) for h in hs] for hs in histories] == [
+            [(name, "n0", "changed")],
+            [],
+            [(size, 2, 20)],
+        ]
+        events = await _events_after(session, table_id, head_id)
+        assert [(e[0], e[1]["row_ids"], sorted(e[1]["column_ids"])) for e in events] == [
+            (OutboxEventType.ROWS_UPDATED.value, [ids[0], ids[2]], sorted([name, size]))
+        ]
+
+    # Nothing changes at all: no version, history or event moves.
+    async with unit_of_work(sessions) as session:
+        head_id = await _last_event_id(session)
+        await RowService(session).update_rows(
+            workspace.id,
+            table_id,
+            [RowPatch(id=i, cells={size: s}) for i, s in zip(ids, (0, 1, 20), strict=True)],
+            actor_id=None,
+        )
+    async with unit_of_work(sessions) as session:
+        rows = await RowService(session).get_rows(workspace.id, table_id, ids)
+        assert [r.version for r in rows] == [2, 1, 2]
+        assert await _events_after(session, table_id, head_id) == []
+
+
+async def test_a_large_table_gets_the_index_of_a_sorted_column_on_first_view(
+    sessions: async_sessionmaker[AsyncSession], workspace: Workspace
+) -> None:
+    small, small_cols = await _table(sessions, workspace)
+    large, cols = await _table(sessions, workspace)
+    async with unit_of_work(sessions) as session:
+        await RowService(session).append_rows(
+            workspace.id,
+            large,
+            ({cols["Employees"]: i % 100, cols["Name"]: f"n{i}"} for i in range(10_000)),
+            actor_id=None,
+        )
+        await RowService(session).append_rows(workspace.id, small, [{small_cols["Employees"]: 1}], actor_id=None)
+    by_size = RowView(sort=[SortKey(column_id=uuid.UUID(cols["Employees"]), direction="desc")])
+    async with unit_of_work(sessions) as session:
+        columns = await TableService(session).columns(workspace.id, large)
+        storage = TableStorage(session)
+        assert await storage.indexed(large, columns) == set()
+        rows, _ = await RowService(session).query(workspace.id, large, by_size, 0, 3, count=False)
+        assert [r.cells[cols["Employees"]] for r in rows] == [99, 99, 99]
+        # Sorting on Employees indexed it (and only it); an equality filter on Name indexes Name.
+        assert await storage.indexed(large, columns) == {uuid.UUID(cols["Employees"])}
+        by_name = RowView(
+            filter=FilterGroup(
+                conditions=[FilterCondition(column_id=uuid.UUID(cols["Name"]), operator=FilterOperator.EQ, value="n7")]
+            )
+        )
+        rows, _ = await RowService(session).query(workspace.id, large, by_name, 0, 3)
+        assert [r.cells[cols["Name"]] for r in rows] == ["n7"]
+        assert await storage.indexed(large, columns) == {uuid.UUID(cols["Employees"]), uuid.UUID(cols["Name"])}
+        # A small table sorts in memory: no index.
+        small_columns = await TableService(session).columns(workspace.id, small)
+        small_view = RowView(sort=[SortKey(column_id=uuid.UUID(small_cols["Employees"]))])
+        await RowService(session).query(workspace.id, small, small_view, 0, 3)
+        assert await storage.indexed(small, small_columns) == set()

@@ -7,10 +7,16 @@ the physical table; no user text ever becomes an identifier.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
+import hashlib
+import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -119,17 +125,25 @@ class _Compiler:
     columns: Mapping[uuid.UUID, TableColumn]
     table: sa.FromClause
     errors: list[dict[str, Any]]
+    lookups: dict[uuid.UUID, TableColumn] = field(default_factory=dict)
 
     def group(self, group: FilterGroup, path: str) -> sa.ColumnElement[bool] | None:
+        """The group's condition, or None for "no condition" (an empty group matches every row)."""
         parts = []
+        unconditional = False
         for index, item in enumerate(group.conditions):
             where = f"{path}.conditions.{index}"
             part = self.group(item, where) if isinstance(item, FilterGroup) else self.condition(item, where)
             if part is not None:
                 parts.append(part)
+            elif isinstance(item, FilterGroup):
+                unconditional = True  # an empty sub-group (or one of empty groups): true
         if not parts:
             return None
-        return sa.and_(*parts) if group.conjunction is Conjunction.AND else sa.or_(*parts)
+        if group.conjunction is Conjunction.OR:
+            # "x OR (an empty group)" is true for every row; dropping the empty group would narrow it.
+            return None if unconditional else sa.or_(*parts)
+        return sa.and_(*parts)
 
     def _fail(self, path: str, message: str) -> None:
         self.errors.append({"field": path, "message": message})
@@ -193,6 +207,7 @@ class _Compiler:
             if any(v is None for v in values):
                 return None
             listed: sa.ColumnElement[bool] = col.in_(values)
+            self.lookups[column.id] = column
             return listed
         if op is FilterOperator.BETWEEN:
             if not isinstance(cond.value, list) or len(cond.value) != 2:
@@ -211,6 +226,8 @@ class _Compiler:
             col = sa.func.coalesce(col, sa.false())
         if op is FilterOperator.EQ:
             equal: sa.ColumnElement[bool] = col == value
+            if ctype is not ColumnType.CHECKBOX:
+                self.lookups[column.id] = column
             return equal
         if op is FilterOperator.NEQ:
             # "Not equal to X" includes the empty cells, as spreadsheet users expect.
@@ -229,6 +246,17 @@ class CompiledView:
     table: sa.FromClause  # the physical table the expressions refer to
     where: sa.ColumnElement[bool] | None
     order_by: list[sa.ColumnElement[Any]]
+    # The sort keys (column, descending) before the row id tie-breaker, and the tie-breaker's direction.
+    sort_columns: tuple[tuple[TableColumn, bool], ...] = ()
+    id_desc: bool = False
+    # Columns an index would serve: the sort keys, then columns compared by equality (eq, in).
+    index_columns: tuple[TableColumn, ...] = ()
+
+    @property
+    def signature(self) -> str:
+        """What a cursor is bound to: the sort (a cursor is a position in one order)."""
+        keys = ",".join(f"{c.id.hex}:{'d' if desc else 'a'}" for c, desc in self.sort_columns)
+        return hashlib.blake2s(keys.encode(), digest_size=6).hexdigest()
 
 
 def compile_view(view: RowView, columns: Sequence[TableColumn], table: sa.FromClause) -> CompiledView:
@@ -250,6 +278,7 @@ def compile_view(view: RowView, columns: Sequence[TableColumn], table: sa.FromCl
                 sa.or_(*(col.ilike(pattern, escape="\\") for col in searchable)) if searchable else sa.false()
             )
     order_by: list[sa.ColumnElement[Any]] = []
+    sort_columns: list[tuple[TableColumn, bool]] = []
     for index, key in enumerate(view.sort):
         column = by_id.get(key.column_id)
         if column is None:
@@ -261,10 +290,141 @@ def compile_view(view: RowView, columns: Sequence[TableColumn], table: sa.FromCl
             )
             continue
         col = table.c[column.physical_name]
+        sort_columns.append((column, key.direction is SortDirection.DESC))
         # PostgreSQL's defaults (NULLS LAST ascending, FIRST descending) so a (column, _id) btree serves both.
         order_by.append(col.asc() if key.direction is SortDirection.ASC else col.desc())
     if compiler.errors:
         raise Unprocessable("The view is not valid for this table.", code="invalid_view", details=compiler.errors)
     first_desc = bool(view.sort) and view.sort[0].direction is SortDirection.DESC
     order_by.append(table.c["_id"].desc() if first_desc else table.c["_id"].asc())
-    return CompiledView(table, sa.and_(*clauses) if clauses else None, order_by)
+    wanted = {c.id: c for c, _ in sort_columns} | compiler.lookups
+    return CompiledView(
+        table, sa.and_(*clauses) if clauses else None, order_by, tuple(sort_columns), first_desc, tuple(wanted.values())
+    )
+
+
+# keyset pagination ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a view's order: the sort values and the id of the last row of a page."""
+
+    values: tuple[Any, ...]  # stored values of the sort columns, in sort order
+    row_id: int
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def _decode_value(column_type: ColumnType, value: Any) -> Any:
+    if value is None:
+        return None
+    if column_type in TEXT_LIKE and isinstance(value, str):
+        return value
+    if column_type in (ColumnType.NUMBER, ColumnType.CURRENCY, ColumnType.PERCENT) and isinstance(value, str):
+        number = Decimal(value)
+        if not number.is_finite():
+            raise ValueError("not a finite number")
+        return number
+    if column_type is ColumnType.CHECKBOX and isinstance(value, bool):
+        return value
+    if column_type is ColumnType.DATE and isinstance(value, str):
+        return date.fromisoformat(value)
+    if column_type is ColumnType.DATETIME and isinstance(value, str):
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("a datetime without a time zone")
+        return moment
+    raise ValueError("a value of the wrong type")
+
+
+def encode_cursor(view: CompiledView, cursor: Cursor) -> str:
+    """An opaque, URL-safe token for the position after `cursor` in this view's order."""
+    body = {"s": view.signature, "v": [_encode_value(v) for v in cursor.values], "i": cursor.row_id}
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(view: CompiledView, token: str) -> Cursor:
+    """The position a token names; a 422 when it is not one of ours or was made for another sort."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        body = json.loads(raw)
+        if not isinstance(body, dict) or not isinstance(body.get("v"), list):
+            raise ValueError("not a cursor")
+        row_id = body.get("i")
+        if not isinstance(row_id, int) or isinstance(row_id, bool) or not 0 < row_id < 2**63:
+            raise ValueError("not a cursor")
+        if body.get("s") != view.signature or len(body["v"]) != len(view.sort_columns):
+            raise Unprocessable(
+                "The cursor belongs to another sort; start again from the first page.",
+                code="invalid_cursor",
+                details=[{"field": "cursor", "message": "made for a different sort"}],
+            )
+        values = tuple(
+            _decode_value(column.type, value) for (column, _), value in zip(view.sort_columns, body["v"], strict=True)
+        )
+    except (ValueError, TypeError, ArithmeticError, RecursionError, binascii.Error, UnicodeDecodeError):
+        raise Unprocessable(
+            "The cursor is not valid.",
+            code="invalid_cursor",
+            details=[{"field": "cursor", "message": "not a cursor from this API"}],
+        ) from None
+    return Cursor(values, row_id)
+
+
+def _after(col: sa.ColumnElement[Any], value: Any, desc: bool) -> list[sa.ColumnElement[bool]]:
+    """Disjoint conditions, in sort order, for "strictly after `value`" in one key.
+
+    NULLs sort last ascending and first descending (PostgreSQL's defaults, as `compile_view`).
+    """
+    if value is None:
+        return [col.is_not(None)] if desc else []
+    bound = sa.literal(value, col.type)
+    return [col < bound] if desc else [col > bound, col.is_(None)]
+
+
+def _equal(col: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[bool]:
+    if value is None:
+        return col.is_(None)
+    equal: sa.ColumnElement[bool] = col == sa.literal(value, col.type)
+    return equal
+
+
+def keyset_branches(view: CompiledView, cursor: Cursor) -> list[sa.ColumnElement[bool]]:
+    """Disjoint conditions whose rows, taken branch by branch in view order, are the rows after
+    the cursor in view order (ties and NULLs included).
+
+    For a single sort key the branches are index ranges on the (column, _id) btree: a row
+    comparison `(col, _id) > (v, id)`, then the NULLs; so a deep page costs what the first does.
+    """
+    table = view.table
+    row_id = table.c["_id"]
+    id_bound = sa.literal(cursor.row_id, sa.BigInteger())
+    id_after = row_id < id_bound if view.id_desc else row_id > id_bound
+    keys = [(table.c[c.physical_name], desc) for c, desc in view.sort_columns]
+    if not keys:
+        return [id_after]
+    if len(keys) == 1:
+        (col, desc), value = keys[0], cursor.values[0]
+        if value is None:
+            return [sa.and_(col.is_(None), id_after), *_after(col, None, desc)]
+        pair = sa.tuple_(col, row_id)
+        bound = sa.tuple_(sa.literal(value, col.type), id_bound)
+        return [pair < bound] if desc else [pair > bound, col.is_(None)]
+    branches: list[sa.ColumnElement[bool]] = []
+    # Rows equal on every key come first (after by id), then those equal on all keys but the last, ...
+    for depth in range(len(keys), -1, -1):
+        prefix = [_equal(col, value) for (col, _), value in zip(keys[:depth], cursor.values[:depth], strict=True)]
+        if depth == len(keys):
+            branches.append(sa.and_(*prefix, id_after))
+            continue
+        col, desc = keys[depth]
+        branches.extend(sa.and_(*prefix, after) for after in _after(col, cursor.values[depth], desc))
+    return branches

@@ -165,10 +165,19 @@ async def list_rows(
     sort: Annotated[str | None, Query(max_length=1000, description="col_id[:asc|:desc],...")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Quick search in text columns")] = None,
     count: bool = True,
+    cursor: Annotated[
+        str | None, Query(max_length=4000, description="`meta.next_cursor` of the previous page (keyset)")
+    ] = None,
 ) -> Envelope[list[RowOut]]:
-    """A page of rows, filtered, searched and sorted; `meta.total_estimated` flags an estimated total."""
+    """A page of rows, filtered, searched and sorted; `meta.total_estimated` flags an estimated total.
+
+    `meta.next_cursor` continues after this page at any depth for the same cost (pass it as
+    `cursor` with the same sort); `offset` is for small jumps.
+    """
     view = parse_view(filter, sort, q)
-    rows, meta = await RowService(session).query(access.workspace_id, table_id, view, offset, limit, count=count)
+    rows, meta = await RowService(session).query(
+        access.workspace_id, table_id, view, offset, limit, count=count, cursor=cursor
+    )
     return ok(rows, meta)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from morket.core.errors import Conflict, NotFound, Unprocessable
 from morket.models import CellSource, ColumnType, DataTable, OutboxEventType, TableColumn
 from morket.outbox.service import OutboxService
-from morket.tables.query import CompiledView, RowView, compile_view
+from morket.tables.query import CompiledView, Cursor, RowView, compile_view, decode_cursor, encode_cursor
 from morket.tables.repository import HistoryEntry, TablesRepository
 from morket.tables.schemas import (
     CellHistoryOut,
@@ -38,6 +38,9 @@ RESTORE_WINDOW = timedelta(days=30)
 COUNT_CAP = 10_000
 MAX_ERRORS = 1000
 DEFAULT_BATCH = 5000
+# Below this many rows a view sorts in memory fast enough; above it, a column a view sorts on (or
+# looks up by equality) gets its (column, _id) index the first time (docs/tables.md).
+INDEX_MIN_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,10 @@ class TableService:
         return await self.repo.columns(table_id)
 
     async def create_table(
-        self, workspace_id: uuid.UUID, actor_id: uuid.UUID | None, body: TableCreate, *, index: bool = True
+        self, workspace_id: uuid.UUID, actor_id: uuid.UUID | None, body: TableCreate, *, index: bool = False
     ) -> TableOut:
-        """A new empty table with the given columns. `index=False` defers the sort indexes (bulk loads)."""
+        """A new empty table with the given columns. Sort indexes come on demand (`index=True`
+        builds one per sortable column now, the old policy; docs/tables.md says why not)."""
         names = [c.name.casefold() for c in body.columns]
         if len(set(names)) != len(names):
             raise Unprocessable("Column names must be unique within a table.", code="duplicate_column_name")
@@ -221,18 +225,23 @@ class TableService:
             raise Conflict("A column with this name exists in the table.", code="duplicate_column_name")
 
     async def add_column(
-        self, workspace_id: uuid.UUID, table_id: uuid.UUID, spec: ColumnCreate, *, index: bool = True
+        self, workspace_id: uuid.UUID, table_id: uuid.UUID, spec: ColumnCreate, *, index: bool = False
     ) -> ColumnOut:
         table = await self.get(workspace_id, table_id, lock=True)
         self._check_name(await self.repo.columns(table.id), spec.name)
         return ColumnOut.model_validate(await self._add_column(table, spec, index=index, emit=True))
 
     async def build_indexes(self, workspace_id: uuid.UUID, table_id: uuid.UUID) -> None:
-        """Create the sort index of every sortable column (after a bulk load made with index=False)."""
+        """After a bulk load: refresh the planner's statistics. Sort indexes are made on demand
+        (the first view that sorts on a column of a large table, docs/tables.md), so a load has
+        none to build; a table made with `index=True` already has them."""
         table = await self.get(workspace_id, table_id)
-        for column in await self.repo.columns(table.id):
-            await self.storage.create_index(table.id, column)
         await self.storage.analyze(table.id)
+
+    async def ensure_indexes(self, table: DataTable, columns: Sequence[TableColumn]) -> None:
+        """Index these columns if the table is large enough for an index to matter."""
+        if columns and table.row_count >= INDEX_MIN_ROWS:
+            await self.storage.ensure_indexes(table.id, columns)
 
     async def update_column(
         self, workspace_id: uuid.UUID, table_id: uuid.UUID, column_id: uuid.UUID, body: ColumnUpdate
@@ -263,10 +272,12 @@ class TableService:
         return ColumnOut.model_validate(column), report
 
     async def _change_type(self, table: DataTable, column: TableColumn, new_type: ColumnType) -> TypeChangeReport:
+        had_index = bool(await self.storage.indexed(table.id, [column]))
         not_converted = await self.storage.change_column_type(table.id, column, new_type)
         column.type = new_type
         await self.session.flush()
-        await self.storage.create_index(table.id, column)
+        if had_index:
+            await self.storage.create_index(table.id, column)
         samples: list[dict[str, Any]] = []
         if not_converted:
             samples = await self._invalid_samples(table, column)
@@ -339,13 +350,30 @@ class RowService:
         limit: int,
         *,
         count: bool = True,
+        cursor: str | None = None,
     ) -> tuple[list[RowOut], dict[str, Any]]:
-        """One page of the view; `meta` carries the total and whether it is an estimate."""
+        """One page of the view; `meta` carries the total (flagged when estimated) and `next_cursor`.
+
+        `cursor` (from a previous page's `meta.next_cursor`) continues after that page by keyset,
+        which costs the same at any depth; `offset` is for small jumps (its cost grows with it).
+        """
         table = await self.tables.get(workspace_id, table_id)
         columns = await self.repo.columns(table.id)
         compiled = compile_view(view, columns, sa_table(table.id, columns))
-        rows = await self.storage.page(columns, compiled, offset, limit)
-        meta: dict[str, Any] = {"offset": offset, "limit": limit}
+        position = decode_cursor(compiled, cursor) if cursor else None
+        if position is not None and offset:
+            raise Unprocessable(
+                "Give either a cursor or an offset, not both.",
+                code="invalid_view",
+                details=[{"field": "offset", "message": "must be 0 with a cursor"}],
+            )
+        await self.tables.ensure_indexes(table, compiled.index_columns)
+        rows = await self.storage.page(columns, compiled, offset, limit, position)
+        meta: dict[str, Any] = {"offset": offset, "limit": limit, "next_cursor": None}
+        if len(rows) == limit:
+            last = rows[-1]
+            values = tuple(last.values.get(c.id) for c, _ in compiled.sort_columns)
+            meta["next_cursor"] = encode_cursor(compiled, Cursor(values, last.id))
         if count:
             total = await self._count(table, compiled)
             meta.update(total=total.total, total_estimated=total.estimated)
@@ -457,6 +485,8 @@ class RowService:
         key_column = next((c for c in columns if c.id == key_column_id), None) if key_column_id else None
         if key_column_id and key_column is None:
             raise NotFound("Key column not found.")
+        if key_column is not None:
+            await self.tables.ensure_indexes(table, [key_column])  # each batch looks its keys up
         result = AppendResult()
         errors: list[RowError] = []
         index = 0
@@ -555,7 +585,9 @@ class RowService:
                 errors.append(RowError(index, None, "this row appears twice in the request"))
                 continue
             changes[patch.id] = self._parse_cells(by_key, patch.cells, index, errors)
-        locked = await self.storage.lock_rows(table.id, columns, list(changes))
+        # Lock and read only the columns being written: their old values are all the diff needs.
+        touched = {cid for cells in changes.values() for cid in cells}
+        locked = await self.storage.lock_rows(table.id, [c for c in columns if c.id in touched], list(changes))
         for index, patch in enumerate(patches):
             current = locked.get(patch.id)
             if current is None:
@@ -595,7 +627,7 @@ class RowService:
             raise Unprocessable(
                 str(exc), code="invalid_cell", details=[{"column_id": str(column_id), "message": str(exc)}]
             ) from None
-        locked = await self.storage.lock_rows(table.id, columns, [row_id])
+        locked = await self.storage.lock_rows(table.id, [column], [row_id])
         current = locked.get(row_id)
         if current is None:
             raise NotFound("Row not found.")

@@ -15,15 +15,18 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.models import ColumnType, TableColumn, physical_table_name
-from morket.tables.query import CompiledView
+from morket.tables.query import CompiledView, Cursor, keyset_branches
 from morket.tables.types import TEXT_LIKE, storage_type
 
 SCHEMA = "tabledata"
+# How long a read waits to build an on-demand index behind a writer before serving without it.
+LOCK_WAIT_MS = 500
 SYSTEM_COLUMNS = ("_id", "_version", "_created_at", "_updated_at", "_created_by", "_updated_by", "_meta", "_invalid")
 
 
@@ -159,6 +162,9 @@ class TableStorage:
                 " _updated_at timestamptz NOT NULL DEFAULT now(),"
                 " _created_by uuid, _updated_by uuid,"
                 " _meta jsonb, _invalid jsonb)"
+                # Room on every page for a new version of its rows: an edit that changes no indexed
+                # column is then a HOT update and touches no index at all (docs/tables.md).
+                " WITH (fillfactor = 90)"
             )
         )
 
@@ -184,6 +190,57 @@ class TableStorage:
             )
         )
 
+    async def indexed(self, table_id: uuid.UUID, columns: Sequence[TableColumn]) -> set[uuid.UUID]:
+        """The columns among `columns` that have their sort index."""
+        names = {_index_name(table_id, c.id): c.id for c in columns}
+        if not names:
+            return set()
+        result = await self.session.execute(
+            sa.text(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema AND c.relname = ANY(:names)"
+            ),
+            {"schema": SCHEMA, "names": list(names)},
+        )
+        return {names[row[0]] for row in result.all()}
+
+    async def ensure_indexes(self, table_id: uuid.UUID, columns: Sequence[TableColumn]) -> list[TableColumn]:
+        """Create the missing sort indexes of `columns` (on demand, docs/tables.md); returns the new ones.
+
+        In the caller's transaction when there is one (the index then commits with it); on a read
+        session (autocommit) in a short transaction of its own that gives up after LOCK_WAIT rather
+        than queue behind a long write: the page is then served without the index, and the next
+        view tries again. An advisory lock keeps two processes from building the same index.
+        """
+        wanted = [c for c in columns if storage_type(c.type).sortable]
+        if not wanted:
+            return []
+        missing = [c for c in wanted if c.id not in await self.indexed(table_id, wanted)]
+        if not missing:
+            return []
+        driver = await self._driver()
+
+        async def build() -> list[TableColumn]:
+            created = []
+            for column in missing:
+                name = _index_name(table_id, column.id)
+                await driver.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name)
+                if await driver.fetchval("SELECT to_regclass($1) IS NULL", f"{SCHEMA}.{name}"):
+                    await driver.execute(
+                        f"CREATE INDEX {_qi(name)} ON {qualified(table_id)} ({_qi(column.physical_name)}, _id)"
+                    )
+                    created.append(column)
+            return created
+
+        if driver.is_in_transaction():
+            return await build()
+        try:
+            async with driver.transaction():
+                await driver.execute(f"SET LOCAL lock_timeout = {LOCK_WAIT_MS}")
+                return await build()
+        except asyncpg.LockNotAvailableError:
+            return []
+
     async def drop_index(self, table_id: uuid.UUID, column: TableColumn) -> None:
         await self.session.execute(sa.text(f"DROP INDEX IF EXISTS {SCHEMA}.{_qi(_index_name(table_id, column.id))}"))
 
@@ -206,7 +263,8 @@ class TableStorage:
     async def change_column_type(self, table_id: uuid.UUID, column: TableColumn, new_type: ColumnType) -> int:
         """Cast the column to the new type; cells that do not convert keep their text in `_invalid`.
 
-        Returns the number of cells that did not convert.
+        Returns the number of cells that did not convert. The column's sort index, if it had one,
+        is dropped (the caller recreates it for the new type).
         """
         target = storage_type(new_type)
         name = _qi(column.physical_name)
@@ -345,9 +403,16 @@ class TableStorage:
         return stmt.order_by(*view.order_by)
 
     async def page(
-        self, columns: Sequence[TableColumn], view: CompiledView, offset: int, limit: int
+        self,
+        columns: Sequence[TableColumn],
+        view: CompiledView,
+        offset: int,
+        limit: int,
+        cursor: Cursor | None = None,
     ) -> list[StoredRow]:
-        rows = (await self.session.execute(self._select(view).offset(offset).limit(limit))).mappings().all()
+        """One page: `limit` rows from `offset`, or the `limit` rows after `cursor` (keyset)."""
+        stmt = _keyset_select(view, cursor, limit) if cursor else self._select(view).offset(offset).limit(limit)
+        rows = (await self.session.execute(stmt)).mappings().all()
         return [_stored(row, columns) for row in rows]
 
     async def stream(
@@ -390,6 +455,36 @@ class TableStorage:
         param = sa.bindparam("keys", value=list(values), type_=ARRAY(_sa_type(key.type)))
         stmt = sa.select(col, sa.func.min(table.c._id)).where(col == sa.any_(param)).group_by(col)
         return {row[0]: int(row[1]) for row in (await self.session.execute(stmt)).all()}
+
+
+def _keyset_select(view: CompiledView, cursor: Cursor, limit: int) -> sa.Select[Any]:
+    """The `limit` rows after `cursor` in the view's order.
+
+    With one sort key (or none) every branch is an index range on that column's (column, _id)
+    btree, each limited to `limit` rows and tagged with its rank, so a page deep in the table
+    costs what the first page does. With several keys no index serves the order anyway; the
+    branches are one OR in a single query (one top-N sort, as an offset page).
+    """
+    branches = keyset_branches(view, cursor)
+    if not branches:
+        return sa.select(view.table).where(sa.false()).limit(0)
+    if len(view.sort_columns) > 1:
+        stmt = sa.select(view.table).where(sa.or_(*branches))
+        if view.where is not None:
+            stmt = stmt.where(view.where)
+        return stmt.order_by(*view.order_by).limit(limit)
+    parts = []
+    for rank, branch in enumerate(branches):
+        part = sa.select(view.table, sa.literal(rank).label("_rank")).where(branch)
+        if view.where is not None:
+            part = part.where(view.where)
+        parts.append(sa.select(part.order_by(*view.order_by).limit(limit).subquery()))
+    merged = sa.union_all(*parts).subquery()
+    order: list[sa.ColumnElement[Any]] = [merged.c["_rank"]]
+    for column, desc in view.sort_columns:
+        order.append(merged.c[column.physical_name].desc() if desc else merged.c[column.physical_name].asc())
+    order.append(merged.c["_id"].desc() if view.id_desc else merged.c["_id"].asc())
+    return sa.select(merged).order_by(*order).limit(limit)
 
 
 def _ids_param(ids: Sequence[int]) -> sa.BindParameter[Any]:

@@ -970,6 +970,9 @@ export interface paths {
         /**
          * List Rows
          * @description A page of rows, filtered, searched and sorted; `meta.total_estimated` flags an estimated total.
+         *
+         *     `meta.next_cursor` continues after this page at any depth for the same cost (pass it as
+         *     `cursor` with the same sort); `offset` is for small jumps.
          */
         get: operations["list_rows_api_v1_workspaces__workspace_id__tables__table_id__rows_get"];
         put?: never;
@@ -5220,6 +5223,8 @@ export interface operations {
                 /** @description Quick search in text columns */
                 q?: string | null;
                 count?: boolean;
+                /** @description `meta.next_cursor` of the previous page (keyset) */
+                cursor?: string | null;
             };
             header?: never;
             path: {
