@@ -167,12 +167,12 @@ async def main(args: argparse.Namespace, base: str) -> None:
         browser.stage_seconds = dict.fromkeys(browser.stage_seconds, 0.0)
         recycled, blocked = browser.recycled, browser.blocked
         before = memory()
-        samples: list[float] = []
+        samples: list[tuple[float, float]] = []  # (service RSS, Chromium PSS) every 5 s
 
         async def sample() -> None:
             while True:
                 await asyncio.sleep(5)
-                samples.append(pss_mb(chromium_pids()))
+                samples.append((rss_mb([os.getpid()]), pss_mb(chromium_pids())))
 
         sampler = asyncio.create_task(sample())
         seconds, ok = await run(scraper, base, args.browser_pages, FetchMode.BROWSER, args.pool)
@@ -198,7 +198,13 @@ async def main(args: argparse.Namespace, base: str) -> None:
             f"({len(chromium_pids())} processes)"
         )
         if samples:
-            print(f"              Chromium PSS every 5 s of the run: min {min(samples):.0f}, max {max(samples):.0f} MB")
+            half = len(samples) // 2 or 1
+            for label, i in (("service RSS", 0), ("Chromium PSS", 1)):
+                first, second = [x[i] for x in samples[:half]], [x[i] for x in samples[half:]] or [0.0]
+                print(
+                    f"              {label} every 5 s: first half {min(first):.0f}-{max(first):.0f} MB, "
+                    f"second half {min(second):.0f}-{max(second):.0f} MB"
+                )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"              service peak RSS {peak:.0f} MB")
     finally:
