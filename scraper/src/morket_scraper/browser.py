@@ -94,7 +94,8 @@ TRACKER_DOMAINS = frozenset(
 # Waits in the page until it is ready to read, then returns its HTML (one round trip for both):
 # ready once the DOM content loaded, the page has content (structured data or 200 characters of
 # text, and no empty app mount point) and its text did not change between two polls; a page that
-# stays small is read once it is complete and quiet for 0.5 s; at the limit, whatever is there.
+# stays small is read once its text was quiet for 0.5 s (with an empty mount point, only once the
+# page is complete, i.e. its scripts ran); at the limit, whatever is there.
 READ_WHEN_READY = """(limit) => new Promise((resolve) => {
   const started = performance.now();
   let length = -1;
@@ -114,7 +115,8 @@ READ_WHEN_READY = """(limit) => new Promise((resolve) => {
           .some((m) => !(m.textContent || '').trim());
         const data = document.querySelector(
           'script[type="application/ld+json"], [itemscope], meta[property^="og:"]');
-        if ((!empty && (data || n >= 200)) || (document.readyState === 'complete' && now - since >= 500)) {
+        const quiet = now - since >= 500;
+        if ((!empty && (data || n >= 200 || quiet)) || (document.readyState === 'complete' && quiet)) {
           resolve(html());
           return;
         }
