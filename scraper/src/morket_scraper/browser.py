@@ -371,11 +371,12 @@ class BrowserPool:
         is handed to the page with a <base> so its relative links resolve against its real URL.
         """
         request = route.request
-        navigation = request.is_navigation_request() and request.frame.parent_frame is None
         try:
-            top = "" if navigation else (urlsplit(request.frame.url).hostname or "")
-        except PlaywrightError:
-            top = ""
+            frame = request.frame
+            navigation = request.is_navigation_request() and frame.parent_frame is None
+            top = "" if navigation else (urlsplit(frame.url).hostname or "")
+        except PlaywrightError:  # a request without a frame (a worker's): judged by its own URL
+            navigation, top = False, ""
         if not navigation and not self._wanted(request.url, request.resource_type, top):
             self.blocked += 1
             await route.abort("blockedbyclient")
