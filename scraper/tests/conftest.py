@@ -81,12 +81,12 @@ class Site:
         return web.Response(status=status, headers=headers, body=body.encode() if isinstance(body, str) else body)
 
 
-async def start_site(site: Site) -> web.AppRunner:
+async def start_site(site: Site, port: int | None = None) -> web.AppRunner:
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", site._handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = free_port(site.host)
+    port = port or free_port(site.host)
     await web.TCPSite(runner, site.host, port).start()
     site.port = port
     return runner
@@ -223,7 +223,7 @@ async def make_service(database_url: str, browser: BrowserPool) -> AsyncIterator
     # Each test starts from an empty queue.
     conn = await asyncpg.connect(make_settings(database_url).asyncpg_dsn)
     with contextlib.suppress(asyncpg.UndefinedTableError):
-        await conn.execute("TRUNCATE scraper.tasks, scraper.jobs")
+        await conn.execute("TRUNCATE scraper.tasks, scraper.jobs, scraper.webhook_deliveries")
     await conn.close()
 
 

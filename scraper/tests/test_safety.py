@@ -3,16 +3,22 @@ DNS and again on every redirect, unless the allow-list names them."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import cast
 
+import dns.message
+import dns.name
+import dns.rdatatype
+import dns.rrset
 import pytest
 
 from morket_scraper.models import FetchMode, Outcome, TargetType
 from morket_scraper.safety import AddressPolicy, TargetRefused, check_url, embedded_ipv4, parse_host_ip
 from morket_scraper.service import Scraper
 from tests import pages
-from tests.conftest import Site, start_site
+from tests.conftest import Site, make_settings, start_site
 
 OPEN = AddressPolicy()
 
@@ -125,3 +131,70 @@ async def test_redirect_within_allowed_hosts_is_followed(scraper: Scraper, site:
     assert result.outcome is Outcome.SUCCESS
     assert result.final_url == target
     assert result.fields["company_name"].source_url == target
+
+
+class RebindingDns(asyncio.DatagramProtocol):
+    """A DNS server on loopback (UDP) for one name: its A record is the allowed address for the
+    first `honest` lookups, then a private one (a DNS-rebinding attacker's server, TTL 0)."""
+
+    def __init__(self, name: str, allowed: str, private: str) -> None:
+        self.name = dns.name.from_text(name)
+        self.allowed = allowed
+        self.private = private
+        self.honest = 1
+        self.lookups = 0
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's is not a subclass
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        query = dns.message.from_wire(data)
+        response = dns.message.make_response(query)
+        question = query.question[0]
+        if question.name == self.name and question.rdtype == dns.rdatatype.A:
+            self.lookups += 1
+            address = self.allowed if self.lookups <= self.honest else self.private
+            response.answer.append(dns.rrset.from_text(self.name, 0, "IN", "A", address))
+        assert self.transport is not None
+        self.transport.sendto(response.to_wire(), addr)
+
+
+async def test_dns_rebinding_never_reaches_the_private_address(database_url: str, private_site: Site) -> None:
+    """Whenever the name flips to the private address (after our first lookup, our second, ...),
+    nothing connects there: on both paths every connection goes to an address that was checked the
+    moment it was resolved (the HTTP path's resolver; in the browser, every request is fetched by
+    our route through that resolver and Chromium resolves nothing itself)."""
+    public = Site("127.0.0.1")
+    runner = await start_site(public, port=private_site.port)  # the same port on both addresses
+    public.page("/", pages.COMPANY_JSONLD)
+    private_site.page("/", pages.COMPANY_MICRODATA)
+    server = RebindingDns("rebind.test.", "127.0.0.1", "127.0.0.2")
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        lambda: server, local_addr=("127.0.0.1", 0)
+    )
+    dns_port = transport.get_extra_info("sockname")[1]
+    scraper = Scraper(
+        make_settings(database_url, dns_servers=f"127.0.0.1:{dns_port}", respect_robots=False, browser_pool_size=1)
+    )
+    await scraper.start()
+    url = f"http://rebind.test:{private_site.port}/"
+    try:
+        for mode in (FetchMode.HTTP, FetchMode.BROWSER):
+            outcomes = []
+            for honest in range(1, 6):
+                server.honest, server.lookups = honest, 0
+                result = await scraper.scrape(url, TargetType.COMPANY, mode, follow_links=False)
+                outcomes.append(result.outcome)
+                assert private_site.hits == [], (mode, honest)
+                if result.outcome is Outcome.SUCCESS:
+                    assert result.fields["company_name"].value == "Acme Rockets Inc."  # the public page
+                else:
+                    assert result.error_code == "address_refused" and "127.0.0.2" in (result.error or "")
+            # Once the name stays honest long enough the page is read, from the public address.
+            assert Outcome.SUCCESS in outcomes, (mode, outcomes)
+            assert Outcome.REFUSED in outcomes, (mode, outcomes)
+    finally:
+        await scraper.close()
+        transport.close()
+        await runner.cleanup()

@@ -3,7 +3,11 @@ page-size limits and downloads, with results normalized per field (value, source
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
+
+from aiohttp import web
 
 from morket_scraper.models import FetchMode, Outcome, TargetType
 from morket_scraper.service import Scraper
@@ -41,6 +45,48 @@ async def test_browser_path_for_a_script_rendered_page(scraper: Scraper, site: S
     agents = [h.headers.get("User-Agent", "") for h in site.hits_to("/app")]
     assert len(agents) == 2 and "Chrome/" in agents[1] and "HeadlessChrome" not in agents[1]
     assert "webdriver=undefined" in (await scraper.browser.fetch(url)).html
+
+
+async def test_the_browser_reads_the_content_without_what_extraction_does_not_need(
+    scraper: Scraper, site: Site
+) -> None:
+    """Trackers, another site's scripts, images are never requested; the site's own script runs;
+    a script of the site that never answers does not hold the read back (no network idle wait)."""
+    release = asyncio.Event()
+
+    async def hangs(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text="", content_type="application/javascript")
+
+    site.pages["/hang.js"] = hangs
+    site.page(
+        "/own.js",
+        "document.getElementById('root').innerHTML = "
+        "'<h1>Scripted Co</h1><a href=\"mailto:hi@scripted.example\">mail</a>';",
+        content_type="application/javascript",
+    )
+    site.page("/logo.png", "png", content_type="image/png")
+    site.page("/other-site.js", "document.title = 'other site ran';", content_type="application/javascript")
+    shell = f"""<!doctype html><html><head><title>Scripted</title>
+    <script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>
+    <script src="http://localhost:{site.port}/other-site.js"></script>
+    <script async src="/hang.js"></script></head>
+    <body><img src="/logo.png"><div id="root"></div><script src="/own.js"></script></body></html>"""
+    url = site.page("/scripted", shell)
+    blocked = scraper.browser.blocked
+    started = time.monotonic()
+    try:
+        result = await scraper.scrape(url, TargetType.COMPANY, FetchMode.BROWSER)
+    finally:
+        release.set()
+    took = time.monotonic() - started
+    assert result.outcome is Outcome.SUCCESS, result.error
+    assert result.values()["emails"] == [{"email": "hi@scripted.example"}]
+    assert took < scraper.settings.fetch_timeout_seconds / 2, took
+    # localhost is another site than 127.0.0.1: the same server would have logged the request.
+    assert site.hits_to("/other-site.js") == [] and site.hits_to("/logo.png") == []
+    assert len(site.hits_to("/own.js")) == 1 and len(site.hits_to("/hang.js")) == 1
+    assert scraper.browser.blocked - blocked >= 3  # the tracker, the other site's script, the image
 
 
 async def test_mode_http_never_uses_the_browser(scraper: Scraper, site: Site) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiohttp import web
@@ -17,7 +19,7 @@ from morket.webhooks import signing as api_signing
 
 from morket_scraper import webhooks
 from tests import pages
-from tests.conftest import Service, Site, start_site, wait_until
+from tests.conftest import Service, Site, make_settings, start_site, wait_until
 
 SECRET = "whsec-" + "s" * 30
 
@@ -126,6 +128,55 @@ async def test_async_and_sync_tasks_with_signed_webhook(
     assert event["event"] == "scrape.task.completed"
     assert event["data"]["task_id"] == task_id
     assert event["data"]["result"]["fields"]["company_name"]["value"] == "Acme Rockets Inc."
+
+
+async def test_a_restart_loses_no_pending_webhook_delivery(
+    make_service: Callable[..., Awaitable[Service]], site: Site, receiver: Receiver, database_url: str
+) -> None:
+    """The first attempt fails; the service stops before the retry is due (the API's schedule: 5 s);
+    the next process, on the same database, delivers the same event, signed, on schedule."""
+    first = await make_service(respect_robots=False, webhook_retry_delays="5,10,20")
+    receiver.fail_first = 1
+    url = site.page("/", pages.COMPANY_JSONLD)
+    async with first.client() as http:
+        response = await http.post(
+            "/api/v1/scrape",
+            json={"url": url, "follow_links": False, "webhook_url": receiver.url, "webhook_secret": SECRET},
+        )
+        assert response.status_code == 202
+        task_id = response.json()["data"]["id"]
+        await wait_until(lambda: _async(len(receiver.received) == 1), what="the first attempt")
+    failed_at = time.monotonic()
+    await first.stop()
+    assert time.monotonic() - failed_at < 5, "the retry fell due before the service stopped: nothing was tested"
+
+    conn = await asyncpg.connect(make_settings(database_url).asyncpg_dsn)
+    query = "SELECT * FROM scraper.webhook_deliveries WHERE (body::jsonb -> 'data' ->> 'task_id') = $1"
+    try:
+        pending = await conn.fetchrow(query, task_id)
+        assert (pending["status"], pending["attempts"], pending["last_status"]) == ("pending", 1, 500)
+        assert len(receiver.received) == 1
+
+        await make_service(respect_robots=False, webhook_retry_delays="5,10,20")
+
+        async def delivered() -> bool:
+            row = await conn.fetchrow(query, task_id)
+            return bool(row["status"] == "delivered")
+
+        await wait_until(delivered, timeout=30, what="the retry after the restart")
+        row = await conn.fetchrow(query, task_id)
+    finally:
+        await conn.close()
+    assert (row["attempts"], row["last_status"], row["last_error"]) == (2, 204, None)
+    # The retry came on schedule (not at once because of the restart) and resent the same event.
+    assert (row["finished_at"] - pending["next_attempt_at"]).total_seconds() >= 0
+    assert len(receiver.received) == 2
+    first_try, retry = receiver.received
+    assert first_try["body"] == retry["body"]
+    headers = retry["headers"]
+    assert api_signing.verify(SECRET, headers["X-Morket-Timestamp"], retry["body"], headers["X-Morket-Signature"])
+    event = json.loads(retry["body"])
+    assert (event["event"], event["data"]["task_id"]) == ("scrape.task.completed", task_id)
 
 
 async def _async(value: bool) -> bool:

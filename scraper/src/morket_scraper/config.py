@@ -52,6 +52,9 @@ class ScraperSettings(BaseSettings):
     # SSRF: targets on private networks are refused unless listed here (comma-separated hosts,
     # IPs or CIDRs). Tests and `make run` list loopback.
     allow_hosts: str = ""
+    # DNS servers the SSRF check asks (comma-separated ip or ip:port); empty: the system's resolver.
+    # Every connection (HTTP path, and each request of a browser page) goes to an address it checked.
+    dns_servers: str = ""
     # Outbound webhooks: same retry schedule as the API's (5 s, 10 s, 20 s).
     webhook_retry_delays: str = "5,10,20"
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
@@ -75,6 +78,10 @@ class ScraperSettings(BaseSettings):
     @property
     def proxy_list(self) -> list[str]:
         return [p.strip() for p in self.proxies.split(",") if p.strip()]
+
+    @property
+    def dns_server_list(self) -> list[str]:
+        return [p.strip() for p in self.dns_servers.split(",") if p.strip()]
 
     @property
     def allow_list(self) -> list[str]:

@@ -7,12 +7,12 @@ import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from morket_scraper.safety import AddressPolicy, TargetRefused, check_url
+from morket_scraper.safety import AddressPolicy, TargetRefused, check_url, parse_host_ip, split_target
 
 MAX_REDIRECTS = 10
 _TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml", "application/ld+json")
@@ -69,6 +69,16 @@ class CheckedResolver(AbstractResolver):
         return None
 
 
+def must_precheck(url: str, proxy: str | None) -> bool:
+    """Whether a URL must be checked before the request: through a proxy (the proxy resolves),
+    or when its host is an IP literal (aiohttp connects to those without asking the resolver).
+    Any other host is checked by the session's CheckedResolver, on the address it connects to."""
+    if proxy is not None:
+        return True
+    host = urlsplit(url).hostname or ""
+    return parse_host_ip(host) is not None
+
+
 def make_session(policy: AddressPolicy, *, limit: int = 200, timeout: float = 15.0) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(limit=limit, limit_per_host=16, resolver=CheckedResolver(policy), ttl_dns_cache=0)
     return aiohttp.ClientSession(
@@ -98,8 +108,11 @@ async def fetch_page(
     current = url
     redirects: list[str] = []
     for _ in range(MAX_REDIRECTS + 1):
-        # The connector's resolver checks direct connections; through a proxy the proxy resolves, so check here too.
-        await check_url(current, policy)
+        # The connector's resolver checks direct connections to names; literals and proxies are checked here.
+        if must_precheck(current, proxy):
+            await check_url(current, policy)
+        else:
+            split_target(current)  # only http(s), no credentials
         try:
             async with session.get(current, headers=headers, allow_redirects=False, proxy=proxy) as response:
                 if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
@@ -137,6 +150,92 @@ async def fetch_page(
                     html=body.decode(charset, errors="replace"),
                     headers={k.lower(): v for k, v in response.headers.items()},
                     redirects=redirects,
+                )
+        except TargetRefused:
+            raise
+        except (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError) as exc:
+            raise FetchError("proxy_error", f"proxy failed: {exc}") from None
+        except aiohttp.ClientConnectorError as exc:
+            cause: Any = exc.os_error
+            if isinstance(cause, OSError) and str(cause).startswith("refused: "):
+                raise TargetRefused(str(cause)[len("refused: ") :]) from None
+            raise FetchError("network_error", f"could not connect: {exc}") from None
+        except TimeoutError:
+            raise FetchError("timeout", "the site did not answer in time") from None
+        except aiohttp.ClientError as exc:
+            raise FetchError("network_error", f"{type(exc).__name__}: {exc}") from None
+    raise FetchError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects", retryable=False)
+
+
+@dataclass
+class RawResponse:
+    """One answer fetched for the browser: the final hop's status, headers and body."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+_HOP_BY_HOP = {"host", "connection", "keep-alive", "content-length", "transfer-encoding", "accept-encoding", "upgrade"}
+
+
+async def fetch_raw(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    policy: AddressPolicy,
+    *,
+    headers: dict[str, str],
+    data: bytes | None,
+    max_bytes: int,
+    proxy: str | None = None,
+    timeout: float | None = None,
+) -> RawResponse:
+    """A request the browser made, done by us: every hop checked, and the connection goes to the
+    address the session's CheckedResolver just checked (Chromium itself resolves nothing)."""
+    current = url
+    sent = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP and not k.startswith(":")}
+    client_timeout = aiohttp.ClientTimeout(total=timeout) if timeout else None
+    for _ in range(MAX_REDIRECTS + 1):
+        if must_precheck(current, proxy):
+            await check_url(current, policy)
+        try:
+            async with session.request(
+                method,
+                current,
+                headers=sent,
+                data=data,
+                allow_redirects=False,
+                proxy=proxy,
+                timeout=client_timeout,
+            ) as response:
+                location = response.headers.get("location")
+                if response.status in (301, 302, 303, 307, 308) and location:
+                    current = urljoin(current, location)
+                    if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+                        method, data = "GET", None
+                    continue
+                declared = response.content_length
+                if declared is not None and declared > max_bytes:
+                    raise FetchError("too_large", f"the page is {declared} bytes (limit {max_bytes})", retryable=False)
+                body = bytearray()
+                async for chunk in response.content.iter_chunked(65536):
+                    body.extend(chunk)
+                    if len(body) > max_bytes:
+                        raise FetchError("too_large", f"the page is over {max_bytes} bytes", retryable=False)
+                return RawResponse(
+                    url=url,
+                    final_url=current,
+                    status=response.status,
+                    # The body is decompressed already: its encoding header would mislead the browser.
+                    headers=[
+                        (k, v)
+                        for k, v in response.headers.items()
+                        if k.lower() not in _HOP_BY_HOP and k.lower() != "content-encoding"
+                    ],
+                    body=bytes(body),
                 )
         except TargetRefused:
             raise

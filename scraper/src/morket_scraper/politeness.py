@@ -29,6 +29,9 @@ class DomainPolicy(BaseModel):
     burst: int | None = Field(default=None, ge=1)
     respect_robots: bool | None = None
     always_browser: bool | None = None
+    # The browser loads this site's pages with other sites' scripts, styles and API calls (off:
+    # only the site's own; trackers and images, fonts, media are never loaded).
+    third_party_scripts: bool | None = None
 
 
 class PolicyFile(BaseModel):

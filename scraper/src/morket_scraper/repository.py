@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ import asyncpg
 
 from morket_scraper.models import JobProgress, JobStatus, ScrapeResult, TaskStatus
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _DDL = """
 CREATE SCHEMA IF NOT EXISTS scraper;
 CREATE TABLE IF NOT EXISTS scraper.jobs (
@@ -52,7 +53,42 @@ CREATE TABLE IF NOT EXISTS scraper.tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_queue_idx ON scraper.tasks (priority DESC, created_at) WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS tasks_job_idx ON scraper.tasks (job_id);
+-- Version 2: webhook deliveries, written in the transaction that records what they announce.
+CREATE TABLE IF NOT EXISTS scraper.webhook_deliveries (
+    id uuid PRIMARY KEY,
+    url text NOT NULL,
+    secret text NOT NULL,
+    event text NOT NULL,
+    body text NOT NULL,
+    status text NOT NULL DEFAULT 'pending',
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    lease_until timestamptz,
+    last_status integer,
+    last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due_idx ON scraper.webhook_deliveries (next_attempt_at)
+    WHERE status = 'pending';
 """
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A webhook to deliver: where, with which secret, which event, and the body as it will be sent."""
+
+    url: str
+    secret: str
+    event: str
+    body: str
+
+
+_INSERT_DELIVERY = "INSERT INTO scraper.webhook_deliveries (id, url, secret, event, body) VALUES ($1, $2, $3, $4, $5)"
+
+
+async def _add_delivery(conn: asyncpg.Connection, delivery: NewDelivery) -> None:
+    await conn.execute(_INSERT_DELIVERY, uuid.uuid4(), delivery.url, delivery.secret, delivery.event, delivery.body)
 
 
 async def create_schema(pool: asyncpg.Pool) -> None:
@@ -164,18 +200,28 @@ class TaskRepository:
         return int(status.split()[-1])
 
     async def finish(
-        self, task_id: uuid.UUID, status: TaskStatus, result: ScrapeResult | None, error: str | None
+        self,
+        task_id: uuid.UUID,
+        status: TaskStatus,
+        result: ScrapeResult | None,
+        error: str | None,
+        delivery: NewDelivery | None = None,
     ) -> bool:
-        """Record the outcome unless the task was cancelled meanwhile; False when it was."""
-        done = await self.pool.execute(
-            "UPDATE scraper.tasks SET status = $2, result = $3::jsonb, error = $4, finished_at = now(),"
-            " lease_until = NULL WHERE id = $1 AND status = 'running'",
-            task_id,
-            status.value,
-            result.model_dump_json() if result else None,
-            error,
-        )
-        return str(done).endswith(" 1")
+        """Record the outcome unless the task was cancelled meanwhile; False when it was. Its
+        webhook delivery is queued in the same transaction: no result without its callback."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            done = await conn.execute(
+                "UPDATE scraper.tasks SET status = $2, result = $3::jsonb, error = $4, finished_at = now(),"
+                " lease_until = NULL WHERE id = $1 AND status = 'running'",
+                task_id,
+                status.value,
+                result.model_dump_json() if result else None,
+                error,
+            )
+            recorded = str(done).endswith(" 1")
+            if recorded and delivery is not None:
+                await _add_delivery(conn, delivery)
+        return recorded
 
     async def requeue(self, task_id: uuid.UUID) -> None:
         await self.pool.execute(
@@ -232,12 +278,71 @@ class TaskRepository:
             )
         return int(status.split()[-1])
 
-    async def close_job_if_done(self, job_id: uuid.UUID) -> asyncpg.Record | None:
-        """Mark the job finished once no task is queued or running; the row only the first time (one webhook)."""
-        return await self.pool.fetchrow(
-            "UPDATE scraper.jobs SET finished_at = now(),"
-            " status = CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'completed' END"
-            " WHERE id = $1 AND finished_at IS NULL AND NOT EXISTS ("
-            " SELECT 1 FROM scraper.tasks WHERE job_id = $1 AND status IN ('queued', 'running')) RETURNING *",
-            job_id,
+    async def close_job_if_done(
+        self, job_id: uuid.UUID, announce: Callable[[asyncpg.Record, JobProgress], NewDelivery | None]
+    ) -> bool:
+        """Mark the job finished once no task is queued or running, and queue the delivery
+        `announce` makes of it, in one transaction; True only the first time (one webhook)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            job = await conn.fetchrow(
+                "UPDATE scraper.jobs SET finished_at = now(),"
+                " status = CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'completed' END"
+                " WHERE id = $1 AND finished_at IS NULL AND NOT EXISTS ("
+                " SELECT 1 FROM scraper.tasks WHERE job_id = $1 AND status IN ('queued', 'running')) RETURNING *",
+                job_id,
+            )
+            if job is None:
+                return False
+            delivery = announce(job, await self._progress(conn, job))
+            if delivery is not None:
+                await _add_delivery(conn, delivery)
+        return True
+
+    async def _progress(self, conn: asyncpg.Connection, job: asyncpg.Record) -> JobProgress:
+        rows = await conn.fetch(
+            "SELECT status, count(*) AS n FROM scraper.tasks WHERE job_id = $1 GROUP BY status", job["id"]
         )
+        counts = {r["status"]: r["n"] for r in rows}
+        return JobProgress(total=job["total"], **{s.value: counts.get(s.value, 0) for s in TaskStatus})
+
+    # -- webhook deliveries -------------------------------------------------------------------
+
+    async def claim_delivery(self, lease_seconds: float) -> asyncpg.Record | None:
+        """A delivery whose attempt is due (or whose last attempt's lease ran out), leased to us."""
+        return await self.pool.fetchrow(
+            "UPDATE scraper.webhook_deliveries SET lease_until = now() + make_interval(secs => $1)"
+            " WHERE id = (SELECT id FROM scraper.webhook_deliveries WHERE status = 'pending'"
+            " AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
+            " ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING *",
+            lease_seconds,
+        )
+
+    async def record_delivery(
+        self,
+        delivery_id: uuid.UUID,
+        status: str,
+        last_status: int | None,
+        error: str | None,
+        retry_in: float | None,
+    ) -> None:
+        """One attempt done: delivered, failed for good, or pending again in `retry_in` seconds."""
+        await self.pool.execute(
+            "UPDATE scraper.webhook_deliveries SET status = $2, attempts = attempts + 1, last_status = $3,"
+            " last_error = $4, lease_until = NULL,"
+            " next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at"
+            " ELSE now() + make_interval(secs => $5::float8) END,"
+            " finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END WHERE id = $1",
+            delivery_id,
+            status,
+            last_status,
+            error,
+            retry_in,
+        )
+
+    async def release_deliveries(self) -> int:
+        """At start-up: attempts a previous process had in flight are due again (one process per database)."""
+        status = await self.pool.execute(
+            "UPDATE scraper.webhook_deliveries SET lease_until = NULL"
+            " WHERE status = 'pending' AND lease_until IS NOT NULL"
+        )
+        return int(status.split()[-1])

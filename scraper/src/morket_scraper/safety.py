@@ -17,6 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -70,9 +74,11 @@ class AddressPolicy:
 
     hosts: frozenset[str] = frozenset()
     networks: tuple[Network, ...] = ()
+    # DNS servers to ask ("ip" or "ip:port"); none: the system's resolver (getaddrinfo).
+    nameservers: tuple[str, ...] = ()
 
     @classmethod
-    def from_entries(cls, entries: Iterable[str]) -> AddressPolicy:
+    def from_entries(cls, entries: Iterable[str], nameservers: Iterable[str] = ()) -> AddressPolicy:
         hosts: set[str] = set()
         networks: list[Network] = []
         for entry in entries:
@@ -83,7 +89,7 @@ class AddressPolicy:
                 networks.append(ipaddress.ip_network(value, strict=False))
             except ValueError:
                 hosts.add(value.rstrip("."))
-        return cls(frozenset(hosts), tuple(networks))
+        return cls(frozenset(hosts), tuple(networks), tuple(n.strip() for n in nameservers if n.strip()))
 
     def _allowed_ip(self, ip: IPAddress) -> bool:
         return any(ip.version == net.version and ip in net for net in self.networks)
@@ -124,21 +130,46 @@ class AddressPolicy:
             if not self.host_allowed_by_name(name):
                 self.check_ip(literal)
             return [literal]
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(name, port, type=socket.SOCK_STREAM)
-        except socket.gaierror:
-            raise TargetRefused(f"the host {name} does not resolve") from None
-        addresses: list[IPAddress] = []
-        for info in infos:
-            ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-            if ip not in addresses:
-                addresses.append(ip)
+        addresses = await self._lookup(name) if self.nameservers else await _system_lookup(name, port)
         if not addresses:
             raise TargetRefused(f"the host {name} does not resolve")
         if not self.host_allowed_by_name(name):
             for ip in addresses:
                 self.check_ip(ip)
         return addresses
+
+    async def _lookup(self, name: str) -> list[IPAddress]:
+        """A and AAAA records from the configured DNS servers."""
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        for server in self.nameservers:
+            host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+            resolver.nameservers = [*resolver.nameservers, host]
+            if port:
+                resolver.nameserver_ports[host] = int(port)
+        resolver.lifetime = 5.0
+        addresses: list[IPAddress] = []
+        for kind in ("A", "AAAA"):
+            try:
+                answer = await resolver.resolve(name, kind, search=False)
+            except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers):
+                continue
+            except dns.exception.Timeout:
+                raise TargetRefused(f"the host {name} does not resolve (DNS timeout)") from None
+            addresses.extend(ipaddress.ip_address(r.to_text()) for r in answer)
+        return addresses
+
+
+async def _system_lookup(name: str, port: int) -> list[IPAddress]:
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise TargetRefused(f"the host {name} does not resolve") from None
+    addresses: list[IPAddress] = []
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if ip not in addresses:
+            addresses.append(ip)
+    return addresses
 
 
 def split_target(url: str) -> tuple[str, str, int]:

@@ -10,7 +10,6 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -23,12 +22,20 @@ from morket_scraper.extractors import EXTRACTORS
 from morket_scraper.extractors.base import Parsed
 from morket_scraper.fetch import FetchError, Page, fetch_page, make_session
 from morket_scraper.metrics import Metrics
-from morket_scraper.models import FetchMode, FieldValue, Outcome, ScrapeResult, TargetType, TaskStatus
+from morket_scraper.models import (
+    FetchMode,
+    FieldValue,
+    JobProgress,
+    Outcome,
+    ScrapeResult,
+    TargetType,
+    TaskStatus,
+)
 from morket_scraper.politeness import DomainBreaker, DomainLimiter, RobotsCache, load_policies, policy_for
 from morket_scraper.proxies import NoProxyAvailable, ProxyPool
-from morket_scraper.repository import TaskRepository, TaskRow, create_schema
+from morket_scraper.repository import NewDelivery, TaskRepository, TaskRow, create_schema
 from morket_scraper.safety import AddressPolicy, TargetRefused, check_url, split_target
-from morket_scraper.webhooks import WebhookSender
+from morket_scraper.webhooks import WebhookDispatcher, WebhookSender, event_body
 
 log = logging.getLogger("morket_scraper")
 
@@ -75,7 +82,7 @@ class Scraper:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.settings = settings
-        self.policy = AddressPolicy.from_entries(settings.allow_list)
+        self.policy = AddressPolicy.from_entries(settings.allow_list, settings.dns_server_list)
         self.policies = load_policies(settings.policy_file)
         self.metrics = Metrics()
         self.limiter = DomainLimiter(settings.default_rate_per_second, settings.default_burst, self.policies)
@@ -96,6 +103,7 @@ class Scraper:
             recycle_memory_mb=settings.browser_recycle_memory_mb,
             max_bytes=settings.max_page_bytes,
             proxy=self._browser_proxy,
+            policies=self.policies,
         )
         self._owns_browser = browser is None
         self._sleep = sleep
@@ -103,12 +111,12 @@ class Scraper:
         self.http: aiohttp.ClientSession | None = None
         self.webhooks: WebhookSender | None = None
         self.credentials: CredentialClient | None = None
+        # Seconds spent per step of `scrape`, summed over every target (the benchmark prints them).
+        self.stage_seconds: dict[str, float] = {"checks": 0.0, "fetch": 0.0, "extract": 0.0}
 
     async def start(self, *, with_browser: bool = True) -> None:
         self.http = make_session(self.policy, timeout=self.settings.fetch_timeout_seconds)
-        self.webhooks = WebhookSender(
-            self.http, self.policy, self.settings.webhook_retry_schedule, self.settings.webhook_timeout_seconds
-        )
+        self.webhooks = WebhookSender(self.http, self.policy, self.settings.webhook_timeout_seconds)
         if self.settings.api_url:
             self.credentials = CredentialClient(
                 self.http,
@@ -232,6 +240,7 @@ class Scraper:
             self.metrics.errors.labels(code).inc()
             return ScrapeResult(outcome=outcome, url=url, target_type=target_type, error=message, error_code=code)
 
+        started = time.perf_counter()
         try:
             _, host, _ = split_target(url)
             await check_url(url, self.policy)
@@ -248,7 +257,12 @@ class Scraper:
             refusal = await self._polite(url)
             if refusal:
                 return failed(Outcome.REFUSED, "robots_disallowed", refusal)
-            page, used = await self.fetch(url, mode, proxies)
+            fetching = time.perf_counter()
+            self.stage_seconds["checks"] += fetching - started
+            try:
+                page, used = await self.fetch(url, mode, proxies)
+            finally:
+                self.stage_seconds["fetch"] += time.perf_counter() - fetching
         except TargetRefused as exc:
             return failed(Outcome.REFUSED, "address_refused", str(exc))
         except FetchError as exc:
@@ -260,6 +274,7 @@ class Scraper:
             outcome = Outcome.ERROR if transient else Outcome.NO_DATA if exc.code == "http_status" else Outcome.REFUSED
             return failed(outcome, exc.code, str(exc))
         self.breaker.record(host, True)
+        extracting = time.perf_counter()
         extractor = EXTRACTORS[target_type]
         parsed = [Parsed(page)]
         if follow_links:
@@ -272,6 +287,7 @@ class Scraper:
             name: FieldValue(value=value, source_url=source.final_url, fetched_at=source.fetched_at)
             for name, (value, source) in found.items()
         }
+        self.stage_seconds["extract"] += time.perf_counter() - extracting
         return ScrapeResult(
             outcome=Outcome.SUCCESS if fields else Outcome.NO_DATA,
             url=url,
@@ -304,27 +320,32 @@ class TaskQueue:
         self.pool = pool
         self._wake = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
-        self._background: set[asyncio.Task[Any]] = set()
         self._waiters: dict[uuid.UUID, list[asyncio.Future[None]]] = {}
         self._stopping = False
         self.active = 0
+        self.dispatcher: WebhookDispatcher | None = None
 
     async def start(self) -> None:
         await create_schema(self.pool)
         requeued = await self.repo.requeue_running()
         if requeued:
             log.info("requeued %d tasks interrupted by the last shutdown", requeued)
+        released = await self.repo.release_deliveries()
+        if released:
+            log.info("%d webhook deliveries interrupted by the last shutdown are due again", released)
+        if self.scraper.webhooks is not None:
+            self.dispatcher = WebhookDispatcher(self.repo, self.scraper.webhooks, self.settings.webhook_retry_schedule)
+            self.dispatcher.start()
         self._workers = [asyncio.create_task(self._work(i)) for i in range(self.settings.workers)]
 
     async def stop(self) -> None:
         self._stopping = True
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
         self._wake.set()
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
 
     def notify(self) -> None:
         self._wake.set()
@@ -349,11 +370,6 @@ class TaskQueue:
                 waiters.remove(future)
             if not waiters:
                 self._waiters.pop(task_id, None)
-
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _work(self, index: int) -> None:
         while not self._stopping:
@@ -414,28 +430,35 @@ class TaskQueue:
             self.notify()
             return
         status = TaskStatus.FAILED if result.outcome is Outcome.ERROR else TaskStatus.COMPLETED
-        recorded = await self.repo.finish(row.id, status, result, result.error if status is TaskStatus.FAILED else None)
+        delivery = None
+        if row.webhook_url and row.webhook_secret:
+            payload = {"task_id": str(row.id), "status": status.value, "result": result.model_dump(mode="json")}
+            event = "scrape.task.completed"
+            delivery = NewDelivery(row.webhook_url, row.webhook_secret, event, event_body(event, payload))
+        error = result.error if status is TaskStatus.FAILED else None
+        recorded = await self.repo.finish(row.id, status, result, error, delivery)
         self.scraper.metrics.tasks.labels(result.outcome.value).inc()
         for waiter in self._waiters.get(row.id, []):
             if not waiter.done():
                 waiter.set_result(None)
         if not recorded:
             return
-        if row.webhook_url and row.webhook_secret and self.scraper.webhooks is not None:
-            payload = {"task_id": str(row.id), "status": status.value, "result": result.model_dump(mode="json")}
-            self._spawn(
-                self.scraper.webhooks.send(row.webhook_url, row.webhook_secret, "scrape.task.completed", payload)
-            )
+        if delivery is not None:
+            self._notify_webhooks()
         if row.job_id is not None:
             await self.close_job(row.job_id)
 
+    def _notify_webhooks(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.notify()
+
     async def close_job(self, job_id: uuid.UUID) -> None:
-        job = await self.repo.close_job_if_done(job_id)
-        if job is None or not job["webhook_url"] or not job["webhook_secret"] or self.scraper.webhooks is None:
-            return
-        found = await self.repo.job(job_id)
-        assert found is not None
-        _, progress = found
-        event = "scrape.job.cancelled" if job["status"] == "cancelled" else "scrape.job.completed"
-        payload = {"job_id": str(job_id), "status": job["status"], "progress": progress.model_dump()}
-        self._spawn(self.scraper.webhooks.send(job["webhook_url"], job["webhook_secret"], event, payload))
+        def announce(job: asyncpg.Record, progress: JobProgress) -> NewDelivery | None:
+            if not job["webhook_url"] or not job["webhook_secret"]:
+                return None
+            event = "scrape.job.cancelled" if job["status"] == "cancelled" else "scrape.job.completed"
+            payload = {"job_id": str(job_id), "status": job["status"], "progress": progress.model_dump()}
+            return NewDelivery(job["webhook_url"], job["webhook_secret"], event, event_body(event, payload))
+
+        if await self.repo.close_job_if_done(job_id, announce):
+            self._notify_webhooks()

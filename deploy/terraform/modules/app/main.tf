@@ -110,6 +110,8 @@ locals {
     SCRAPER_PROXY_HEALTH_INTERVAL_SECONDS = "30"
     # No private-network targets in production (SSRF guard).
     SCRAPER_ALLOW_HOSTS             = ""
+    # DNS servers the SSRF check asks; empty: the task's resolver.
+    SCRAPER_DNS_SERVERS             = ""
     SCRAPER_WEBHOOK_RETRY_DELAYS    = "5,10,20"
     SCRAPER_WEBHOOK_TIMEOUT_SECONDS = "10"
     SCRAPER_LOG_LEVEL               = var.log_level
