@@ -58,11 +58,13 @@ def normalize_domain(value: str) -> str:
     text = "".join(value.split()).lower()
     if "@" in text and "/" not in text.split("@", 1)[0]:
         text = text.rsplit("@", 1)[1]
+    # Leading/trailing dots and slashes carry no identity ("acme.com." is the FQDN of "acme.com").
+    text = text.strip("./")
     parts = suffix_extractor()(text)
     if parts.domain and parts.suffix:
         return f"{parts.domain}.{parts.suffix}"
     # An IP address, a local host name or a bare word: keep what there is.
-    return parts.domain or text.strip("/")
+    return (parts.domain or text).strip("./")
 
 
 def normalize_phone(value: str) -> str:
