@@ -47,10 +47,13 @@ BARE_PATH = "/api/v1/bench/bare"
 
 # The app the workers serve: the product's app plus the bare endpoint (a factory uvicorn imports).
 _FACTORY = """
+from fastapi import Request
 from fastapi.responses import Response
+from sqlalchemy import text
 from morket.app import create_app as _create_app
 
 _BODY = b'{"success":true,"data":null,"error":null,"meta":null}'
+_ONE = text("SELECT 1")
 
 
 def create_app():
@@ -59,7 +62,14 @@ def create_app():
     async def bare() -> Response:
         return Response(_BODY, media_type="application/json")
 
+    async def bare_query(request: Request) -> Response:
+        # The floor of any read that asks PostgreSQL anything: one trivial statement, pooled connection.
+        async with request.app.state.engine.connect() as conn:
+            await conn.execute(_ONE)
+        return Response(_BODY, media_type="application/json")
+
     app.add_api_route("BARE_PATH", bare, methods=["GET"], include_in_schema=False)
+    app.add_api_route("BARE_PATH-query", bare_query, methods=["GET"], include_in_schema=False)
     return app
 """.replace("BARE_PATH", BARE_PATH)
 
@@ -158,21 +168,74 @@ def api_server(db_url: str, workers: int, port: int, log: Path, src: Path) -> It
         shutil.rmtree(factory_dir, ignore_errors=True)
 
 
-def seed(base: str) -> tuple[dict[str, str], str]:
-    with httpx.Client(base_url=base, timeout=30) as api:
+@dataclass
+class Seeded:
+    headers: dict[str, str]
+    etag: str
+    workspace: str
+    table: str
+
+
+# The rows table: a typical enrichment sheet (company, domain, contact, numbers, a date, a flag).
+ROW_COLUMNS = [
+    ("Company", "text"),
+    ("Domain", "url"),
+    ("Contact", "text"),
+    ("Email", "email"),
+    ("Employees", "number"),
+    ("Revenue", "currency"),
+    ("Founded", "date"),
+    ("Qualified", "checkbox"),
+]
+
+
+def seed(base: str, rows: int) -> Seeded:
+    with httpx.Client(base_url=base, timeout=120) as api:
         email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
         reg = api.post("/api/v1/auth/register", json={"email": email, "password": "bench-password-1"})
         reg.raise_for_status()
         headers = {"Authorization": f"Bearer {reg.json()['data']['tokens']['access_token']}"}
         ws = api.post("/api/v1/workspaces", json={"name": "Bench"}, headers=headers)
         ws.raise_for_status()
+        workspace = ws.json()["data"]["id"]
         catalog = api.get("/api/v1/providers", headers=headers)
         catalog.raise_for_status()
-        return headers, catalog.headers.get("etag", "")
+        table = api.post(
+            f"/api/v1/workspaces/{workspace}/tables",
+            json={"name": "Leads", "columns": [{"name": n, "type": t} for n, t in ROW_COLUMNS]},
+            headers=headers,
+        )
+        table.raise_for_status()
+        table_id = table.json()["data"]["id"]
+        columns = [c["id"] for c in table.json()["data"]["columns"]]
+        body = [
+            dict(
+                zip(
+                    columns,
+                    [
+                        f"Company {i}",
+                        f"https://company{i}.example.com",
+                        f"Contact {i}",
+                        f"contact{i}@company{i}.example.com",
+                        10 + i % 5000,
+                        f"{1000 + i * 7}.50",
+                        f"{1980 + i % 40}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                        i % 3 == 0,
+                    ],
+                    strict=True,
+                )
+            )
+            for i in range(rows)
+        ]
+        api.post(
+            f"/api/v1/workspaces/{workspace}/tables/{table_id}/rows", json={"rows": body}, headers=headers
+        ).raise_for_status()
+        return Seeded(headers, catalog.headers.get("etag", ""), workspace, table_id)
 
 
 def profile(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | None:
-    spy = shutil.which("py-spy")
+    # The dev extra installs py-spy next to this interpreter; PATH may not have the venv.
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if spy is None:
         print("py-spy not found on PATH; no profile", file=sys.stderr)
         return None
@@ -185,6 +248,9 @@ def profile(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | None
             str(pid),
             "--duration",
             str(seconds),
+            "--rate",
+            "500",
+            "--nonblocking",
             "--format",
             "raw",
             "-o",
@@ -200,7 +266,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--profile", type=int, default=0, help="seconds of py-spy on the workspace read at load")
+    parser.add_argument("--profile", type=int, default=0, help="seconds of py-spy on one endpoint at load")
+    parser.add_argument("--profile-target", default="GET /workspaces/{id}", help="the endpoint (row name) to profile")
+    parser.add_argument("--only", default="", help="measure only endpoints whose name contains this (and the ceilings)")
+    parser.add_argument("--rows", type=int, default=3000, help="rows in the table the rows endpoint pages through")
     parser.add_argument(
         "--src",
         type=Path,
@@ -222,23 +291,27 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         with api_server(db_url, args.workers, port, state / "api.log", args.src) as proc:
-            headers, etag = seed(base)
-            workspace = httpx.get(f"{base}/api/v1/workspaces", headers=headers).json()["data"][0]["id"]
+            seeded = seed(base, args.rows)
+            headers, workspace = seeded.headers, seeded.workspace
+            rows_path = f"/api/v1/workspaces/{workspace}/tables/{seeded.table}/rows?limit=100&offset=200"
             targets = [
                 ("bare endpoint (ceiling)", BARE_PATH, {}),
+                ("bare + SELECT 1 (floor of a read)", BARE_PATH + "-query", {}),
                 ("GET /health", "/api/v1/health", {}),
                 ("GET /workspaces/{id}", f"/api/v1/workspaces/{workspace}", headers),
                 ("GET /workspaces/{id}/billing", f"/api/v1/workspaces/{workspace}/billing", headers),
+                (f"GET .../rows (100 of {args.rows:,})", rows_path, headers),
                 ("GET /providers", "/api/v1/providers", headers),
-                ("GET /providers (If-None-Match: 304)", "/api/v1/providers", {**headers, "If-None-Match": etag}),
+                ("GET /providers (If-None-Match: 304)", "/api/v1/providers", {**headers, "If-None-Match": seeded.etag}),
                 ("GET /auth/me", "/api/v1/auth/me", headers),
             ]
+            targets = [t for t in targets if t[0].startswith("bare") or args.only in t[0]]
             results: list[Figures] = []
             for name, path, hdrs in targets:
                 wrk(base + path, hdrs, args.connections, 1.0)  # warm the workers' pools and caches
                 _, seq_p50, _, _ = wrk(base + path, hdrs, 1, args.seconds)
                 spy = None
-                if args.profile and path.endswith(workspace):
+                if args.profile and name == args.profile_target:
                     spy = profile(proc.pid, args.profile, state / "api-profile.txt")
                 rps, p50, p99, bad = wrk(base + path, hdrs, args.connections, max(args.seconds, args.profile))
                 if spy is not None:

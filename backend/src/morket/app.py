@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 
 from morket import __version__
+from morket.auth.identity_cache import IdentityCache
 from morket.auth.router import router as auth_router
 from morket.core.bodylimit import BodyLimitMiddleware, BodyLimits
 from morket.core.config import Settings, get_settings
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await app.state.outbox_listener.close()
+        await app.state.identity_cache.close()
         await engine.dispose()
         if redis is not None:
             await redis.aclose()
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redis = redis
     app.state.rate_limiter = limiter
     app.state.outbox_listener = OutboxListener(settings.database_url)
+    # Who a token is, for a few seconds; emptied in every process by NOTIFY when access changes.
+    app.state.identity_cache = IdentityCache(settings.database_url, settings.identity_cache_seconds)
 
     install_error_handlers(app)
     install_openapi(app)

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     rate_limit_auth_per_minute: int = Field(default=5, ge=1)
     rate_limit_general_per_minute: int = Field(default=600, ge=1)
+    # How long an API process may reuse a token's identity and role without asking PostgreSQL
+    # (auth/identity_cache.py). Revocations and role changes empty it at once by NOTIFY; this is
+    # only the safety net should a notification be lost. 0 turns the cache off.
+    identity_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     log_level: str = "INFO"
     # Enrichment on Temporal (the worker and the API that starts workflows).
     temporal_address: str = "127.0.0.1:7233"
