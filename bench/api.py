@@ -47,7 +47,6 @@ BARE_PATH = "/api/v1/bench/bare"
 
 # The app the workers serve: the product's app plus the bare endpoint (a factory uvicorn imports).
 _FACTORY = """
-from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import text
 from morket.app import create_app as _create_app
@@ -62,9 +61,12 @@ def create_app():
     async def bare() -> Response:
         return Response(_BODY, media_type="application/json")
 
-    async def bare_query(request: Request) -> Response:
-        # The floor of any read that asks PostgreSQL anything: one trivial statement, pooled connection.
-        async with request.app.state.engine.connect() as conn:
+    reads = app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def bare_query() -> Response:
+        # The floor of any read that asks PostgreSQL anything: one trivial statement on a pooled
+        # connection, without a transaction (as our reads run), through SQLAlchemy Core.
+        async with reads.connect() as conn:
             await conn.execute(_ONE)
         return Response(_BODY, media_type="application/json")
 
