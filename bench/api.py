@@ -50,13 +50,18 @@ _FACTORY = """
 from fastapi.responses import Response
 from sqlalchemy import text
 from morket.app import create_app as _create_app
+from morket.core.config import load_settings
+from morket.core.logging import configure_logging
 
 _BODY = b'{"success":true,"data":null,"error":null,"meta":null}'
 _ONE = text("SELECT 1")
 
 
 def create_app():
-    app = _create_app()
+    # As `morket api` does in each worker (cli.serve_app): JSON logs, access log included.
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    app = _create_app(settings)
 
     async def bare() -> Response:
         return Response(_BODY, media_type="application/json")
@@ -131,7 +136,8 @@ def api_server(db_url: str, workers: int, port: int, log: Path, src: Path) -> It
             # The limiter still runs on every request, with a ceiling the load never reaches.
             "RATE_LIMIT_GENERAL_PER_MINUTE": "100000000",
             "RATE_LIMIT_AUTH_PER_MINUTE": "1000",
-            "LOG_LEVEL": "WARNING",
+            # Production's level: one access-log line per request (to the bench's api.log).
+            "LOG_LEVEL": "INFO",
         }
     )
     env.pop("REDIS_URL", None)
@@ -147,7 +153,10 @@ def api_server(db_url: str, workers: int, port: int, log: Path, src: Path) -> It
         str(port),
         "--workers",
         str(workers),
+        # As `morket api` runs uvicorn: its own access log off (ours is in the middleware), no
+        # proxy-headers middleware (TRUSTED_PROXIES decides whom to believe).
         "--no-access-log",
+        "--no-proxy-headers",
         "--log-level",
         "warning",
     ]

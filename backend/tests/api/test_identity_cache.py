@@ -38,6 +38,8 @@ async def test_a_repeated_read_skips_the_identity_query(app_client: tuple[FastAP
     app, client = app_client
     user = await register(client)
     workspace = await create_workspace(client, user)
+    # The new membership's NOTIFY comes back to this process too: let it land before caching.
+    await app.state.identity_cache.barrier()
     url = f"/api/v1/workspaces/{workspace['id']}"
     assert (await client.get(url, headers=user.headers)).status_code == 200
     with statements(app.state.engine) as seen:

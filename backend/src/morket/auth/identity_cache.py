@@ -133,6 +133,17 @@ class IdentityCache:
         self._conn = None
         self.invalidate()
 
+    async def barrier(self) -> None:
+        """Return once every notification committed before this call has been handled.
+
+        A round trip on the LISTEN connection: PostgreSQL sends a listener the notifications
+        pending for it before it reports the statement done, and asyncpg dispatches them first.
+        Writes echo back to their own process this way too; tests wait here for that echo.
+        """
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.execute("SELECT 1")
+            await asyncio.sleep(0)  # asyncpg hands notifications to the loop (call_soon)
+
     async def close(self) -> None:
         async with self._lock:
             conn, self._conn = self._conn, None
