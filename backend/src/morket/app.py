@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await app.state.identity_cache.start()
         yield
         await app.state.outbox_listener.close()
         await app.state.identity_cache.close()

@@ -28,10 +28,12 @@ pytestmark = pytest.mark.usefixtures("clean_db")
 @pytest.fixture
 async def app_client(settings: Settings) -> Any:
     app = create_app(settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        assert app.state.identity_cache.listening
         yield app, client
-    await app.state.identity_cache.close()
-    await app.state.engine.dispose()
 
 
 async def test_a_repeated_read_skips_the_identity_query(app_client: tuple[FastAPI, httpx.AsyncClient]) -> None:

@@ -70,6 +70,7 @@ class IdentityCache:
         self._conn: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
         self._retry_at = 0.0
+        self._started = False
         _caches.add(self)
 
     @property
@@ -80,9 +81,18 @@ class IdentityCache:
     def listening(self) -> bool:
         return self._conn is not None and not self._conn.is_closed()
 
+    async def start(self) -> None:
+        """Called by the app's lifespan: from now on the cache LISTENs (and reconnects) and is used.
+
+        An app whose lifespan never ran (a tool, a test without it) never caches, so it never
+        holds a LISTEN connection it would not close.
+        """
+        self._started = True
+        await self.ready()
+
     async def ready(self) -> bool:
         """True when the cache may be used: LISTEN is established (connecting first if needed)."""
-        if not self.enabled:
+        if not self.enabled or not self._started:
             return False
         if self.listening:
             return True
@@ -146,6 +156,7 @@ class IdentityCache:
 
     async def close(self) -> None:
         async with self._lock:
+            self._started = False
             conn, self._conn = self._conn, None
             self.invalidate()
             if conn is not None and not conn.is_closed():

@@ -351,8 +351,10 @@ class RowService:
         count: bool = True,
     ) -> tuple[list[RowOut], dict[str, Any]]:
         """One page of the view; `meta` carries the total and whether it is an estimate."""
-        table = await self.tables.get(workspace_id, table_id)
-        columns = await self.repo.columns(table.id)
+        found = await self.repo.table_with_columns(workspace_id, table_id)
+        if found is None:
+            raise NotFound("Table not found.")
+        table, columns = found
         compiled = compile_view(view, columns, sa_table(table.id, columns))
         rows = await self.storage.page(columns, compiled, offset, limit)
         meta: dict[str, Any] = {"offset": offset, "limit": limit}
