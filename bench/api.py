@@ -4,7 +4,7 @@
     .venv/bin/python bench/api.py --workers 1 --seconds 3
     .venv/bin/python bench/api.py --profile 15     # also record a py-spy profile of the 32-connection workspace read
 
-Starts the API as production does (uvicorn, `--workers N`, no reload, access log on) on a free
+Starts the API as production does (uvicorn, `--workers N`, no reload, INFO logs, access log off) on a free
 port against a scratch database on the PostgreSQL server of $DATABASE_URL (default: the local one
 on 5432), registers a user with a workspace, and loads each endpoint with `wrk` (Debian's package;
 scripts/bootstrap.sh installs it): first one connection (sequential latency), then 32 connections.
@@ -58,7 +58,7 @@ _ONE = text("SELECT 1")
 
 
 def create_app():
-    # As `morket api` does in each worker (cli.serve_app): JSON logs, access log included.
+    # As `morket api` does in each worker (cli.serve_app): JSON logs through the logging thread.
     settings = load_settings()
     configure_logging(settings.log_level)
     app = _create_app(settings)
@@ -121,7 +121,9 @@ def wrk(url: str, headers: dict[str, str], connections: int, seconds: float) -> 
 
 
 @contextmanager
-def api_server(db_url: str, workers: int, port: int, log: Path, src: Path) -> Iterator[subprocess.Popen[bytes]]:
+def api_server(
+    db_url: str, workers: int, port: int, log: Path, src: Path, *, access_log: bool, pool_size: int
+) -> Iterator[subprocess.Popen[bytes]]:
     factory_dir = Path(tempfile.mkdtemp(prefix="morket-bench-"))
     (factory_dir / "morket_bench_app.py").write_text(_FACTORY)
     env = dict(os.environ)
@@ -136,8 +138,10 @@ def api_server(db_url: str, workers: int, port: int, log: Path, src: Path) -> It
             # The limiter still runs on every request, with a ceiling the load never reaches.
             "RATE_LIMIT_GENERAL_PER_MINUTE": "100000000",
             "RATE_LIMIT_AUTH_PER_MINUTE": "1000",
-            # Production's level: one access-log line per request (to the bench's api.log).
+            # Production's settings: INFO logs, the access log off unless --access-log.
             "LOG_LEVEL": "INFO",
+            "ACCESS_LOG": "true" if access_log else "false",
+            "DATABASE_POOL_SIZE": str(pool_size),
         }
     )
     env.pop("REDIS_URL", None)
@@ -279,6 +283,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--profile", type=int, default=0, help="seconds of py-spy on one endpoint at load")
     parser.add_argument("--profile-target", default="GET /workspaces/{id}", help="the endpoint (row name) to profile")
+    parser.add_argument("--access-log", action="store_true", help="log every request (off in production)")
+    parser.add_argument("--pool-size", type=int, default=20, help="DATABASE_POOL_SIZE of each API process")
     parser.add_argument("--only", default="", help="measure only endpoints whose name contains this (and the ceilings)")
     parser.add_argument("--rows", type=int, default=3000, help="rows in the table the rows endpoint pages through")
     parser.add_argument(
@@ -301,7 +307,15 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     try:
-        with api_server(db_url, args.workers, port, state / "api.log", args.src) as proc:
+        with api_server(
+            db_url,
+            args.workers,
+            port,
+            state / "api.log",
+            args.src,
+            access_log=args.access_log,
+            pool_size=args.pool_size,
+        ) as proc:
             seeded = seed(base, args.rows)
             headers, workspace = seeded.headers, seeded.workspace
             rows_path = f"/api/v1/workspaces/{workspace}/tables/{seeded.table}/rows?limit=100&offset=200"
@@ -337,7 +351,8 @@ def main() -> None:
     ceiling = results[0].rps
     print(
         f"API ({args.src}): {args.workers} worker process(es), {os.cpu_count()} cores, PostgreSQL on the same "
-        f"machine, load average {os.getloadavg()[0]:.1f}; wrk {args.seconds:g} s per cell"
+        f"machine, load average {os.getloadavg()[0]:.1f}; wrk {args.seconds:g} s per cell; pool "
+        f"{args.pool_size}/process; access log {'on' if args.access_log else 'off'}"
     )
     header = f"| endpoint | 1 conn p50 | {args.connections} conn req/s | p50 | p99 | share of bare | non-2xx |"
     print(header)

@@ -39,7 +39,7 @@ from morket.workspaces.router import router as workspaces_router
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     # Shared by every API process (`morket api` runs one per core): never one process's memory.
     limiter: RateLimiter = RedisRateLimiter(redis) if redis else PostgresRateLimiter(engine)
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limiter=limiter,
         ip_resolver=ClientIpResolver(settings.trusted_proxies),
         general_limit=settings.rate_limit_general_per_minute,
+        access_log=settings.access_log_enabled,
     )
 
     for router in (
