@@ -144,11 +144,13 @@ class IdentityCache:
         self.invalidate()
 
     async def barrier(self) -> None:
-        """Return once every notification committed before this call has been handled.
+        """Wait until notifications committed before this call have (in practice) been handled.
 
-        A round trip on the LISTEN connection: PostgreSQL sends a listener the notifications
-        pending for it before it reports the statement done, and asyncpg dispatches them first.
-        Writes echo back to their own process this way too; tests wait here for that echo.
+        A round trip on the LISTEN connection: an idle listening backend forwards a notification
+        as soon as the commit signals it, so it precedes the reply to this statement on the same
+        socket, and asyncpg dispatches it before the reply. Not a protocol guarantee (a backend
+        busy at that moment forwards it when it next waits for input), so the cache's correctness
+        never rests on it; tests use it to let a write's own echo land before they cache.
         """
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.execute("SELECT 1")
