@@ -106,7 +106,7 @@ class IdentityCache:
                 conn = await asyncpg.connect(self.dsn)
                 conn.add_termination_listener(self._lost)
                 await conn.add_listener(NOTIFY_CHANNEL, self._notified)
-            except (TimeoutError, OSError, asyncpg.PostgresError):
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.warning("could not LISTEN on %s; identities are not cached for now", NOTIFY_CHANNEL, exc_info=True)
                 return False
             # Anything cached before this point could have missed a notification.
