@@ -4,7 +4,7 @@
     .venv/bin/python bench/api.py --workers 1 --seconds 3
     .venv/bin/python bench/api.py --profile 15     # also record a py-spy profile of the 32-connection workspace read
 
-Starts the API as production does (uvicorn, `--workers N`, no reload, access log on) on a free
+Starts the API as production does (uvicorn, `--workers N`, no reload, INFO logs, access log off) on a free
 port against a scratch database on the PostgreSQL server of $DATABASE_URL (default: the local one
 on 5432), registers a user with a workspace, and loads each endpoint with `wrk` (Debian's package;
 scripts/bootstrap.sh installs it): first one connection (sequential latency), then 32 connections.
@@ -48,18 +48,35 @@ BARE_PATH = "/api/v1/bench/bare"
 # The app the workers serve: the product's app plus the bare endpoint (a factory uvicorn imports).
 _FACTORY = """
 from fastapi.responses import Response
+from sqlalchemy import text
 from morket.app import create_app as _create_app
+from morket.core.config import load_settings
+from morket.core.logging import configure_logging
 
 _BODY = b'{"success":true,"data":null,"error":null,"meta":null}'
+_ONE = text("SELECT 1")
 
 
 def create_app():
-    app = _create_app()
+    # As `morket api` does in each worker (cli.serve_app): JSON logs through the logging thread.
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    app = _create_app(settings)
 
     async def bare() -> Response:
         return Response(_BODY, media_type="application/json")
 
+    reads = app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def bare_query() -> Response:
+        # The floor of any read that asks PostgreSQL anything: one trivial statement on a pooled
+        # connection, without a transaction (as our reads run), through SQLAlchemy Core.
+        async with reads.connect() as conn:
+            await conn.execute(_ONE)
+        return Response(_BODY, media_type="application/json")
+
     app.add_api_route("BARE_PATH", bare, methods=["GET"], include_in_schema=False)
+    app.add_api_route("BARE_PATH-query", bare_query, methods=["GET"], include_in_schema=False)
     return app
 """.replace("BARE_PATH", BARE_PATH)
 
@@ -104,7 +121,9 @@ def wrk(url: str, headers: dict[str, str], connections: int, seconds: float) -> 
 
 
 @contextmanager
-def api_server(db_url: str, workers: int, port: int, log: Path, src: Path) -> Iterator[subprocess.Popen[bytes]]:
+def api_server(
+    db_url: str, workers: int, port: int, log: Path, src: Path, *, access_log: bool, pool_size: int
+) -> Iterator[subprocess.Popen[bytes]]:
     factory_dir = Path(tempfile.mkdtemp(prefix="morket-bench-"))
     (factory_dir / "morket_bench_app.py").write_text(_FACTORY)
     env = dict(os.environ)
@@ -119,7 +138,10 @@ def api_server(db_url: str, workers: int, port: int, log: Path, src: Path) -> It
             # The limiter still runs on every request, with a ceiling the load never reaches.
             "RATE_LIMIT_GENERAL_PER_MINUTE": "100000000",
             "RATE_LIMIT_AUTH_PER_MINUTE": "1000",
-            "LOG_LEVEL": "WARNING",
+            # Production's settings: INFO logs, the access log off unless --access-log.
+            "LOG_LEVEL": "INFO",
+            "ACCESS_LOG": "true" if access_log else "false",
+            "DATABASE_POOL_SIZE": str(pool_size),
         }
     )
     env.pop("REDIS_URL", None)
@@ -135,7 +157,10 @@ def api_server(db_url: str, workers: int, port: int, log: Path, src: Path) -> It
         str(port),
         "--workers",
         str(workers),
+        # As `morket api` runs uvicorn: its own access log off (ours is in the middleware), no
+        # proxy-headers middleware (TRUSTED_PROXIES decides whom to believe).
         "--no-access-log",
+        "--no-proxy-headers",
         "--log-level",
         "warning",
     ]
@@ -158,21 +183,74 @@ def api_server(db_url: str, workers: int, port: int, log: Path, src: Path) -> It
         shutil.rmtree(factory_dir, ignore_errors=True)
 
 
-def seed(base: str) -> tuple[dict[str, str], str]:
-    with httpx.Client(base_url=base, timeout=30) as api:
+@dataclass
+class Seeded:
+    headers: dict[str, str]
+    etag: str
+    workspace: str
+    table: str
+
+
+# The rows table: a typical enrichment sheet (company, domain, contact, numbers, a date, a flag).
+ROW_COLUMNS = [
+    ("Company", "text"),
+    ("Domain", "url"),
+    ("Contact", "text"),
+    ("Email", "email"),
+    ("Employees", "number"),
+    ("Revenue", "currency"),
+    ("Founded", "date"),
+    ("Qualified", "checkbox"),
+]
+
+
+def seed(base: str, rows: int) -> Seeded:
+    with httpx.Client(base_url=base, timeout=120) as api:
         email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
         reg = api.post("/api/v1/auth/register", json={"email": email, "password": "bench-password-1"})
         reg.raise_for_status()
         headers = {"Authorization": f"Bearer {reg.json()['data']['tokens']['access_token']}"}
         ws = api.post("/api/v1/workspaces", json={"name": "Bench"}, headers=headers)
         ws.raise_for_status()
+        workspace = ws.json()["data"]["id"]
         catalog = api.get("/api/v1/providers", headers=headers)
         catalog.raise_for_status()
-        return headers, catalog.headers.get("etag", "")
+        table = api.post(
+            f"/api/v1/workspaces/{workspace}/tables",
+            json={"name": "Leads", "columns": [{"name": n, "type": t} for n, t in ROW_COLUMNS]},
+            headers=headers,
+        )
+        table.raise_for_status()
+        table_id = table.json()["data"]["id"]
+        columns = [c["id"] for c in table.json()["data"]["columns"]]
+        body = [
+            dict(
+                zip(
+                    columns,
+                    [
+                        f"Company {i}",
+                        f"https://company{i}.example.com",
+                        f"Contact {i}",
+                        f"contact{i}@company{i}.example.com",
+                        10 + i % 5000,
+                        f"{1000 + i * 7}.50",
+                        f"{1980 + i % 40}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                        i % 3 == 0,
+                    ],
+                    strict=True,
+                )
+            )
+            for i in range(rows)
+        ]
+        api.post(
+            f"/api/v1/workspaces/{workspace}/tables/{table_id}/rows", json={"rows": body}, headers=headers
+        ).raise_for_status()
+        return Seeded(headers, catalog.headers.get("etag", ""), workspace, table_id)
 
 
 def profile(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | None:
-    spy = shutil.which("py-spy")
+    # The dev extra installs py-spy next to this interpreter; PATH may not have the venv.
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if spy is None:
         print("py-spy not found on PATH; no profile", file=sys.stderr)
         return None
@@ -185,6 +263,9 @@ def profile(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | None
             str(pid),
             "--duration",
             str(seconds),
+            "--rate",
+            "500",
+            "--nonblocking",
             "--format",
             "raw",
             "-o",
@@ -200,7 +281,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--profile", type=int, default=0, help="seconds of py-spy on the workspace read at load")
+    parser.add_argument("--profile", type=int, default=0, help="seconds of py-spy on one endpoint at load")
+    parser.add_argument("--profile-target", default="GET /workspaces/{id}", help="the endpoint (row name) to profile")
+    parser.add_argument("--access-log", action="store_true", help="log every request (off in production)")
+    parser.add_argument("--pool-size", type=int, default=20, help="DATABASE_POOL_SIZE of each API process")
+    parser.add_argument("--only", default="", help="measure only endpoints whose name contains this (and the ceilings)")
+    parser.add_argument("--rows", type=int, default=3000, help="rows in the table the rows endpoint pages through")
     parser.add_argument(
         "--src",
         type=Path,
@@ -221,24 +307,36 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     try:
-        with api_server(db_url, args.workers, port, state / "api.log", args.src) as proc:
-            headers, etag = seed(base)
-            workspace = httpx.get(f"{base}/api/v1/workspaces", headers=headers).json()["data"][0]["id"]
+        with api_server(
+            db_url,
+            args.workers,
+            port,
+            state / "api.log",
+            args.src,
+            access_log=args.access_log,
+            pool_size=args.pool_size,
+        ) as proc:
+            seeded = seed(base, args.rows)
+            headers, workspace = seeded.headers, seeded.workspace
+            rows_path = f"/api/v1/workspaces/{workspace}/tables/{seeded.table}/rows?limit=100&offset=200"
             targets = [
                 ("bare endpoint (ceiling)", BARE_PATH, {}),
+                ("bare + SELECT 1 (floor of a read)", BARE_PATH + "-query", {}),
                 ("GET /health", "/api/v1/health", {}),
                 ("GET /workspaces/{id}", f"/api/v1/workspaces/{workspace}", headers),
                 ("GET /workspaces/{id}/billing", f"/api/v1/workspaces/{workspace}/billing", headers),
+                (f"GET .../rows (100 of {args.rows:,})", rows_path, headers),
                 ("GET /providers", "/api/v1/providers", headers),
-                ("GET /providers (If-None-Match: 304)", "/api/v1/providers", {**headers, "If-None-Match": etag}),
+                ("GET /providers (If-None-Match: 304)", "/api/v1/providers", {**headers, "If-None-Match": seeded.etag}),
                 ("GET /auth/me", "/api/v1/auth/me", headers),
             ]
+            targets = [t for t in targets if t[0].startswith("bare") or args.only in t[0]]
             results: list[Figures] = []
             for name, path, hdrs in targets:
                 wrk(base + path, hdrs, args.connections, 1.0)  # warm the workers' pools and caches
                 _, seq_p50, _, _ = wrk(base + path, hdrs, 1, args.seconds)
                 spy = None
-                if args.profile and path.endswith(workspace):
+                if args.profile and name == args.profile_target:
                     spy = profile(proc.pid, args.profile, state / "api-profile.txt")
                 rps, p50, p99, bad = wrk(base + path, hdrs, args.connections, max(args.seconds, args.profile))
                 if spy is not None:
@@ -253,7 +351,8 @@ def main() -> None:
     ceiling = results[0].rps
     print(
         f"API ({args.src}): {args.workers} worker process(es), {os.cpu_count()} cores, PostgreSQL on the same "
-        f"machine, load average {os.getloadavg()[0]:.1f}; wrk {args.seconds:g} s per cell"
+        f"machine, load average {os.getloadavg()[0]:.1f}; wrk {args.seconds:g} s per cell; pool "
+        f"{args.pool_size}/process; access log {'on' if args.access_log else 'off'}"
     )
     header = f"| endpoint | 1 conn p50 | {args.connections} conn req/s | p50 | p99 | share of bare | non-2xx |"
     print(header)

@@ -124,7 +124,11 @@ async def session(sessions: async_sessionmaker[AsyncSession], clean_db: None) ->
 async def client(settings: Settings, clean_db: None) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    # With the lifespan, as a server runs it: the identity cache is on (and closed afterwards).
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
         yield client
     await app.state.engine.dispose()
 

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 
 from morket import __version__
+from morket.auth.identity_cache import IdentityCache
 from morket.auth.router import router as auth_router
 from morket.core.bodylimit import BodyLimitMiddleware, BodyLimits
 from morket.core.config import Settings, get_settings
@@ -38,15 +39,17 @@ from morket.workspaces.router import router as workspaces_router
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     # Shared by every API process (`morket api` runs one per core): never one process's memory.
     limiter: RateLimiter = RedisRateLimiter(redis) if redis else PostgresRateLimiter(engine)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await app.state.identity_cache.start()
         yield
         await app.state.outbox_listener.close()
+        await app.state.identity_cache.close()
         await engine.dispose()
         if redis is not None:
             await redis.aclose()
@@ -67,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redis = redis
     app.state.rate_limiter = limiter
     app.state.outbox_listener = OutboxListener(settings.database_url)
+    # Who a token is, for a few seconds; emptied in every process by NOTIFY when access changes.
+    app.state.identity_cache = IdentityCache(settings.database_url, settings.identity_cache_seconds)
 
     install_error_handlers(app)
     install_openapi(app)
@@ -95,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limiter=limiter,
         ip_resolver=ClientIpResolver(settings.trusted_proxies),
         general_limit=settings.rate_limit_general_per_minute,
+        access_log=settings.access_log_enabled,
     )
 
     for router in (

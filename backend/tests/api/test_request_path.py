@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -125,3 +126,20 @@ async def test_openapi_and_docs_are_served_from_the_installation(client: httpx.A
         assert served.status_code == 200 and len(served.content) > 1000, asset
     bundle = await client.get("/api/v1/docs/assets/swagger-ui-bundle.js")
     assert "SwaggerUIBundle" in bundle.text
+
+
+async def test_access_log_is_a_setting_off_by_default_in_production(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert settings.access_log_enabled  # tests (and development) log every request
+    assert not settings.model_copy(update={"morket_env": "production"}).access_log_enabled
+    assert settings.model_copy(update={"morket_env": "production", "access_log": True}).access_log_enabled
+
+    caplog.set_level(logging.INFO)
+    for access_log in (False, True):
+        caplog.clear()
+        app = create_app(settings.model_copy(update={"access_log": access_log}))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            assert (await client.get("/api/v1/health")).status_code == 200
+        await app.state.engine.dispose()
+        assert bool([r for r in caplog.records if r.name == "morket.access"]) is access_log

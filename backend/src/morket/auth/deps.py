@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from morket.auth.identity_cache import IdentityCache
 from morket.auth.repository import Identity
 from morket.auth.security import AccessClaims
 from morket.auth.service import AuthService
@@ -29,8 +30,19 @@ async def access_claims(
 AccessClaimsDep = Annotated[AccessClaims, Depends(access_claims)]
 
 
-async def current_user(session: SessionDep, settings: SettingsDep, claims: AccessClaimsDep) -> Identity:
-    return await AuthService(session, settings).identity(claims)
+async def identity_cache(request: Request) -> IdentityCache | None:
+    """The process's identity cache (auth/identity_cache.py); None where the app has none."""
+    cache: IdentityCache | None = getattr(request.app.state, "identity_cache", None)
+    return cache
+
+
+IdentityCacheDep = Annotated[IdentityCache | None, Depends(identity_cache)]
+
+
+async def current_user(
+    session: SessionDep, settings: SettingsDep, claims: AccessClaimsDep, identities: IdentityCacheDep
+) -> Identity:
+    return await AuthService(session, settings, identities).identity(claims)
 
 
 async def auth_rate_limit(request: Request, settings: SettingsDep) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.auth import security
+from morket.auth.identity_cache import IdentityCache
 from morket.auth.repository import AuthRepository, Identity
 from morket.auth.schemas import TokenPair
 from morket.core.config import Settings
@@ -43,9 +44,10 @@ _INVALID_TOKEN = "Invalid or expired access token."
 
 
 class AuthService:
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, identities: IdentityCache | None = None) -> None:
         self.repo = AuthRepository(session)
         self.settings = settings
+        self.identities = identities
 
     async def register(self, email: str, password: str, name: str | None) -> tuple[User, TokenPair]:
         email = email.lower()
@@ -92,10 +94,26 @@ class AuthService:
         await self.repo.revoke_family(row.family_id, datetime.now(UTC))
 
     async def identity(self, claims: security.AccessClaims, workspace_id: uuid.UUID | None = None) -> Identity:
-        """The caller of a decoded access token, with their role in `workspace_id`, in one query."""
+        """The caller of a decoded access token, with their role in `workspace_id`, in one query.
+
+        With an identity cache (the API's), a live identity seen moments ago is not asked again;
+        see auth/identity_cache.py for how revocations and role changes empty it in every process.
+        """
+        cache = self.identities
+        key = (claims.user_id, claims.family_id, workspace_id)
+        if cache is not None and await cache.ready():
+            generation = cache.generation
+            cached = cache.get(key)
+            if cached is not None:
+                return cached
+        else:
+            cache = None
         identity = await self.repo.identity(claims.user_id, claims.family_id, workspace_id)
         if identity is None:
             raise Unauthorized(_INVALID_TOKEN, code="invalid_token")
+        # Not a member: not cached, so a new membership is seen at once without a notification.
+        if cache is not None and (workspace_id is None or identity.role is not None):
+            cache.put(key, identity, generation)
         return identity
 
     @staticmethod

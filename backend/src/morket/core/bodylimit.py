@@ -62,8 +62,13 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared, chunked = _framing(scope)
+        if declared is None and not chunked:
+            # HTTP/1.1 framing: without Content-Length or Transfer-Encoding a request has no body
+            # (every GET), so there is nothing to count and no wrapper to pay for on each message.
+            await self.app(scope, receive, send)
+            return
         limit = self.limits.limit_for(scope.get("method", "GET"), scope.get("path", ""))
-        declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _send_413(send, limit)
             return
@@ -98,14 +103,19 @@ class BodyLimitMiddleware:
                 raise
 
 
-def _content_length(scope: Scope) -> int | None:
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """The declared Content-Length (None if absent; -1 if unreadable) and whether a Transfer-Encoding is set."""
+    declared: int | None = None
+    chunked = False
     for key, value in scope.get("headers", []):
         if key == b"content-length":
             try:
-                return int(value)
+                declared = int(value)
             except ValueError:
-                return None
-    return None
+                declared = -1
+        elif key == b"transfer-encoding":
+            chunked = True
+    return declared, chunked
 
 
 async def _send_413(send: Send, limit: int) -> None:

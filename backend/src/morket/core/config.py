@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     api_workers: int = Field(default=0, ge=0, le=256)
     morket_env: Literal["development", "test", "production"] = "development"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/morket"
+    # Connections each API process keeps to PostgreSQL (plus up to half as many again under bursts).
+    database_pool_size: int = Field(default=20, ge=1, le=200)
     jwt_secret: str = Field(min_length=32)
     jwt_access_expiry: str = "15m"
     jwt_refresh_expiry: str = "7d"
@@ -67,7 +69,14 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     rate_limit_auth_per_minute: int = Field(default=5, ge=1)
     rate_limit_general_per_minute: int = Field(default=600, ge=1)
+    # How long an API process may reuse a token's identity and role without asking PostgreSQL
+    # (auth/identity_cache.py). Revocations and role changes empty it at once by NOTIFY; this is
+    # only the safety net should a notification be lost. 0 turns the cache off.
+    identity_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     log_level: str = "INFO"
+    # One JSON line per request (morket.access). Off by default in production, where the load
+    # balancer keeps access logs and each line costs the API about a third of its bare ceiling.
+    access_log: bool | None = None
     # Enrichment on Temporal (the worker and the API that starts workflows).
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
@@ -140,6 +149,11 @@ class Settings(BaseSettings):
         if not all(p.isdigit() and 1 <= int(p) <= 65535 for p in ports):
             raise ValueError("list the loopback ports webhooks may reach, e.g. 9000,9001 (no longer true/false)")
         return ",".join(ports)
+
+    @property
+    def access_log_enabled(self) -> bool:
+        """ACCESS_LOG if set; otherwise on, except in production."""
+        return self.access_log if self.access_log is not None else self.morket_env != "production"
 
     @property
     def webhook_loopback_ports(self) -> frozenset[int]:

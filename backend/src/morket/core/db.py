@@ -24,13 +24,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 20, max_overflow: int | None = None) -> AsyncEngine:
     # A pool as large as the load keeps its connections: overflow connections are closed on
     # return, and each new one pays the connect, TLS probe and statement preparation again.
     # No pool_pre_ping: it costs a round trip per checkout (a quarter of an authenticated read).
     # A server restart closes our sockets, and asyncpg notices that locally; the checkout hook
     # below hands such a connection back as dead and the pool opens a fresh one instead.
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
+    overflow = pool_size // 2 if max_overflow is None else max_overflow
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=overflow, pool_recycle=1800)
     event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     return engine
 

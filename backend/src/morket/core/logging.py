@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import logging.handlers
+import queue
 import re
 import sys
 from contextvars import ContextVar
@@ -58,11 +61,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _DeferredQueueHandler(logging.handlers.QueueHandler):
+    """Hands the record over as it is: formatting and writing both happen on the listener's thread."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
 def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stdout, written by a background thread: a request (the access log writes one
+    line per request) never waits on a slow stdout pipe, and formatting leaves the event loop too."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+    else:
+        atexit.register(lambda: _listener.stop() if _listener is not None else None)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = logging.handlers.QueueListener(records, handler, respect_handler_level=True)
+    _listener.start()
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_DeferredQueueHandler(records)]
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True

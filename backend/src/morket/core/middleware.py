@@ -50,9 +50,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 class RequestContextMiddleware:
     def __init__(
-        self, app: ASGIApp, *, limiter: RateLimiter, ip_resolver: ClientIpResolver, general_limit: int
+        self,
+        app: ASGIApp,
+        *,
+        limiter: RateLimiter,
+        ip_resolver: ClientIpResolver,
+        general_limit: int,
+        access_log: bool = True,
     ) -> None:
         self.app = app
+        self.access_log = access_log
         self.limiter = limiter
         self.ip_resolver = ip_resolver
         self.general_limit = general_limit
@@ -107,16 +114,17 @@ class RequestContextMiddleware:
             log.exception("unhandled error", extra={"path": path})
             await _send_error(send_wrapper, 500, "internal_error", "An unexpected error occurred.")
         finally:
-            access_log.info(
-                "request",
-                extra={
-                    "method": scope.get("method"),
-                    "path": path,
-                    "status": status_holder["status"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "client_ip": client_ip,
-                },
-            )
+            if self.access_log:
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": scope.get("method"),
+                        "path": path,
+                        "status": status_holder["status"],
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "client_ip": client_ip,
+                    },
+                )
             request_id_var.reset(token)
 
 

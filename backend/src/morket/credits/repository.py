@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import Row, bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.models import CreditAccount, CreditReservation, CreditTransaction, CreditTransactionType, Workspace
+
+_ACCOUNTS = CreditAccount.__table__.c
+# The read of GET /billing: Core columns, built once (no ORM instance; nothing here is written).
+_READ_ACCOUNT = select(
+    _ACCOUNTS.balance,
+    _ACCOUNTS.reserved,
+    _ACCOUNTS.auto_recharge_enabled,
+    _ACCOUNTS.auto_recharge_threshold,
+    _ACCOUNTS.auto_recharge_amount,
+).where(_ACCOUNTS.workspace_id == bindparam("ws"))
 
 
 class CreditRepository:
@@ -22,6 +32,10 @@ class CreditRepository:
             .execution_options(populate_existing=True)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def read_account(self, workspace_id: uuid.UUID) -> Row[int, int, bool, int, int] | None:
+        """Balance, reserved and the auto-recharge settings, read-only (None before the first change)."""
+        return (await self.session.execute(_READ_ACCOUNT, {"ws": workspace_id})).one_or_none()
 
     async def lock_account(self, workspace_id: uuid.UUID) -> CreditAccount | None:
         """The account row under FOR UPDATE: every ledger change of a workspace queues here."""

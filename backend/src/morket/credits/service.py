@@ -115,7 +115,19 @@ class CreditService:
 
     async def account(self, workspace_id: uuid.UUID) -> AccountOut:
         """Balance, reserved, available and auto-recharge settings (zeros before the first change)."""
-        return _account_out(await self.repo.account(workspace_id))
+        row = await self.repo.read_account(workspace_id)
+        if row is None:
+            return _account_out(None)
+        return AccountOut(
+            balance=row.balance,
+            reserved=row.reserved,
+            available=row.balance - row.reserved,
+            auto_recharge=AutoRecharge(
+                enabled=row.auto_recharge_enabled,
+                threshold=row.auto_recharge_threshold,
+                amount=row.auto_recharge_amount,
+            ),
+        )
 
     async def transactions(self, workspace_id: uuid.UUID, page: int, limit: int) -> Page:
         rows, total = await self.repo.page(workspace_id, (page - 1) * limit, limit)

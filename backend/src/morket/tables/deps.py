@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from morket.auth.deps import IdentityCacheDep
 from morket.auth.service import AuthService
 from morket.core.deps import SessionDep, SettingsDep
 from morket.core.errors import NotFound, Unauthorized
@@ -26,13 +27,14 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/au
 async def event_stream_access(
     session: SessionDep,
     settings: SettingsDep,
+    identities: IdentityCacheDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     workspace_id: Annotated[uuid.UUID, Path(description="Workspace id")],
     table_id: Annotated[uuid.UUID, Path(description="Table id")],
     token: Annotated[str | None, Query(max_length=2000, description="Token from POST .../events/token")] = None,
 ) -> WorkspaceAccess:
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        auth = AuthService(session, settings)
+        auth = AuthService(session, settings, identities)
         caller = await auth.identity(AuthService.decode_with(settings, credentials.credentials), workspace_id)
         if caller.role is None:  # every role, viewers included, may watch a table
             raise NotFound("Workspace not found.")

@@ -76,6 +76,23 @@ class TablesRepository:
 
     # columns -----------------------------------------------------------------------------
 
+    async def table_with_columns(
+        self, workspace_id: uuid.UUID, table_id: uuid.UUID
+    ) -> tuple[DataTable, list[TableColumn]] | None:
+        """A live table and its columns in display order, in one round trip (the rows page's read)."""
+        stmt = (
+            select(DataTable, TableColumn)
+            .outerjoin(TableColumn, TableColumn.table_id == DataTable.id)
+            .where(DataTable.id == table_id, DataTable.workspace_id == workspace_id, DataTable.deleted_at.is_(None))
+            .order_by(TableColumn.position, TableColumn.id)
+            # Always re-read: the row count moves under bulk writes made through Core statements.
+            .execution_options(populate_existing=True)
+        )
+        rows = (await self.session.execute(stmt)).tuples().all()
+        if not rows:
+            return None
+        return rows[0][0], [column for _, column in rows if column is not None]
+
     async def columns(self, table_id: uuid.UUID) -> list[TableColumn]:
         stmt = (
             select(TableColumn).where(TableColumn.table_id == table_id).order_by(TableColumn.position, TableColumn.id)

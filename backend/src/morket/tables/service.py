@@ -68,15 +68,25 @@ class RowCount:
 
 
 def render_row(row: StoredRow, columns: Sequence[TableColumn]) -> RowOut:
-    return RowOut(
-        id=row.id,
-        version=row.version,
-        cells={str(c.id): render_value(c.type, row.values.get(c.id)) for c in columns},
-        invalid=row.invalid or {},
-        meta=row.meta or {},
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return render_rows([row], columns)[0]
+
+
+def render_rows(rows: Sequence[StoredRow], columns: Sequence[TableColumn]) -> list[RowOut]:
+    """Rows for the API. The column attributes are read once per batch, not once per cell, and
+    the models are built without validation: every field comes typed from our own storage."""
+    plan = [(c.id, str(c.id), c.type) for c in columns]
+    return [
+        RowOut.model_construct(
+            id=row.id,
+            version=row.version,
+            cells={key: render_value(column_type, row.values.get(column_id)) for column_id, key, column_type in plan},
+            invalid=row.invalid or {},
+            meta=row.meta or {},
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    ]
 
 
 def _is_blank(value: Any) -> bool:
@@ -357,8 +367,10 @@ class RowService:
         `cursor` (from a previous page's `meta.next_cursor`) continues after that page by keyset,
         which costs the same at any depth; `offset` is for small jumps (its cost grows with it).
         """
-        table = await self.tables.get(workspace_id, table_id)
-        columns = await self.repo.columns(table.id)
+        found = await self.repo.table_with_columns(workspace_id, table_id)
+        if found is None:
+            raise NotFound("Table not found.")
+        table, columns = found
         compiled = compile_view(view, columns, sa_table(table.id, columns))
         position = decode_cursor(compiled, cursor) if cursor else None
         if position is not None and offset:
@@ -377,7 +389,7 @@ class RowService:
         if count:
             total = await self._count(table, compiled)
             meta.update(total=total.total, total_estimated=total.estimated)
-        return [render_row(r, columns) for r in rows], meta
+        return render_rows(rows, columns), meta
 
     async def count_rows(self, workspace_id: uuid.UUID, table_id: uuid.UUID, view: RowView | None = None) -> RowCount:
         """Exact for the whole table (a maintained counter); capped or estimated for a filter."""
@@ -407,12 +419,12 @@ class RowService:
         columns = await self.repo.columns(table.id)
         compiled = compile_view(view or RowView(), columns, sa_table(table.id, columns))
         async for batch in self.storage.stream(columns, compiled, batch_size):
-            yield columns, [render_row(r, columns) for r in batch]
+            yield columns, render_rows(batch, columns)
 
     async def get_rows(self, workspace_id: uuid.UUID, table_id: uuid.UUID, ids: Sequence[int]) -> list[RowOut]:
         table = await self.tables.get(workspace_id, table_id)
         columns = await self.repo.columns(table.id)
-        return [render_row(r, columns) for r in await self.storage.get_rows(table.id, columns, ids)]
+        return render_rows(await self.storage.get_rows(table.id, columns, ids), columns)
 
     async def get_row(self, workspace_id: uuid.UUID, table_id: uuid.UUID, row_id: int) -> RowOut:
         rows = await self.get_rows(workspace_id, table_id, [row_id])

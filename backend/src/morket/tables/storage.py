@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import asyncpg
@@ -67,9 +68,16 @@ def sa_table(table_id: uuid.UUID, columns: Sequence[TableColumn]) -> sa.FromClau
     It is aliased by a digest of the column types: asyncpg caches prepared statements by their
     text, and a cached SELECT whose result types changed (a column type change in any process)
     fails with InvalidCachedStatementError; a new text per column layout never hits a stale plan.
+    Built once per layout: constructing the Table and its column collections was a quarter of
+    the CPU of a page of rows (docs/request-path.md).
     """
-    layout = ",".join(f"{c.physical_name}:{c.type.value}" for c in columns)
-    alias = "r" + hashlib.blake2s(layout.encode(), digest_size=6).hexdigest()
+    return _sa_table(table_id, tuple((column.physical_name, column.type) for column in columns))
+
+
+@lru_cache(maxsize=1024)
+def _sa_table(table_id: uuid.UUID, layout: tuple[tuple[str, ColumnType], ...]) -> sa.FromClause:
+    digest = ",".join(f"{name}:{column_type.value}" for name, column_type in layout)
+    alias = "r" + hashlib.blake2s(digest.encode(), digest_size=6).hexdigest()
     metadata = sa.MetaData()
     return sa.Table(
         physical_table_name(table_id),
@@ -82,7 +90,7 @@ def sa_table(table_id: uuid.UUID, columns: Sequence[TableColumn]) -> sa.FromClau
         sa.Column("_updated_by", sa.Uuid),
         sa.Column("_meta", JSONB),
         sa.Column("_invalid", JSONB),
-        *(sa.Column(column.physical_name, _sa_type(column.type)) for column in columns),
+        *(sa.Column(name, _sa_type(column_type)) for name, column_type in layout),
         schema=SCHEMA,
     ).alias(alias)
 
@@ -413,15 +421,17 @@ class TableStorage:
         """One page: `limit` rows from `offset`, or the `limit` rows after `cursor` (keyset)."""
         stmt = _keyset_select(view, cursor, limit) if cursor else self._select(view).offset(offset).limit(limit)
         rows = (await self.session.execute(stmt)).mappings().all()
-        return [_stored(row, columns) for row in rows]
+        keys = [(c.id, c.physical_name) for c in columns]
+        return [_stored_by(row, keys) for row in rows]
 
     async def stream(
         self, columns: Sequence[TableColumn], view: CompiledView, batch_size: int
     ) -> AsyncIterator[list[StoredRow]]:
         """Every row of the view in its order, in batches, through a server-side cursor."""
         result = await self.session.stream(self._select(view).execution_options(yield_per=batch_size))
+        keys = [(c.id, c.physical_name) for c in columns]
         async for partition in result.mappings().partitions(batch_size):
-            yield [_stored(row, columns) for row in partition]
+            yield [_stored_by(row, keys) for row in partition]
 
     async def get_rows(
         self, table_id: uuid.UUID, columns: Sequence[TableColumn], ids: Sequence[int]
@@ -499,10 +509,15 @@ def _positional(compiled: sa.sql.compiler.Compiled) -> tuple[Any, ...]:
 
 
 def _stored(row: Any, columns: Sequence[TableColumn]) -> StoredRow:
+    return _stored_by(row, [(c.id, c.physical_name) for c in columns])
+
+
+def _stored_by(row: Any, keys: Sequence[tuple[uuid.UUID, str]]) -> StoredRow:
+    """`keys`: (column id, physical name) of each column, computed once for a batch of rows."""
     return StoredRow(
         id=int(row["_id"]),
         version=int(row["_version"]),
-        values={c.id: row[c.physical_name] for c in columns},
+        values={column_id: row[name] for column_id, name in keys},
         invalid=row["_invalid"],
         meta=row["_meta"],
         created_at=row["_created_at"],

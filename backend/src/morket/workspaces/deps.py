@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from morket.auth.deps import AccessClaimsDep
+from morket.auth.deps import AccessClaimsDep, IdentityCacheDep
 from morket.auth.service import AuthService
 from morket.core.deps import SessionDep, SettingsDep
 from morket.core.errors import Forbidden, NotFound
@@ -33,9 +33,10 @@ def require_role(minimum: Role) -> Callable[..., Awaitable[WorkspaceAccess]]:
         claims: AccessClaimsDep,
         session: SessionDep,
         settings: SettingsDep,
+        identities: IdentityCacheDep,
         workspace_id: Annotated[uuid.UUID, Path(description="Workspace id")],
     ) -> WorkspaceAccess:
-        user = await AuthService(session, settings).identity(claims, workspace_id)
+        user = await AuthService(session, settings, identities).identity(claims, workspace_id)
         role = user.role
         if role is None:
             raise NotFound("Workspace not found.")

@@ -5,11 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.models import Invitation, Membership, Role, User, Workspace
+
+# The read of GET /workspaces/{id}: Core columns (no ORM instance to build and track), built once.
+_READ = select(
+    Workspace.__table__.c.id,
+    Workspace.__table__.c.name,
+    Workspace.__table__.c.slug,
+    Workspace.__table__.c.created_at,
+    Workspace.__table__.c.updated_at,
+).where(Workspace.__table__.c.id == bindparam("id"))
 
 
 class WorkspaceRepository:
@@ -44,6 +53,10 @@ class WorkspaceRepository:
             .order_by(Workspace.created_at, Workspace.id)
         )
         return [(ws, role) for ws, role in (await self.session.execute(stmt)).all()]
+
+    async def read(self, workspace_id: uuid.UUID) -> Row[uuid.UUID, str, str, datetime, datetime] | None:
+        """The workspace's fields for display (id, name, slug, created_at, updated_at), read-only."""
+        return (await self.session.execute(_READ, {"id": workspace_id})).one_or_none()
 
     async def get(self, workspace_id: uuid.UUID, *, for_update: bool = False) -> Workspace | None:
         stmt = select(Workspace).where(Workspace.id == workspace_id)

@@ -64,10 +64,12 @@ class WorkspaceService:
         return [_out(ws, role) for ws, role in await self.repo.for_user(user_id)]
 
     async def get(self, workspace_id: uuid.UUID, role: Role) -> WorkspaceOut:
-        workspace = await self.repo.get(workspace_id)
-        if workspace is None:
+        row = await self.repo.read(workspace_id)
+        if row is None:
             raise NotFound("Workspace not found.")
-        return _out(workspace, role)
+        return WorkspaceOut(
+            id=row.id, name=row.name, slug=row.slug, role=role, created_at=row.created_at, updated_at=row.updated_at
+        )
 
     async def rename(self, workspace_id: uuid.UUID, role: Role, name: str) -> WorkspaceOut:
         workspace = await self.repo.get(workspace_id, for_update=True)

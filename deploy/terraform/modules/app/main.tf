@@ -27,6 +27,9 @@ locals {
     TRUSTED_PROXIES               = join(",", concat([var.vpc_cidr], var.trusted_proxy_cidrs))
     RATE_LIMIT_AUTH_PER_MINUTE    = "5"
     RATE_LIMIT_GENERAL_PER_MINUTE = "600"
+    IDENTITY_CACHE_SECONDS        = "5"
+    DATABASE_POOL_SIZE            = "20"
+    ACCESS_LOG                    = "false"
     LOG_LEVEL                     = var.log_level
     TEMPORAL_ADDRESS              = var.temporal_address
     TEMPORAL_NAMESPACE            = "default"
