@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from morket.columns import sink
 from morket.core.config import Settings
 from morket.core.db import unit_of_work
 from morket.enrichment.repository import AttemptRow, PendingRecord, RecordResult
@@ -144,6 +145,10 @@ class EnrichmentActivities:
             if job.cancel_requested or job.final:
                 return ChunkResult(cancelled=True)
             records = await service.pending_records(job_id, inp.start_seq, inp.end_seq)
+            if records and job.table_id is not None and job.target is not None:
+                # issue 10: the run's cells show `running` while their chunk works on them.
+                rows = [r.row_id for r in records if r.row_id is not None]
+                await sink.mark_running(session, job.id, job.workspace_id, job.table_id, job.target, rows)
         if not records:
             return ChunkResult()
         slugs = sorted({slug for chain in job.waterfall.values() for slug in chain})

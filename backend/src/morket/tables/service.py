@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.columns.kinds import KindContext, validate_column_config
 from morket.core.errors import Conflict, NotFound, Unprocessable
-from morket.models import CellSource, ColumnType, DataTable, OutboxEventType, TableColumn
+from morket.models import CellSource, ColumnKind, ColumnType, DataTable, OutboxEventType, TableColumn
 from morket.outbox.service import OutboxService
 from morket.tables.query import CompiledView, RowView, compile_view
 from morket.tables.repository import HistoryEntry, TablesRepository
@@ -56,6 +57,16 @@ class AppendResult:
     updated: int = 0
     row_ids: list[int] = field(default_factory=list)  # ids of inserted rows, in input order
     rejected: list[RowError] = field(default_factory=list)
+
+
+@dataclass
+class ComputedWrite:
+    """What `RowService.write_computed` did, by (row id, column id)."""
+
+    written: set[tuple[int, uuid.UUID]] = field(default_factory=set)
+    kept: set[tuple[int, uuid.UUID]] = field(default_factory=set)  # not empty, fill-empty policy
+    invalid: dict[tuple[int, uuid.UUID], str] = field(default_factory=dict)
+    missing_rows: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -185,6 +196,11 @@ class TableService:
     # columns -------------------------------------------------------------------------------
 
     async def _add_column(self, table: DataTable, spec: ColumnCreate, *, index: bool, emit: bool) -> TableColumn:
+        # issue 10: a computing kind's config is checked against the table (docs/columns.md).
+        config = spec.config
+        if spec.kind is not ColumnKind.DATA:
+            context = KindContext(table.id, await self.repo.columns(table.id), None)
+            config = validate_column_config(spec.kind, spec.config, context)
         column = await self.repo.add_column(
             TableColumn(
                 id=uuid.uuid4(),
@@ -196,7 +212,7 @@ class TableService:
                 position=await self.repo.next_position(table.id),
                 hidden=spec.hidden,
                 options=spec.options,
-                config=spec.config,
+                config=config,
             )
         )
         await self.storage.add_column(table.id, column, index=index)
@@ -249,7 +265,8 @@ class TableService:
         if body.options is not None:
             column.options = body.options
         if body.config is not None:
-            column.config = body.config
+            # issue 10: a computing kind's config is checked against the table (docs/columns.md).
+            column.config = validate_column_config(column.kind, body.config, KindContext(table.id, columns, column.id))
         if body.type is not None and body.type is not column.type:
             report = await self._change_type(table, column, body.type)
         if body.position is not None:
@@ -760,6 +777,47 @@ class RowService:
             [r for r, _ in states],
             {"column_ids": [str(column_id)], "source": "state", "actor_id": None},
         )
+
+    # -- issue 10: computed columns write their results (docs/columns.md) -------------------------
+
+    async def write_computed(
+        self,
+        workspace_id: uuid.UUID,
+        table_id: uuid.UUID,
+        values: Mapping[int, Mapping[uuid.UUID, Any]],
+        *,
+        only_empty: frozenset[uuid.UUID] = frozenset(),
+        source: CellSource = CellSource.ENRICHMENT,
+    ) -> ComputedWrite:
+        """Write computed values: rows that no longer exist are skipped, cells of `only_empty`
+        columns are written only when empty, values that do not fit the column's type are reported
+        (not written). History and outbox as for any edit, in the caller's transaction."""
+        table = await self.tables.get(workspace_id, table_id)
+        columns = await self.repo.columns(table.id)
+        by_id = {c.id: c for c in columns}
+        result = ComputedWrite()
+        locked = await self.storage.lock_rows(table.id, columns, sorted(values))
+        changes: dict[int, dict[uuid.UUID, Any]] = {}
+        for row_id, cells in values.items():
+            current = locked.get(row_id)
+            if current is None:
+                result.missing_rows.add(row_id)
+                continue
+            for column_id, value in cells.items():
+                column = by_id.get(column_id)
+                if column is None:
+                    continue
+                if column_id in only_empty and not _is_blank(current.values.get(column_id)):
+                    result.kept.add((row_id, column_id))
+                    continue
+                try:
+                    changes.setdefault(row_id, {})[column_id] = parse_value(column.type, value)
+                except InvalidValue as exc:
+                    result.invalid[(row_id, column_id)] = str(exc)
+        if changes:
+            await self._write(table, columns, locked, changes, None, source)
+        result.written = {(r, c) for r, cells in changes.items() for c in cells}
+        return result
 
 
 async def _aiter(
