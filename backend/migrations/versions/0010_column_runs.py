@@ -24,6 +24,7 @@ def upgrade() -> None:
     op.add_column("enrichment_jobs", sa.Column("table_id", sa.Uuid(), nullable=True))
     op.add_column("enrichment_jobs", sa.Column("target", postgresql.JSONB(astext_type=sa.Text()), nullable=True))
     op.add_column("enrichment_jobs", sa.Column("budget", sa.BigInteger(), nullable=True))
+    op.add_column("enrichment_jobs", sa.Column("budget_reached_at", sa.DateTime(timezone=True), nullable=True))
     op.create_foreign_key(
         op.f("fk_enrichment_jobs_table_id_data_tables"),
         "enrichment_jobs",
@@ -40,6 +41,7 @@ def downgrade() -> None:
     op.drop_column("enrichment_records", "row_id")
     op.drop_index(op.f("ix_enrichment_jobs_table_id"), table_name="enrichment_jobs")
     op.drop_constraint(op.f("fk_enrichment_jobs_table_id_data_tables"), "enrichment_jobs", type_="foreignkey")
+    op.drop_column("enrichment_jobs", "budget_reached_at")
     op.drop_column("enrichment_jobs", "budget")
     op.drop_column("enrichment_jobs", "target")
     op.drop_column("enrichment_jobs", "table_id")

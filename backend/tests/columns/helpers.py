@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
 
-from tests.enrichment.helpers import people
+from tests.enrichment.helpers import FINAL, people
 from tests.factories import TestUser
 
 LEAD_COLUMNS = [
@@ -89,3 +91,17 @@ async def leads_table(
         added = await client.post(leads.url("/rows"), json={"rows": rows}, headers=user.headers)
         assert added.status_code == 201, added.text
     return leads
+
+
+async def wait_for_run(client: httpx.AsyncClient, user: TestUser, ws: str, job_id: str, timeout: float = 120.0) -> Any:
+    """Like the enrichment helper's wait, with `budget_reached` among the final statuses."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await client.get(f"/api/v1/workspaces/{ws}/enrichment-jobs/{job_id}", headers=user.headers)
+        assert response.status_code == 200, response.text
+        job = response.json()["data"]
+        if job["status"] in {*FINAL, "budget_reached"}:
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run did not finish in {timeout}s: {job}")
+        await asyncio.sleep(0.2)

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.sandbox.server import SandboxServer
-from tests.columns.helpers import leads_table
+from tests.columns.helpers import leads_table, wait_for_run
 from tests.enrichment.helpers import balance, funded_workspace, ledger, wait_for_job, wait_for_progress
 
 
@@ -196,3 +196,27 @@ async def test_cancel_a_column_run(
     assert spent == job["credits"]["spent"] == sum(r["meta"][email].get("cost", 0) for r in rows)
     end = await balance(api, user, ws)
     assert end["reserved"] == 0 and end["balance"] == start["balance"] - spent
+
+
+async def test_a_budget_stops_the_run_exactly_at_the_budget(
+    api: httpx.AsyncClient, worker: None, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    user, ws = await funded_workspace(api, credits=10_000)
+    leads = await leads_table(api, user, ws, 200, tag="bdg")
+    assert (await leads.add_column(leads.enrichment())).status_code == 201
+    email = leads.col["Work email"]
+    start = await balance(api, user, ws)
+    budget = 25  # every email costs 1 here, so the run can spend the budget to the credit
+    run = await leads.run({"column_ids": [email], "budget": budget})
+    assert run["runs"][0]["job"]["credits"]["reserved"] == budget
+    job = await wait_for_run(api, user, ws, run["runs"][0]["job"]["id"])
+    assert job["status"] == "budget_reached", job
+    debits, spent = await ledger(sessions, job["id"])
+    assert spent == budget == job["credits"]["spent"]
+    assert job["counts"]["cancelled"] > 0 and job["counts"]["pending"] == 0
+    rows = await leads.rows()
+    states = [r["meta"][email]["state"] for r in rows]
+    assert states.count("skipped") == job["counts"]["cancelled"]
+    assert debits == sum(1 for r in rows if r["meta"][email]["state"] == "done" and r["meta"][email]["cost"] > 0)
+    end = await balance(api, user, ws)
+    assert end["reserved"] == 0 and end["balance"] == start["balance"] - budget

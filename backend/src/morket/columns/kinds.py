@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from morket.columns.formula import MAX_FORMULA, FormulaSyntaxError, compile_formula
 from morket.core.errors import Unprocessable
 from morket.enrichment.catalog import ProviderCatalog
 from morket.models import ColumnKind, TableColumn
@@ -203,7 +204,60 @@ def _filter_problems(group: FilterGroup, ctx: KindContext) -> list[dict[str, Any
     return []
 
 
-KINDS: dict[ColumnKind, KindSpec] = {ColumnKind.ENRICHMENT: EnrichmentKind()}
+class FormulaConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expression: str = Field(min_length=1, max_length=MAX_FORMULA)
+
+
+class FormulaKind:
+    """A formula over other columns of the row (morket/columns/formula.py). Stored with its
+    references resolved to column ids (`refs`), so the recompute knows what it reads."""
+
+    kind = ColumnKind.FORMULA
+
+    def validate(self, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:
+        try:
+            parsed = FormulaConfig.model_validate({k: v for k, v in config.items() if k != "refs"})
+        except ValidationError as exc:
+            raise _invalid(
+                [
+                    {"field": ".".join(["config", *(str(p) for p in e["loc"])]), "message": e["msg"]}
+                    for e in exc.errors(include_url=False, include_context=False, include_input=False)
+                ]
+            ) from None
+        by_name = {c.name: c.id for c in ctx.columns}
+        try:
+            compiled = compile_formula(parsed.expression, by_name)
+        except FormulaSyntaxError as exc:
+            raise Unprocessable(
+                f"The formula is not valid: {exc.message}.",
+                code="invalid_formula",
+                details=[
+                    {
+                        "field": "config.expression",
+                        "message": exc.message,
+                        "line": exc.line,
+                        "column": exc.column,
+                        "offset": exc.offset,
+                    }
+                ],
+            ) from None
+        kinds = {c.id: c.kind for c in ctx.columns}
+        problems = []
+        for name, column_id in compiled.refs.items():
+            if column_id == ctx.column_id:
+                problems.append({"field": "config.expression", "message": f"{{{name}}} is this column itself"})
+            elif kinds.get(column_id) is ColumnKind.FORMULA:
+                problems.append(
+                    {"field": "config.expression", "message": f"{{{name}}} is a formula: formulas read data columns"}
+                )
+        if problems:
+            raise Unprocessable("The formula is not valid.", code="invalid_formula", details=problems)
+        return {"expression": parsed.expression, "refs": {n: str(c) for n, c in compiled.refs.items()}}
+
+
+KINDS: dict[ColumnKind, KindSpec] = {ColumnKind.ENRICHMENT: EnrichmentKind(), ColumnKind.FORMULA: FormulaKind()}
 
 
 def validate_column_config(kind: ColumnKind, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:

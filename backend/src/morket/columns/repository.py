@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +44,36 @@ class ColumnsRepository:
         async for row in result:
             out.append((int(row[0]), {c.id: render_value(c.type, row[i + 1]) for i, c in enumerate(read)}))
         return out
+
+    async def iter_rows(
+        self,
+        table_id: uuid.UUID,
+        columns: Sequence[TableColumn],
+        row_ids: Sequence[int] | None,
+        read: Sequence[TableColumn],
+        meta_of: Sequence[uuid.UUID],
+        batch: int,
+    ) -> AsyncIterator[list[tuple[int, dict[uuid.UUID, Any], dict[uuid.UUID, bool]]]]:
+        """Batches of (row id, {column id: rendered value}, {column id in meta_of: has a state})."""
+        table = sa_table(table_id, columns)
+        if row_ids is None:
+            ids = [int(r[0]) for r in await self.session.execute(sa.select(table.c._id).order_by(table.c._id))]
+        else:
+            ids = sorted(set(row_ids))
+        flags = [table.c._meta.has_key(str(c)) for c in meta_of]
+        base = sa.select(table.c._id, *(table.c[c.physical_name] for c in read), *flags)
+        for start in range(0, len(ids), batch):
+            part = ids[start : start + batch]
+            stmt = base.where(table.c._id == sa.any_(sa.bindparam("ids", part, type_=_BIGINT_ARRAY)))
+            rows = (await self.session.execute(stmt.order_by(table.c._id))).all()
+            yield [
+                (
+                    int(row[0]),
+                    {c.id: render_value(c.type, row[i + 1]) for i, c in enumerate(read)},
+                    {c: bool(row[1 + len(read) + j]) for j, c in enumerate(meta_of)},
+                )
+                for row in rows
+            ]
 
     async def count_rows(self, table_id: uuid.UUID, columns: Sequence[TableColumn], where: FilterGroup | None) -> int:
         table = sa_table(table_id, columns)

@@ -130,9 +130,16 @@ async def write_results(
 
 
 async def settle_cells(
-    session: AsyncSession, job_id: uuid.UUID, workspace_id: uuid.UUID, table_id: uuid.UUID, target: Mapping[str, Any]
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    workspace_id: uuid.UUID,
+    table_id: uuid.UUID,
+    target: Mapping[str, Any],
+    *,
+    budget_reached: bool = False,
 ) -> None:
-    """After the run settled: rows it never reached show `cancelled`, or `error` with the reason."""
+    """After the run settled: rows it never reached show `cancelled` (`skipped` when the budget
+    stopped the run), or `error` with the reason."""
     unfinished = await ColumnsRepository(session).unfinished_rows(job_id)
     if not unfinished or not await _table_exists(session, workspace_id, table_id):
         return
@@ -143,7 +150,15 @@ async def settle_cells(
             table_id,
             uuid.UUID(column),
             [
-                (row, state("cancelled", job_id) if status == "cancelled" else state("error", job_id, reason=error))
+                (row, _unfinished(job_id, status, error, budget_reached=budget_reached))
                 for row, status, error in unfinished
             ],
         )
+
+
+def _unfinished(job_id: uuid.UUID, status: str, error: str | None, *, budget_reached: bool) -> dict[str, Any]:
+    if status != "cancelled":
+        return state("error", job_id, reason=error)
+    if budget_reached:
+        return state("skipped", job_id, reason="the run's budget was reached")
+    return state("cancelled", job_id)

@@ -76,6 +76,8 @@ class ChunkJob:
     # issue 10: a column run writes its results into this table (see morket/columns/sink.py).
     table_id: uuid.UUID | None = None
     target: dict[str, Any] | None = None
+    budget: int | None = None
+    worst_per_record: int = 0
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,9 @@ class EnrichmentService:
             job_id=str(job.id),
             record_count=job.record_count,
             chunk_size=self.settings.enrichment_chunk_size,
-            parallel_chunks=self.settings.enrichment_parallel_chunks,
+            # issue 10: a budgeted run has one chunk at a time, so each chunk's budget gate sees
+            # everything spent before it (docs/columns.md, "Budgets").
+            parallel_chunks=1 if job.budget is not None else self.settings.enrichment_parallel_chunks,
             chunks_per_run=self.settings.enrichment_chunks_per_run,
         )
 
@@ -349,10 +353,22 @@ class EnrichmentService:
             final=JobStatus(job.status).is_final,
             table_id=job.table_id,
             target=job.target,
+            budget=job.budget,
+            worst_per_record=self.estimate(1, list(job.fields), dict(job.waterfall)) if job.budget is not None else 0,
         )
 
     async def cancel_requested(self, job_id: uuid.UUID) -> bool:
         return await self.repo.cancel_requested(job_id)
+
+    async def budget_left(self, job_id: uuid.UUID, budget: int) -> int:
+        """issue 10: what a budgeted run may still spend (records written carry their debits)."""
+        return budget - await self.repo.credits_spent(job_id)
+
+    async def mark_budget_reached(self, job_id: uuid.UUID) -> None:
+        job = await self.repo.get_job_by_id(job_id, for_update=True)
+        if job is not None and job.budget_reached_at is None:
+            job.budget_reached_at = datetime.now(UTC)
+            await self.session.flush()
 
     async def pending_records(self, job_id: uuid.UUID, start_seq: int, end_seq: int) -> list[PendingRecord]:
         return await self.repo.pending_records(job_id, start_seq, end_seq)
@@ -407,6 +423,8 @@ class EnrichmentService:
             )
             return Settlement(job.status, deliveries)
         cancelled = cancelled or job.cancel_requested_at is not None
+        # issue 10: a chunk stopped at the run's budget (not a user's cancel).
+        budget_stop = job.budget_reached_at is not None and job.cancel_requested_at is None
         if cancelled:
             await self.repo.cancel_pending(job.id)
         elif error is not None:
@@ -419,7 +437,9 @@ class EnrichmentService:
         if pending:
             # Cannot happen when every chunk ran; never leave a job half-open if it does.
             failed += await self.repo.fail_pending(job.id, "the record was not processed")
-        if cancelled:
+        if budget_stop:
+            status = JobStatus.BUDGET_REACHED
+        elif cancelled:
             status = JobStatus.CANCELLED
         elif failed == 0:
             status = JobStatus.COMPLETED
@@ -429,7 +449,9 @@ class EnrichmentService:
             status = JobStatus.PARTIALLY_COMPLETED
         if job.table_id is not None and job.target is not None:
             # issue 10: rows the run never reached show cancelled or the error.
-            await sink.settle_cells(self.session, job.id, job.workspace_id, job.table_id, job.target)
+            await sink.settle_cells(
+                self.session, job.id, job.workspace_id, job.table_id, job.target, budget_reached=budget_stop
+            )
         await CreditService(self.session).release(job.workspace_id, job.id)
         job.status = status.value
         job.completed_count = completed

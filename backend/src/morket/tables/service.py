@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.columns import recompute
 from morket.columns.kinds import KindContext, validate_column_config
 from morket.core.errors import Conflict, NotFound, Unprocessable
 from morket.models import CellSource, ColumnKind, ColumnType, DataTable, OutboxEventType, TableColumn
@@ -218,7 +219,13 @@ class TableService:
         await self.storage.add_column(table.id, column, index=index)
         if emit:
             await self._column_event(table, OutboxEventType.COLUMN_CREATED, column)
+        if column.kind is ColumnKind.FORMULA:  # issue 10: compute the new formula on every row
+            await self._recompute_all(table, column)
         return column
+
+    async def _recompute_all(self, table: DataTable, column: TableColumn) -> None:
+        columns = await self.repo.columns(table.id)
+        await recompute.recompute(RowService(self.session), table, columns, [column])
 
     async def _column_event(self, table: DataTable, event: OutboxEventType, column: TableColumn) -> None:
         payload = ColumnOut.model_validate(column).model_dump(mode="json")
@@ -267,6 +274,9 @@ class TableService:
         if body.config is not None:
             # issue 10: a computing kind's config is checked against the table (docs/columns.md).
             column.config = validate_column_config(column.kind, body.config, KindContext(table.id, columns, column.id))
+            if column.kind is ColumnKind.FORMULA:  # issue 10: a new formula recomputes every row
+                await self.session.flush()
+                await self._recompute_all(table, column)
         if body.type is not None and body.type is not column.type:
             report = await self._change_type(table, column, body.type)
         if body.position is not None:
@@ -540,6 +550,7 @@ class RowService:
         ids = await self.storage.reserve_ids(table.id, len(inserts))
         values = [[cells.get(c.id) for c in columns] for cells in inserts]
         await self.storage.copy_rows(table.id, columns, ids, values, actor_id)
+        await self._recompute_formulas(table, columns, None, ids)  # issue 10: formulas of new rows
         await self.repo.add_row_count(table.id, len(ids))
         await self.outbox.emit_row_batches(
             table.workspace_id,
@@ -673,6 +684,10 @@ class RowService:
         await self.repo.add_history(table.workspace_id, table.id, history, source, actor_id)
         if not history:
             return
+        # issue 10: formulas reading the written cells (docs/columns.md)
+        await self._recompute_formulas(
+            table, columns, {e.column_id for e in history}, sorted({e.row_id for e in history})
+        )
         actor = str(actor_id) if actor_id else None
         if len(history) == 1:
             entry = history[0]
@@ -818,6 +833,36 @@ class RowService:
             await self._write(table, columns, locked, changes, None, source)
         result.written = {(r, c) for r, cells in changes.items() for c in cells}
         return result
+
+    async def write_derived(
+        self,
+        table: DataTable,
+        column: TableColumn,
+        ids: Sequence[int],
+        values: Sequence[Any],
+        meta_ids: Sequence[int],
+        metas: Sequence[dict[str, Any] | None],
+    ) -> None:
+        """Derived values (formulas): stored values and cell states, no history; one event batch."""
+        if ids:
+            await self.storage.update_rows(table.id, [column], ids, [[v] for v in values], None)
+        if meta_ids:
+            await self.storage.set_meta(table.id, column.id, meta_ids, metas)
+        touched = sorted({*ids, *meta_ids})
+        await self.outbox.emit_row_batches(
+            table.workspace_id,
+            table.id,
+            OutboxEventType.ROWS_UPDATED,
+            touched,
+            {"column_ids": [str(column.id)], "source": CellSource.FORMULA.value, "actor_id": None},
+        )
+
+    async def _recompute_formulas(
+        self, table: DataTable, columns: Sequence[TableColumn], changed: set[uuid.UUID] | None, ids: Sequence[int]
+    ) -> None:
+        formulas = recompute.formulas_reading(columns, changed)
+        if formulas and ids:
+            await recompute.recompute(self, table, columns, formulas, ids)
 
 
 async def _aiter(
