@@ -99,7 +99,7 @@ async def test_formula_computes_on_save_on_new_rows_and_on_edits(client: httpx.A
 
 
 async def test_formula_errors_are_422_with_positions(client: httpx.AsyncClient) -> None:
-    user, url, col = await _table(client)
+    user, url, _ = await _table(client)
 
     async def add(expression: str, name: str = "F") -> httpx.Response:
         return await client.post(

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -218,6 +219,8 @@ def references(node: Node) -> list[str]:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -313,38 +316,71 @@ def _as_date(value: Any) -> date:
     raise FormulaError("a date is needed")
 
 
-def evaluate(node: Node, row: Mapping[str, Any]) -> Any:
+Evaluator = Callable[[Any], Any]  # a row: a mapping, or a tuple for positional references
+
+
+def evaluate(node: Node, row: Mapping[Any, Any]) -> Any:
     """The formula's value for one row (`row`: column name -> value); FormulaError per cell."""
+    return build(node)(row)
+
+
+def _arith(op: str, left: Evaluator, right: Evaluator) -> Evaluator:
+    if op == "+":
+        return lambda row: _finite(_number(left(row)) + _number(right(row)))
+    if op == "-":
+        return lambda row: _finite(_number(left(row)) - _number(right(row)))
+    if op == "*":
+        return lambda row: _finite(_number(left(row)) * _number(right(row)))
+
+    def divide(row: Mapping[Any, Any]) -> Any:
+        a, b = _number(left(row)), _number(right(row))
+        if b == 0:
+            raise FormulaError("division by zero")
+        return _finite(a / b)
+
+    return divide
+
+
+def build(node: Node, key: Callable[[str], Any] | None = None, *, positional: bool = False) -> Evaluator:
+    """The tree as nested closures (built once per formula, run once per row). `key` maps a
+    reference's name to the row's key (names by default; column ids, or tuple positions with
+    `positional`, for stored rows)."""
     kind = node[0]
     if kind in ("num", "str", "bool"):
-        return node[1]
+        constant = node[1]
+        return lambda row: constant
     if kind == "ref":
-        return row.get(node[1])
+        ref = node[1] if key is None else key(node[1])
+        if positional:
+            return lambda row: row[ref]
+        return lambda row: row.get(ref)
     if kind == "neg":
-        return _finite(-_number(evaluate(node[1], row)))
+        inner = build(node[1], key, positional=positional)
+        return lambda row: _finite(-_number(inner(row)))
     if kind == "op":
         op = node[1]
-        left = evaluate(node[2], row)
-        right = evaluate(node[3], row)
+        left, right = build(node[2], key, positional=positional), build(node[3], key, positional=positional)
         if op == "&":
-            return _limit(_text(left) + _text(right))
+
+            def concat(row: Any) -> str:
+                text = _text(left(row)) + _text(right(row))
+                if len(text) > MAX_TEXT:
+                    raise FormulaError(f"the text is longer than {MAX_TEXT} characters")
+                return text
+
+            return concat
         if op in ("+", "-", "*", "/"):
-            a, b = _number(left), _number(right)
-            if op == "+":
-                return _finite(a + b)
-            if op == "-":
-                return _finite(a - b)
-            if op == "*":
-                return _finite(a * b)
-            if b == 0:
-                raise FormulaError("division by zero")
-            return _finite(a / b)
-        return _compare(op, left, right)
-    name, args = node[1], node[2]
-    spec = FUNCTIONS[name]
+            return _arith(op, left, right)
+        return lambda row: _compare(op, left(row), right(row))
+    spec = FUNCTIONS[node[1]]
+    args = [build(a, key, positional=positional) for a in node[2]]
     if spec.lazy:
-        return spec.fn(row, *args)
-    return spec.fn(*(evaluate(a, row) for a in args))
+        return lambda row: spec.fn(row, *args)
+    fn = spec.fn
+    if len(args) == 1:
+        only = args[0]
+        return lambda row: fn(only(row))
+    return lambda row: fn(*(a(row) for a in args))
 
 
 def _limit(text: str) -> str:
@@ -361,7 +397,7 @@ class Function:
     fn: Callable[..., Any]
     min_args: int
     max_args: int
-    lazy: bool = False  # receives (row, *nodes) and evaluates what it needs
+    lazy: bool = False  # receives (row, *argument evaluators) and runs what it needs
 
     def arity_text(self) -> str:
         if self.min_args == self.max_args:
@@ -371,15 +407,15 @@ class Function:
         return f"{self.min_args} to {self.max_args}"
 
 
-def _if(row: Mapping[str, Any], cond: Node, then: Node, otherwise: Node | None = None) -> Any:
-    if _truthy(evaluate(cond, row)):
-        return evaluate(then, row)
-    return evaluate(otherwise, row) if otherwise is not None else None
+def _if(row: Mapping[Any, Any], cond: Evaluator, then: Evaluator, otherwise: Evaluator | None = None) -> Any:
+    if _truthy(cond(row)):
+        return then(row)
+    return otherwise(row) if otherwise is not None else None
 
 
-def _coalesce(row: Mapping[str, Any], *nodes: Node) -> Any:
-    for node in nodes:
-        value = evaluate(node, row)
+def _coalesce(row: Mapping[Any, Any], *args: Evaluator) -> Any:
+    for arg in args:
+        value = arg(row)
         if value is not None and value != "":
             return value
     return None
@@ -433,6 +469,8 @@ def _domain(value: Any) -> str | None:
         return None
     if "@" in text and "/" not in text:
         host = text.rsplit("@", 1)[1]
+    elif not any(ch in text for ch in "/:?#[]"):
+        host = text  # a bare host: no URL parsing needed
     else:
         try:
             host = urlsplit(text if "//" in text else f"//{text}").hostname or ""
@@ -502,13 +540,18 @@ class CompiledFormula:
     tree: Node
     refs: dict[str, uuid.UUID]  # column name as written -> column id
 
-    def row_values(self, values_by_id: Mapping[uuid.UUID, Any]) -> dict[str, Any]:
-        return {name: values_by_id.get(column_id) for name, column_id in self.refs.items()}
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        return build(self.tree, self.refs.__getitem__)
 
-    def run(self, values_by_id: Mapping[uuid.UUID, Any]) -> tuple[Any, str | None]:
+    def over_tuples(self, position: Mapping[uuid.UUID, int]) -> Evaluator:
+        """An evaluator over row tuples, each reference read at `position[its column id]`."""
+        return build(self.tree, lambda name: position[self.refs[name]], positional=True)
+
+    def run(self, values_by_id: Any, evaluator: Evaluator | None = None) -> tuple[Any, str | None]:
         """(value, None) or (None, the reason the cell could not be computed)."""
         try:
-            return evaluate(self.tree, self.row_values(values_by_id)), None
+            return (evaluator or self.evaluator)(values_by_id), None
         except FormulaError as exc:
             return None, str(exc)
         except (RecursionError, OverflowError, ValueError, TypeError) as exc:

@@ -168,6 +168,14 @@ class EnrichmentKind:
             problems.extend(self._inputs_suffice(fields, waterfall, parsed))
         if parsed.only_if is not None:
             problems.extend(_filter_problems(parsed.only_if, ctx))
+        if parsed.auto_run and not problems and _auto_run_cycle(parsed, ctx):
+            problems.append(
+                {
+                    "field": "config.auto_run",
+                    "message": "auto-run columns would trigger each other in a loop",
+                    "code": "autorun_cycle",
+                }
+            )
         if problems:
             raise _invalid(problems)
         return parsed.model_dump(mode="json", exclude_none=True)
@@ -191,6 +199,37 @@ class EnrichmentKind:
                 }
             )
         return problems
+
+
+def _auto_run_cycle(config: EnrichmentConfig, ctx: KindContext) -> bool:
+    """Whether this column's auto-run closes a loop with other auto-run columns: a column's
+    writes trigger every auto-run column that reads them."""
+    edges: dict[uuid.UUID, set[uuid.UUID]] = {}  # column read -> columns written by its readers
+
+    def add(inputs: Mapping[str, Any], writes: set[uuid.UUID]) -> None:
+        for column in inputs.values():
+            edges.setdefault(uuid.UUID(str(column)), set()).update(writes)
+
+    for column in ctx.columns:
+        if column.id == ctx.column_id or column.kind is not ColumnKind.ENRICHMENT:
+            continue
+        if column.config.get("auto_run"):
+            outputs = {uuid.UUID(str(c)) for c in column.config.get("outputs", {}).values()}
+            add(column.config.get("inputs", {}), {column.id, *outputs})
+    own = {*config.outputs.values(), *([ctx.column_id] if ctx.column_id else [])}
+    add(config.inputs, own)
+    # A loop exists when something this column writes leads back to one of its inputs.
+    seen: set[uuid.UUID] = set()
+    stack = list(own)
+    while stack:
+        node = stack.pop()
+        if node in config.inputs.values():
+            return True
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(edges.get(node, ()))
+    return False
 
 
 def _filter_problems(group: FilterGroup, ctx: KindContext) -> list[dict[str, Any]]:

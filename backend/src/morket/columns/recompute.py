@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from morket.columns.formula import CompiledFormula, parse
 from morket.columns.repository import ColumnsRepository
 from morket.models import ColumnKind, DataTable, TableColumn
-from morket.tables.types import InvalidValue, parse_value, render_value
+from morket.tables.types import TEXT_LIKE, InvalidValue, parse_value, render_value
 
 if TYPE_CHECKING:
     from morket.tables.service import RowService
@@ -58,29 +58,35 @@ async def recompute(
     by_id = {c.id: c for c in columns}
     read_ids = {ref for _, c in compiled for ref in c.refs.values()} | {column.id for column, _ in compiled}
     read = [by_id[i] for i in read_ids if i in by_id]
+    position = {c.id: i + 1 for i, c in enumerate(read)}
+    flag_of = {column.id: 1 + len(read) + j for j, (column, _) in enumerate(compiled)}
+    plans = [(column, formula, formula.over_tuples(position)) for column, formula in compiled]
     repo = ColumnsRepository(rows.session)
     changed = 0
-    async for batch in repo.iter_rows(table.id, columns, row_ids, read, [column.id for column, _ in compiled], BATCH):
-        for column, formula in compiled:
+    batches = repo.iter_rows(table.id, columns, row_ids, read, [column.id for column, _ in compiled], BATCH)
+    async for batch in batches:
+        for column, formula, evaluator in plans:
+            own, flag = position[column.id], flag_of[column.id]
             ids: list[int] = []
             values: list[Any] = []
             meta_ids: list[int] = []
             metas: list[dict[str, Any] | None] = []
-            for row_id, cells, has_meta in batch:
-                value, error = formula.run(cells)
+            as_is = column.type in TEXT_LIKE
+            for row in batch:
+                value, error = formula.run(row, evaluator)
                 if error is None:
                     try:
                         value = parse_value(column.type, value)
                     except InvalidValue as exc:
                         value, error = None, f"the result does not fit a {column.type.value} column: {exc}"
-                if render_value(column.type, value) != cells.get(column.id):
-                    ids.append(row_id)
+                if (value if as_is else render_value(column.type, value)) != row[own]:
+                    ids.append(row[0])
                     values.append(value)
                 if error is not None:
-                    meta_ids.append(row_id)
+                    meta_ids.append(row[0])
                     metas.append({"state": "error", "reason": error})
-                elif has_meta.get(column.id):
-                    meta_ids.append(row_id)
+                elif row[flag]:
+                    meta_ids.append(row[0])
                     metas.append(None)
             await rows.write_derived(table, column, ids, values, meta_ids, metas)
             changed += len(ids)

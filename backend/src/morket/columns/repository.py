@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from morket.models import TableColumn
 from morket.tables.query import FilterGroup, RowView, compile_view
 from morket.tables.storage import sa_table
-from morket.tables.types import render_value
+from morket.tables.types import TEXT_LIKE, render_value
 
 FETCH_BATCH = 5000
 
@@ -53,8 +53,9 @@ class ColumnsRepository:
         read: Sequence[TableColumn],
         meta_of: Sequence[uuid.UUID],
         batch: int,
-    ) -> AsyncIterator[list[tuple[int, dict[uuid.UUID, Any], dict[uuid.UUID, bool]]]]:
-        """Batches of (row id, {column id: rendered value}, {column id in meta_of: has a state})."""
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Batches of rows as tuples: (row id, the `read` columns' values as the API renders them,
+        then for each of `meta_of` whether the cell has a state)."""
         table = sa_table(table_id, columns)
         if row_ids is None:
             ids = [int(r[0]) for r in await self.session.execute(sa.select(table.c._id).order_by(table.c._id))]
@@ -62,18 +63,21 @@ class ColumnsRepository:
             ids = sorted(set(row_ids))
         flags = [table.c._meta.has_key(str(c)) for c in meta_of]
         base = sa.select(table.c._id, *(table.c[c.physical_name] for c in read), *flags)
+        renders = [(i + 1, c.type) for i, c in enumerate(read) if not _renders_as_is(c)]
         for start in range(0, len(ids), batch):
             part = ids[start : start + batch]
             stmt = base.where(table.c._id == sa.any_(sa.bindparam("ids", part, type_=_BIGINT_ARRAY)))
             rows = (await self.session.execute(stmt.order_by(table.c._id))).all()
-            yield [
-                (
-                    int(row[0]),
-                    {c.id: render_value(c.type, row[i + 1]) for i, c in enumerate(read)},
-                    {c: bool(row[1 + len(read) + j]) for j, c in enumerate(meta_of)},
-                )
-                for row in rows
-            ]
+            if not renders:
+                yield [tuple(row) for row in rows]
+                continue
+            out = []
+            for row in rows:
+                values = list(row)
+                for index, column_type in renders:
+                    values[index] = render_value(column_type, values[index])
+                out.append(tuple(values))
+            yield out
 
     async def count_rows(self, table_id: uuid.UUID, columns: Sequence[TableColumn], where: FilterGroup | None) -> int:
         table = sa_table(table_id, columns)
@@ -127,3 +131,7 @@ class ColumnsRepository:
 
 
 _BIGINT_ARRAY = sa.ARRAY(sa.BigInteger())
+
+
+def _renders_as_is(column: TableColumn) -> bool:
+    return column.type in TEXT_LIKE

@@ -216,11 +216,14 @@ class TableService:
                 config=config,
             )
         )
-        await self.storage.add_column(table.id, column, index=index)
+        formula = column.kind is ColumnKind.FORMULA
+        await self.storage.add_column(table.id, column, index=index and not formula)
         if emit:
             await self._column_event(table, OutboxEventType.COLUMN_CREATED, column)
-        if column.kind is ColumnKind.FORMULA:  # issue 10: compute the new formula on every row
+        if formula:  # issue 10: compute the new formula on every row, then index it (cheaper)
             await self._recompute_all(table, column)
+            if index:
+                await self.storage.create_index(table.id, column)
         return column
 
     async def _recompute_all(self, table: DataTable, column: TableColumn) -> None:
