@@ -19,6 +19,9 @@ import random
 import time
 import uuid
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from morket.columns.schemas import RunRequest
 from morket.columns.service import ColumnRunService
 from morket.core.config import Settings
@@ -28,8 +31,6 @@ from morket.models import ColumnKind, ColumnType
 from morket.tables.schemas import ColumnCreate, TableCreate
 from morket.tables.service import TableService
 from morket.tables.storage import TableStorage
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 CHUNK = 50_000
 FIRSTS = [
@@ -51,23 +52,17 @@ async def scratch_workspace(sessions: async_sessionmaker[AsyncSession]) -> uuid.
     workspace_id, user_id = uuid.uuid4(), uuid.uuid4()
     async with unit_of_work(sessions) as session:
         await session.execute(
-            text(
-                "INSERT INTO users (id, email, password_hash) VALUES (:id, :email, 'x')"
-            ),
+            text("INSERT INTO users (id, email, password_hash) VALUES (:id, :email, 'x')"),
             {"id": user_id, "email": f"bench-{user_id.hex}@example.com"},
         )
         await session.execute(
-            text(
-                "INSERT INTO workspaces (id, name, slug) VALUES (:id, 'bench', :slug)"
-            ),
+            text("INSERT INTO workspaces (id, name, slug) VALUES (:id, 'bench', :slug)"),
             {"id": workspace_id, "slug": f"bench-{workspace_id.hex}"},
         )
     return workspace_id
 
 
-async def build(
-    sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, rows: int
-) -> uuid.UUID:
+async def build(sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, rows: int) -> uuid.UUID:
     spec = [
         ("First", ColumnType.TEXT),
         ("Last", ColumnType.TEXT),
@@ -77,9 +72,7 @@ async def build(
         out = await TableService(session).create_table(
             workspace_id,
             None,
-            TableCreate(
-                name="bench", columns=[ColumnCreate(name=n, type=t) for n, t in spec]
-            ),
+            TableCreate(name="bench", columns=[ColumnCreate(name=n, type=t) for n, t in spec]),
         )
         columns = await TableService(session).columns(workspace_id, out.id)
     rng = random.Random(7)
@@ -116,10 +109,7 @@ async def main(url: str, rows: int) -> None:
         workspace_id = await scratch_workspace(sessions)
         table_id = await build(sessions, workspace_id, rows)
         async with unit_of_work(sessions) as session:
-            columns = {
-                c.name: c.id
-                for c in await TableService(session).columns(workspace_id, table_id)
-            }
+            columns = {c.name: c.id for c in await TableService(session).columns(workspace_id, table_id)}
             config = {
                 "field": "email",
                 "waterfall": ["apollo", "hunter"],
@@ -167,28 +157,20 @@ async def main(url: str, rows: int) -> None:
                 index=False,
             )
         elapsed = time.perf_counter() - started
-        print(
-            f"formula column over {rows:,} rows: {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s; goal <= 30 s)"
-        )
+        print(f"formula column over {rows:,} rows: {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s; goal <= 30 s)")
     finally:
         await engine.dispose()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument(
         "--database-url",
-        default=os.environ.get(
-            "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
+        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
     args = parser.parse_args()
-    scratch = database.with_database(
-        args.database_url, f"morket_bench_columns_{os.getpid()}"
-    )
+    scratch = database.with_database(args.database_url, f"morket_bench_columns_{os.getpid()}")
     database.ensure_database(scratch, drop_first=True)
     database.upgrade(scratch)
     try:
