@@ -124,3 +124,29 @@ async def test_formula_errors_are_422_with_positions(client: httpx.AsyncClient) 
         headers=user.headers,
     )
     assert response.status_code == 422 and response.json()["error"]["details"][0]["field"] == "config.code"
+
+
+async def test_a_deleted_input_turns_into_cell_errors(client: httpx.AsyncClient) -> None:
+    user, url, col = await _table(client)
+    rows = [{col["Seats"]: 2, col["Price"]: 10}]
+    assert (await client.post(f"{url}/rows", json={"rows": rows}, headers=user.headers)).status_code == 201
+    response = await client.post(
+        f"{url}/columns",
+        json={"name": "Total", "type": "number", "kind": "formula", "config": {"expression": "{Seats} * {Price}"}},
+        headers=user.headers,
+    )
+    assert response.status_code == 201, response.text
+    total = response.json()["data"]["id"]
+    assert (await _rows(client, user, url))[0]["cells"][total] == 20
+    assert (await client.delete(f"{url}/columns/{col['Price']}", headers=user.headers)).status_code in (200, 204)
+    # The next write recomputes: the cell says what is wrong, the write itself succeeds.
+    row = (await _rows(client, user, url))[0]
+    put = await client.put(
+        f"{url}/rows/{row['id']}/cells/{col['Seats']}",
+        json={"value": 3, "version": row["version"]},
+        headers=user.headers,
+    )
+    assert put.status_code == 200, put.text
+    after = (await _rows(client, user, url))[0]
+    assert after["cells"][total] is None
+    assert after["meta"][total] == {"state": "error", "reason": "the column {Price} no longer exists"}

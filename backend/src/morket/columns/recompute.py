@@ -10,10 +10,10 @@ why they changed) and only where they changed; a cell that cannot be computed is
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from morket.columns.formula import CompiledFormula, parse
+from morket.columns.formula import CompiledFormula, FormulaError, parse
 from morket.columns.repository import ColumnsRepository
 from morket.models import ColumnKind, DataTable, TableColumn
 from morket.tables.types import TEXT_LIKE, InvalidValue, parse_value, render_value
@@ -30,6 +30,13 @@ def compiled_of(column: TableColumn) -> CompiledFormula | None:
     if column.kind is not ColumnKind.FORMULA or not isinstance(expression, str) or not isinstance(refs, dict):
         return None
     return CompiledFormula(expression, parse(expression), {n: uuid.UUID(c) for n, c in refs.items()})
+
+
+def _failing(reason: str) -> Callable[[Any], Any]:
+    def fail(_row: Any) -> Any:
+        raise FormulaError(reason)
+
+    return fail
 
 
 def formulas_reading(columns: Sequence[TableColumn], changed: set[uuid.UUID] | None) -> list[TableColumn]:
@@ -60,7 +67,14 @@ async def recompute(
     read = [by_id[i] for i in read_ids if i in by_id]
     position = {c.id: i + 1 for i, c in enumerate(read)}
     flag_of = {column.id: 1 + len(read) + j for j, (column, _) in enumerate(compiled)}
-    plans = [(column, formula, formula.over_tuples(position)) for column, formula in compiled]
+    plans = []
+    for column, formula in compiled:
+        gone = [name for name, ref in formula.refs.items() if ref not in position]
+        if gone:  # a referenced column was deleted: every cell says so until the formula is fixed
+            reason = f"the column {{{gone[0]}}} no longer exists"
+            plans.append((column, formula, _failing(reason)))
+        else:
+            plans.append((column, formula, formula.over_tuples(position)))
     repo = ColumnsRepository(rows.session)
     changed = 0
     batches = repo.iter_rows(table.id, columns, row_ids, read, [column.id for column, _ in compiled], BATCH)
