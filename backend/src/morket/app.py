@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from morket import __version__
 from morket.auth.identity_cache import IdentityCache
 from morket.auth.router import router as auth_router
+from morket.columns.router import router as columns_router
 from morket.core.bodylimit import BodyLimitMiddleware, BodyLimits
 from morket.core.config import Settings, get_settings
 from morket.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tables_router,
         imports_router,
         tables_io_router,
+        columns_router,
     ):
         app.include_router(router)
     install_api_docs(app)

@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from morket.columns import sink
 from morket.core.config import Settings
 from morket.core.db import unit_of_work
+from morket.enrichment.budget import BudgetGate
 from morket.enrichment.repository import AttemptRow, PendingRecord, RecordResult
 from morket.enrichment.service import ChunkJob, Debit, EnrichmentService
 from morket.enrichment.waterfall import FieldOutcome, ProviderCall, RecordOutcome, run_waterfall, unexpected
@@ -144,12 +146,25 @@ class EnrichmentActivities:
             if job.cancel_requested or job.final:
                 return ChunkResult(cancelled=True)
             records = await service.pending_records(job_id, inp.start_seq, inp.end_seq)
+            if records and job.table_id is not None and job.target is not None:
+                # issue 10: the run's cells show `running` while their chunk works on them.
+                rows = [r.row_id for r in records if r.row_id is not None]
+                await sink.mark_running(session, job.id, job.workspace_id, job.table_id, job.target, rows)
         if not records:
             return ChunkResult()
         slugs = sorted({slug for chain in job.waterfall.values() for slug in chain})
         first_attempt = activity.info().attempt == 1
         adapters, call = await self.providers.open(job.workspace_id, slugs, use_cache=first_attempt)
-        return await self._enrich(job, records, adapters, call)
+        gate = None
+        if job.budget is not None:  # issue 10: a run's budget (morket/enrichment/budget.py)
+            async with unit_of_work(self.sessions) as session:
+                gate = BudgetGate(await EnrichmentService(session, self.settings).budget_left(job.id, job.budget))
+        result = await self._enrich(job, records, adapters, call, gate)
+        if gate is not None and gate.exhausted:
+            async with unit_of_work(self.sessions) as session:
+                await EnrichmentService(session, self.settings).mark_budget_reached(job.id)
+            result.cancelled = True  # stop scheduling chunks; the settlement says why
+        return result
 
     async def _enrich(
         self,
@@ -157,13 +172,17 @@ class EnrichmentActivities:
         records: list[PendingRecord],
         adapters: Mapping[str, ProviderAdapter],
         call: ProviderCall,
+        gate: BudgetGate | None = None,
     ) -> ChunkResult:
         progress = _Progress(total=len(records))
         limit = asyncio.Semaphore(self.settings.enrichment_record_concurrency)
         cancelled = asyncio.Event()
 
-        async def one(record: PendingRecord) -> tuple[PendingRecord, RecordOutcome]:
+        async def one(record: PendingRecord) -> tuple[PendingRecord, RecordOutcome | None]:
             async with limit:
+                if gate is not None and not await gate.admit(job.worst_per_record):
+                    return record, None  # over the budget: stays pending, the settlement cancels it
+                outcome = None
                 try:
                     outcome = await run_waterfall(record.input, job.fields, job.waterfall, adapters, call)
                 except Exception as exc:
@@ -171,6 +190,9 @@ class EnrichmentActivities:
                     # escapes is this record's failure, never its chunk's (the other records stand).
                     log.exception("record %s failed unexpectedly", record.id)
                     outcome = failed_record(job.fields, exc)
+                finally:
+                    if gate is not None:
+                        await gate.settle(job.worst_per_record, outcome.cost if outcome is not None else 0)
                 return record, outcome
 
         tasks = [asyncio.create_task(one(r)) for r in records]
@@ -189,7 +211,9 @@ class EnrichmentActivities:
                     if cancelled.is_set():  # the watcher saw the job's cancel flag
                         break
                     raise
-                progress.buffer.append(item)
+                if item[1] is None:
+                    continue
+                progress.buffer.append((item[0], item[1]))
                 progress.done += 1
                 if len(progress.buffer) >= self.settings.enrichment_write_batch:
                     await self._flush(job, progress)

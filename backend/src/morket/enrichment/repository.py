@@ -28,6 +28,7 @@ class PendingRecord:
     id: uuid.UUID
     seq: int
     input: dict[str, Any]
+    row_id: int | None = None  # issue 10: the table row of a column run
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,29 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
-RecordRow = tuple[uuid.UUID, uuid.UUID, uuid.UUID, int, int, str, str, int]
+RecordRow = tuple[uuid.UUID, uuid.UUID, uuid.UUID, int, int, str, str, int, int | None]
 
 
-def record_rows(job_id: uuid.UUID, workspace_id: uuid.UUID, inputs: Sequence[dict[str, Any]]) -> list[RecordRow]:
-    """The COPY rows of a job's records: pure and blocking (JSON encoding of every input)."""
+def record_rows(
+    job_id: uuid.UUID,
+    workspace_id: uuid.UUID,
+    inputs: Sequence[dict[str, Any]],
+    row_ids: Sequence[int] | None = None,
+) -> list[RecordRow]:
+    """The COPY rows of a job's records: pure and blocking (JSON encoding of every input).
+    `row_ids` (a column run, issue 10) names the table row of each record."""
     return [
-        (uuid.uuid4(), job_id, workspace_id, seq, seq // BATCH_SIZE, _dumps(data), RecordStatus.PENDING.value, 0)
+        (
+            uuid.uuid4(),
+            job_id,
+            workspace_id,
+            seq,
+            seq // BATCH_SIZE,
+            _dumps(data),
+            RecordStatus.PENDING.value,
+            0,
+            None if row_ids is None else row_ids[seq],
+        )
         for seq, data in enumerate(inputs)
     ]
 
@@ -163,7 +180,7 @@ class EnrichmentRepository:
         await driver.copy_records_to_table(
             "enrichment_records",
             records=sliced(),
-            columns=["id", "job_id", "workspace_id", "seq", "batch_no", "input", "status", "credits_spent"],
+            columns=["id", "job_id", "workspace_id", "seq", "batch_no", "input", "status", "credits_spent", "row_id"],
         )
         return len(rows)
 
@@ -206,13 +223,16 @@ class EnrichmentRepository:
     async def pending_records(self, job_id: uuid.UUID, start_seq: int, end_seq: int) -> list[PendingRecord]:
         driver = await self._driver()
         rows = await driver.fetch(
-            "SELECT id, seq, input FROM enrichment_records"
+            "SELECT id, seq, input, row_id FROM enrichment_records"
             " WHERE job_id = $1 AND seq >= $2 AND seq < $3 AND status = 'pending' ORDER BY seq",
             job_id,
             start_seq,
             end_seq,
         )
-        return [PendingRecord(id=r["id"], seq=r["seq"], input=cast(dict[str, Any], _loads(r["input"]))) for r in rows]
+        return [
+            PendingRecord(id=r["id"], seq=r["seq"], input=cast(dict[str, Any], _loads(r["input"])), row_id=r["row_id"])
+            for r in rows
+        ]
 
     async def lock_pending(self, record_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         """Lock the records of a result batch that are still pending (another run may have won)."""

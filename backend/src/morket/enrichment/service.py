@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from morket.columns import sink
 from morket.core.config import Settings
 from morket.core.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from morket.credits.service import CreditService, DebitRequest
@@ -72,6 +73,27 @@ class ChunkJob:
     waterfall: dict[str, list[str]]
     cancel_requested: bool
     final: bool
+    # issue 10: a column run writes its results into this table (see morket/columns/sink.py).
+    table_id: uuid.UUID | None = None
+    target: dict[str, Any] | None = None
+    budget: int | None = None
+    worst_per_record: int = 0
+
+
+@dataclass(frozen=True)
+class TableJobSpec:
+    """issue 10: a column run over table rows (morket/columns/service.py builds it)."""
+
+    workspace_id: uuid.UUID
+    user_id: uuid.UUID | None
+    table_id: uuid.UUID
+    label: str
+    fields: list[str]
+    waterfall: dict[str, list[str]]
+    inputs: list[dict[str, Any]]
+    row_ids: list[int]
+    target: dict[str, Any]
+    budget: int | None = None
 
 
 @dataclass(frozen=True)
@@ -163,12 +185,53 @@ class EnrichmentService:
                 ) from None
         return job
 
+    async def create_table_job(self, spec: TableJobSpec) -> EnrichmentJob:
+        """issue 10: a column run as a job whose records are table rows (validated by the caller).
+        Same estimate, 402 and reservation as an inline job; each record names its row."""
+        estimate = self.estimate(len(spec.inputs), spec.fields, spec.waterfall)
+        reserve = estimate if spec.budget is None else min(estimate, spec.budget)
+        credits = CreditService(self.session)
+        account = await credits.account(spec.workspace_id)
+        if reserve > account.available:
+            raise PaymentRequired(
+                f"This run may cost up to {reserve} credits; {account.available} are available.",
+                code="insufficient_credits",
+                details={"estimated": estimate, "budget": spec.budget, "available": account.available},
+            )
+        job_id = uuid.uuid4()
+        job = EnrichmentJob(
+            id=job_id,
+            workspace_id=spec.workspace_id,
+            created_by=spec.user_id,
+            status=JobStatus.QUEUED.value,
+            fields=list(spec.fields),
+            waterfall={k: list(v) for k, v in spec.waterfall.items()},
+            options={"label": spec.label},
+            record_count=len(spec.inputs),
+            batch_count=math.ceil(len(spec.inputs) / BATCH_SIZE),
+            credits_estimated=estimate,
+            credits_reserved=reserve,
+            credits_spent=0,
+            workflow_id=workflow_id_for(str(job_id)),
+            table_id=spec.table_id,
+            target=dict(spec.target),
+            budget=spec.budget,
+        )
+        await self.repo.add_job(job)
+        rows = await anyio.to_thread.run_sync(record_rows, job.id, spec.workspace_id, spec.inputs, spec.row_ids)
+        await self.repo.copy_records(rows)
+        if reserve > 0:
+            await credits.reserve(spec.workspace_id, job.id, reserve, idempotency_key=f"job:{job.id}:reserve")
+        return job
+
     def workflow_input(self, job: EnrichmentJob) -> JobWorkflowInput:
         return JobWorkflowInput(
             job_id=str(job.id),
             record_count=job.record_count,
             chunk_size=self.settings.enrichment_chunk_size,
-            parallel_chunks=self.settings.enrichment_parallel_chunks,
+            # issue 10: a budgeted run has one chunk at a time, so each chunk's budget gate sees
+            # everything spent before it (docs/columns.md, "Budgets").
+            parallel_chunks=1 if job.budget is not None else self.settings.enrichment_parallel_chunks,
             chunks_per_run=self.settings.enrichment_chunks_per_run,
         )
 
@@ -288,10 +351,24 @@ class EnrichmentService:
             waterfall={k: list(v) for k, v in job.waterfall.items()},
             cancel_requested=job.cancel_requested_at is not None,
             final=JobStatus(job.status).is_final,
+            table_id=job.table_id,
+            target=job.target,
+            budget=job.budget,
+            worst_per_record=self.estimate(1, list(job.fields), dict(job.waterfall)) if job.budget is not None else 0,
         )
 
     async def cancel_requested(self, job_id: uuid.UUID) -> bool:
         return await self.repo.cancel_requested(job_id)
+
+    async def budget_left(self, job_id: uuid.UUID, budget: int) -> int:
+        """issue 10: what a budgeted run may still spend (records written carry their debits)."""
+        return budget - await self.repo.credits_spent(job_id)
+
+    async def mark_budget_reached(self, job_id: uuid.UUID) -> None:
+        job = await self.repo.get_job_by_id(job_id, for_update=True)
+        if job is not None and job.budget_reached_at is None:
+            job.budget_reached_at = datetime.now(UTC)
+            await self.session.flush()
 
     async def pending_records(self, job_id: uuid.UUID, start_seq: int, end_seq: int) -> list[PendingRecord]:
         return await self.repo.pending_records(job_id, start_seq, end_seq)
@@ -329,6 +406,9 @@ class EnrichmentService:
                 for d in keep_debits
             ],
         )
+        if job.table_id is not None and job.target is not None:
+            # issue 10: the cells, with the debits that paid for them, in this transaction.
+            await sink.write_results(self.session, job.id, job.workspace_id, job.table_id, job.target, keep_results)
         return len(keep_results)
 
     async def settle(self, job_id: uuid.UUID, *, cancelled: bool, error: str | None) -> Settlement:
@@ -343,6 +423,8 @@ class EnrichmentService:
             )
             return Settlement(job.status, deliveries)
         cancelled = cancelled or job.cancel_requested_at is not None
+        # issue 10: a chunk stopped at the run's budget (not a user's cancel).
+        budget_stop = job.budget_reached_at is not None and job.cancel_requested_at is None
         if cancelled:
             await self.repo.cancel_pending(job.id)
         elif error is not None:
@@ -355,7 +437,9 @@ class EnrichmentService:
         if pending:
             # Cannot happen when every chunk ran; never leave a job half-open if it does.
             failed += await self.repo.fail_pending(job.id, "the record was not processed")
-        if cancelled:
+        if budget_stop:
+            status = JobStatus.BUDGET_REACHED
+        elif cancelled:
             status = JobStatus.CANCELLED
         elif failed == 0:
             status = JobStatus.COMPLETED
@@ -363,6 +447,11 @@ class EnrichmentService:
             status = JobStatus.FAILED
         else:
             status = JobStatus.PARTIALLY_COMPLETED
+        if job.table_id is not None and job.target is not None:
+            # issue 10: rows the run never reached show cancelled or the error.
+            await sink.settle_cells(
+                self.session, job.id, job.workspace_id, job.table_id, job.target, budget_reached=budget_stop
+            )
         await CreditService(self.session).release(job.workspace_id, job.id)
         job.status = status.value
         job.completed_count = completed

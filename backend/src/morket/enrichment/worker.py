@@ -18,6 +18,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from morket.columns.autorun import run_auto_runs
 from morket.core.config import Settings
 from morket.core.db import make_sessionmaker, unit_of_work
 from morket.enrichment.activities import EnrichmentActivities, ProviderAccess
@@ -185,10 +186,13 @@ async def run_worker(settings: Settings) -> None:
     try:
         async with enrichment_worker(client, settings, sessions) as worker:
             sweeper = asyncio.create_task(_sweep(client, settings, sessions))
+            # issue 10: enrichment columns with auto-run follow the tables' outbox (docs/columns.md)
+            auto_runs = asyncio.create_task(run_auto_runs(client, settings, sessions, stop))
             log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
             async with worker:
                 await stop.wait()
             sweeper.cancel()
+            await auto_runs
     finally:
         await engine.dispose()
 

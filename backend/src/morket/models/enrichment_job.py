@@ -21,13 +21,20 @@ class JobStatus(enum.StrEnum):
     PARTIALLY_COMPLETED = "partially_completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    BUDGET_REACHED = "budget_reached"  # issue 10: the run stopped at its budget
 
     @property
     def is_final(self) -> bool:
         return self in _FINAL
 
 
-_FINAL = {JobStatus.COMPLETED, JobStatus.PARTIALLY_COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
+_FINAL = {
+    JobStatus.COMPLETED,
+    JobStatus.PARTIALLY_COMPLETED,
+    JobStatus.FAILED,
+    JobStatus.CANCELLED,
+    JobStatus.BUDGET_REACHED,
+}
 
 
 class EnrichmentJob(Base):
@@ -50,6 +57,13 @@ class EnrichmentJob(Base):
     credits_reserved: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     credits_spent: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     workflow_id: Mapped[str] = mapped_column(String(120), nullable=False)
+    # issue 10 (column runs): the table the job writes to, what it writes, and its spending cap.
+    table_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("data_tables.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    target: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    budget: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    budget_reached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -42,4 +42,6 @@ class EnrichmentRecord(Base):
     credits_spent: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # issue 10: the table row this record was read from (a column run), None for an inline job.
+    row_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = created_at()

@@ -24,6 +24,9 @@ from morket.core.db import unit_of_work
 from morket.outbox.repository import NOTIFY_CHANNEL, OutboxRepository, StoredEvent
 
 Handler = Callable[[Sequence[StoredEvent]], Awaitable[None]]
+# A handler that writes in the consumer's own transaction: its writes and the new position commit
+# together, so a batch's effects happen exactly once (column auto-runs create jobs this way).
+SessionHandler = Callable[[AsyncSession, Sequence[StoredEvent]], Awaitable[None]]
 log = logging.getLogger("morket.outbox")
 
 
@@ -31,14 +34,16 @@ class OutboxConsumer:
     def __init__(
         self,
         name: str,
-        handler: Handler,
+        handler: Handler | None,
         sessions: async_sessionmaker[AsyncSession],
         *,
         batch_size: int = 500,
         poll_seconds: float = 1.0,
+        session_handler: SessionHandler | None = None,
     ) -> None:
         self.name = name
         self.handler = handler
+        self.session_handler = session_handler
         self.sessions = sessions
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -53,7 +58,10 @@ class OutboxConsumer:
             events = await repo.read(position, self.batch_size)
             if not events:
                 return 0
-            await self.handler(events)
+            if self.session_handler is not None:
+                await self.session_handler(session, events)
+            if self.handler is not None:
+                await self.handler(events)
             await repo.save_consumer(self.name, events[-1].position)
             return len(events)
 

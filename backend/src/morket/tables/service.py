@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.columns import recompute
+from morket.columns.kinds import KindContext, validate_column_config
 from morket.core.errors import Conflict, NotFound, Unprocessable
-from morket.models import CellSource, ColumnType, DataTable, OutboxEventType, TableColumn
+from morket.models import CellSource, ColumnKind, ColumnType, DataTable, OutboxEventType, TableColumn
 from morket.outbox.service import OutboxService
 from morket.tables.query import CompiledView, Cursor, RowView, compile_view, decode_cursor, encode_cursor
 from morket.tables.repository import HistoryEntry, TablesRepository
@@ -59,6 +61,16 @@ class AppendResult:
     updated: int = 0
     row_ids: list[int] = field(default_factory=list)  # ids of inserted rows, in input order
     rejected: list[RowError] = field(default_factory=list)
+
+
+@dataclass
+class ComputedWrite:
+    """What `RowService.write_computed` did, by (row id, column id)."""
+
+    written: set[tuple[int, uuid.UUID]] = field(default_factory=set)
+    kept: set[tuple[int, uuid.UUID]] = field(default_factory=set)  # not empty, fill-empty policy
+    invalid: dict[tuple[int, uuid.UUID], str] = field(default_factory=dict)
+    missing_rows: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -199,6 +211,11 @@ class TableService:
     # columns -------------------------------------------------------------------------------
 
     async def _add_column(self, table: DataTable, spec: ColumnCreate, *, index: bool, emit: bool) -> TableColumn:
+        # issue 10: a computing kind's config is checked against the table (docs/columns.md).
+        config = spec.config
+        if spec.kind is not ColumnKind.DATA:
+            context = KindContext(table.id, await self.repo.columns(table.id), None)
+            config = validate_column_config(spec.kind, spec.config, context)
         column = await self.repo.add_column(
             TableColumn(
                 id=uuid.uuid4(),
@@ -210,13 +227,22 @@ class TableService:
                 position=await self.repo.next_position(table.id),
                 hidden=spec.hidden,
                 options=spec.options,
-                config=spec.config,
+                config=config,
             )
         )
-        await self.storage.add_column(table.id, column, index=index)
+        formula = column.kind is ColumnKind.FORMULA
+        await self.storage.add_column(table.id, column, index=index and not formula)
         if emit:
             await self._column_event(table, OutboxEventType.COLUMN_CREATED, column)
+        if formula:  # issue 10: compute the new formula on every row, then index it (cheaper)
+            await self._recompute_all(table, column)
+            if index:
+                await self.storage.create_index(table.id, column)
         return column
+
+    async def _recompute_all(self, table: DataTable, column: TableColumn) -> None:
+        columns = await self.repo.columns(table.id)
+        await recompute.recompute(RowService(self.session), table, columns, [column])
 
     async def _column_event(self, table: DataTable, event: OutboxEventType, column: TableColumn) -> None:
         payload = ColumnOut.model_validate(column).model_dump(mode="json")
@@ -268,7 +294,11 @@ class TableService:
         if body.options is not None:
             column.options = body.options
         if body.config is not None:
-            column.config = body.config
+            # issue 10: a computing kind's config is checked against the table (docs/columns.md).
+            column.config = validate_column_config(column.kind, body.config, KindContext(table.id, columns, column.id))
+            if column.kind is ColumnKind.FORMULA:  # issue 10: a new formula recomputes every row
+                await self.session.flush()
+                await self._recompute_all(table, column)
         if body.type is not None and body.type is not column.type:
             report = await self._change_type(table, column, body.type)
         if body.position is not None:
@@ -565,6 +595,7 @@ class RowService:
         ids = await self.storage.reserve_ids(table.id, len(inserts))
         values = [[cells.get(c.id) for c in columns] for cells in inserts]
         await self.storage.copy_rows(table.id, columns, ids, values, actor_id)
+        await self._recompute_formulas(table, columns, None, ids)  # issue 10: formulas of new rows
         await self.repo.add_row_count(table.id, len(ids))
         await self.outbox.emit_row_batches(
             table.workspace_id,
@@ -700,6 +731,10 @@ class RowService:
         await self.repo.add_history(table.workspace_id, table.id, history, source, actor_id)
         if not history:
             return
+        # issue 10: formulas reading the written cells (docs/columns.md)
+        await self._recompute_formulas(
+            table, columns, {e.column_id for e in history}, sorted({e.row_id for e in history})
+        )
         actor = str(actor_id) if actor_id else None
         if len(history) == 1:
             entry = history[0]
@@ -804,6 +839,77 @@ class RowService:
             [r for r, _ in states],
             {"column_ids": [str(column_id)], "source": "state", "actor_id": None},
         )
+
+    # -- issue 10: computed columns write their results (docs/columns.md) -------------------------
+
+    async def write_computed(
+        self,
+        workspace_id: uuid.UUID,
+        table_id: uuid.UUID,
+        values: Mapping[int, Mapping[uuid.UUID, Any]],
+        *,
+        only_empty: frozenset[uuid.UUID] = frozenset(),
+        source: CellSource = CellSource.ENRICHMENT,
+    ) -> ComputedWrite:
+        """Write computed values: rows that no longer exist are skipped, cells of `only_empty`
+        columns are written only when empty, values that do not fit the column's type are reported
+        (not written). History and outbox as for any edit, in the caller's transaction."""
+        table = await self.tables.get(workspace_id, table_id)
+        columns = await self.repo.columns(table.id)
+        by_id = {c.id: c for c in columns}
+        result = ComputedWrite()
+        locked = await self.storage.lock_rows(table.id, columns, sorted(values))
+        changes: dict[int, dict[uuid.UUID, Any]] = {}
+        for row_id, cells in values.items():
+            current = locked.get(row_id)
+            if current is None:
+                result.missing_rows.add(row_id)
+                continue
+            for column_id, value in cells.items():
+                column = by_id.get(column_id)
+                if column is None:
+                    continue
+                if column_id in only_empty and not _is_blank(current.values.get(column_id)):
+                    result.kept.add((row_id, column_id))
+                    continue
+                try:
+                    changes.setdefault(row_id, {})[column_id] = parse_value(column.type, value)
+                except InvalidValue as exc:
+                    result.invalid[(row_id, column_id)] = str(exc)
+        if changes:
+            await self._write(table, columns, locked, changes, None, source)
+        result.written = {(r, c) for r, cells in changes.items() for c in cells}
+        return result
+
+    async def write_derived(
+        self,
+        table: DataTable,
+        column: TableColumn,
+        ids: Sequence[int],
+        values: Sequence[Any],
+        meta_ids: Sequence[int],
+        metas: Sequence[dict[str, Any] | None],
+    ) -> None:
+        """Derived values (formulas): stored values and cell states, no history; one event batch."""
+        if ids:
+            await self.storage.update_rows(table.id, [column], ids, [[v] for v in values], None)
+        if meta_ids:
+            await self.storage.set_meta(table.id, column.id, meta_ids, metas)
+        touched = sorted({*ids, *meta_ids})
+        await self.outbox.emit_row_batches(
+            table.workspace_id,
+            table.id,
+            OutboxEventType.ROWS_UPDATED,
+            touched,
+            {"column_ids": [str(column.id)], "source": CellSource.FORMULA.value, "actor_id": None},
+        )
+
+    async def _recompute_formulas(
+        self, table: DataTable, columns: Sequence[TableColumn], changed: set[uuid.UUID] | None, ids: Sequence[int]
+    ) -> None:
+        formulas = recompute.formulas_reading(columns, changed)
+        if formulas and ids:
+            await recompute.recompute(self, table, columns, formulas, ids)
 
 
 async def _aiter(

@@ -27,7 +27,7 @@ from morket.webhooks.repository import WebhookRepository
 from morket.webhooks.schemas import DeliveryOut, WebhookCreated, WebhookOut
 from morket.webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
-JOB_EVENTS = {"completed": "job.completed", "partially_completed": "job.completed"}
+JOB_EVENTS = {"completed": "job.completed", "partially_completed": "job.completed", "budget_reached": "job.completed"}
 
 
 def event_for_status(status: str) -> str:

@@ -1071,6 +1071,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Run
+         * @description Run enrichment columns on all rows, the given rows, the rows matching a filter or the empty
+         *     cells: one enrichment job per column; 402 before anything starts when credits do not cover it.
+         */
+        post: operations["start_run_api_v1_workspaces__workspace_id__tables__table_id__runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/runs/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Run
+         * @description Rows affected, calls per provider, worst-case and expected credits, expected cache hits, balance.
+         */
+        post: operations["preview_run_api_v1_workspaces__workspace_id__tables__table_id__runs_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/webhooks": {
         parameters: {
             query?: never;
@@ -1329,6 +1370,52 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** ColumnPreview */
+        ColumnPreview: {
+            /** Calls */
+            calls: components["schemas"]["ProviderCalls"][];
+            /**
+             * Column Id
+             * Format: uuid
+             */
+            column_id: string;
+            /**
+             * Expected
+             * @description credits expected from observed hit rates
+             */
+            expected: number;
+            /** Expected Cache Hits */
+            expected_cache_hits: number;
+            /**
+             * Rows
+             * @description rows the run would enrich
+             */
+            rows: number;
+            /**
+             * Rows Missing Inputs
+             * @description selected rows lacking the inputs every provider needs
+             */
+            rows_missing_inputs: number;
+            /**
+             * Worst Case
+             * @description credits if every row is charged the dearest provider
+             */
+            worst_case: number;
+        };
+        /** ColumnRun */
+        ColumnRun: {
+            /**
+             * Column Id
+             * Format: uuid
+             */
+            column_id: string;
+            /** @description the enrichment job running it; null when no row qualifies */
+            job: components["schemas"]["EnrichmentJobOut"] | null;
+            /** Rows */
+            rows: number;
+            /** Rows Missing Inputs */
+            rows_missing_inputs: number;
         };
         /**
          * ColumnType
@@ -1920,6 +2007,34 @@ export interface components {
         /** Envelope[RowsWritten] */
         Envelope_RowsWritten_: {
             data?: components["schemas"]["RowsWritten"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[RunOut] */
+        Envelope_RunOut_: {
+            data?: components["schemas"]["RunOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[RunPreview] */
+        Envelope_RunPreview_: {
+            data?: components["schemas"]["RunPreview"] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -2563,7 +2678,7 @@ export interface components {
          * JobStatus
          * @enum {string}
          */
-        JobStatus: "queued" | "running" | "cancelling" | "completed" | "partially_completed" | "failed" | "cancelled";
+        JobStatus: "queued" | "running" | "cancelling" | "completed" | "partially_completed" | "failed" | "cancelled" | "budget_reached";
         /**
          * LedgerResult
          * @description What one ledger operation did. A replayed idempotency key returns the first transaction
@@ -2720,6 +2835,35 @@ export interface components {
             line?: number | null;
             /** Message */
             message: string;
+        };
+        /** ProviderCalls */
+        ProviderCalls: {
+            /**
+             * Cache Rate
+             * @description share of this workspace's answers served from the cache
+             */
+            cache_rate: number | null;
+            /** Calls Expected */
+            calls_expected: number;
+            /**
+             * Calls Worst
+             * @description calls if every earlier provider misses
+             */
+            calls_worst: number;
+            /**
+             * Cost
+             * @description credits per found cell (the registry's price)
+             */
+            cost: number;
+            /** Field */
+            field: string;
+            /**
+             * Hit Rate
+             * @description observed in this workspace; null when there is no history
+             */
+            hit_rate: number | null;
+            /** Provider */
+            provider: string;
         };
         /** ProviderOut */
         ProviderOut: {
@@ -2902,6 +3046,56 @@ export interface components {
             count: number;
             /** Ids */
             ids: number[];
+        };
+        /** RunOut */
+        RunOut: {
+            /** Runs */
+            runs: components["schemas"]["ColumnRun"][];
+        };
+        /** RunPreview */
+        RunPreview: {
+            /**
+             * Affordable
+             * @description whether the worst case (or the budgets) fit the available credits
+             */
+            affordable: boolean;
+            /**
+             * Available
+             * @description the workspace's available credits
+             */
+            available: number;
+            /** Columns */
+            columns: components["schemas"]["ColumnPreview"][];
+            /** Expected */
+            expected: number;
+            /** Worst Case */
+            worst_case: number;
+        };
+        /**
+         * RunRequest
+         * @description Which columns to run on which rows. No `row_ids` and no `filter`: every row.
+         */
+        RunRequest: {
+            /**
+             * Budget
+             * @description credits the run may reserve (per column run)
+             */
+            budget?: number | null;
+            /** Column Ids */
+            column_ids: string[];
+            /** @description only rows matching this filter tree */
+            filter?: components["schemas"]["FilterGroup"] | null;
+            /**
+             * Only Empty
+             * @description only rows whose cell in the column is empty
+             * @default false
+             */
+            only_empty: boolean;
+            /**
+             * Row Ids
+             * @description only these rows (the selection)
+             */
+            row_ids?: number[] | null;
         };
         /**
          * ServiceCredentialOut
@@ -5465,6 +5659,80 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_list_CellHistoryOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    start_run_api_v1_workspaces__workspace_id__tables__table_id__runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RunOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    preview_run_api_v1_workspaces__workspace_id__tables__table_id__runs_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RunPreview_"];
                 };
             };
             /** @description Validation error */

@@ -19,6 +19,7 @@ const STATUS: Record<JobStatus, { label: string; tone: "neutral" | "indigo" | "g
   partially_completed: { label: "Partly completed", tone: "amber" },
   failed: { label: "Failed", tone: "red" },
   cancelled: { label: "Cancelled", tone: "neutral" },
+  budget_reached: { label: "Budget reached", tone: "amber" },
 };
 
 function JobRow({ job, canCancel }: { job: Job; canCancel: boolean }) {

@@ -1,0 +1,313 @@
+"""Column kinds: a registry of what makes a column compute, and the validation of its config.
+
+A kind is a `KindSpec`: `validate(config, context)` returns the normalised config (stored in
+`table_columns.config`) or raises `Unprocessable` with `details` naming each bad part
+(`config.waterfall.1`, `config.inputs.domain`, ...). `data` columns keep whatever config they are
+given (the grid stores display settings there). Adding a kind: write a spec, add it to `KINDS`.
+Kinds in `ColumnKind` without a spec yet are refused (422 `kind_not_available`) rather than
+stored as columns that would never compute.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from morket.columns.formula import MAX_FORMULA, FormulaSyntaxError, compile_formula
+from morket.core.errors import Unprocessable
+from morket.enrichment.catalog import ProviderCatalog
+from morket.models import ColumnKind, TableColumn
+from morket.providers import registry
+from morket.providers.fields import CANONICAL_FIELDS
+from morket.tables.query import FilterGroup, RowView, compile_view
+from morket.tables.storage import sa_table
+
+MAX_WATERFALL = 10
+MAX_OUTPUTS = 20
+
+
+class WritePolicy(enum.StrEnum):
+    FILL_EMPTY = "fill_empty"  # only write cells that are empty (a user's value is never replaced)
+    OVERWRITE = "overwrite"
+
+
+class EnrichmentConfig(BaseModel):
+    """An enrichment column: the field it fills from a waterfall of providers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(min_length=1, max_length=100, description="canonical field this column holds")
+    waterfall: list[str] = Field(
+        default_factory=list, max_length=MAX_WATERFALL, description="providers in order; empty: the registry's"
+    )
+    inputs: dict[str, uuid.UUID] = Field(
+        default_factory=dict, max_length=50, description="provider input key -> table column id"
+    )
+    outputs: dict[str, uuid.UUID] = Field(
+        default_factory=dict,
+        max_length=MAX_OUTPUTS,
+        description="further fields the same provider call fills -> their column ids",
+    )
+    only_if: FilterGroup | None = Field(default=None, description="run only on rows matching this filter tree")
+    auto_run: bool = False
+    write_policy: WritePolicy = WritePolicy.FILL_EMPTY
+
+
+@dataclass(frozen=True)
+class KindContext:
+    """What a kind may check its config against: the table's columns and the column itself."""
+
+    table_id: uuid.UUID
+    columns: Sequence[TableColumn]
+    column_id: uuid.UUID | None  # None while the column is being created
+
+
+class KindSpec(Protocol):
+    kind: ColumnKind
+
+    def validate(self, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]: ...
+
+
+def _invalid(details: list[dict[str, Any]], message: str = "The column's configuration is not valid.") -> Unprocessable:
+    return Unprocessable(message, code="invalid_column_config", details=details)
+
+
+@cache
+def input_keys() -> frozenset[str]:
+    """Every input key some provider reads (the keys an input mapping may use)."""
+    keys: set[str] = set()
+    for adapter in registry.REGISTRY.values():
+        for name in adapter.supplies:
+            requirement = adapter.requirement_for(name)
+            if requirement is not None:
+                keys |= requirement.keys
+    return frozenset(keys)
+
+
+def plan_of(config: EnrichmentConfig) -> tuple[list[str], dict[str, list[str]]]:
+    """The engine's fields and waterfall for a column: its own field first, then its further outputs
+    (each asked of the providers of the column's waterfall that supply it, in the same order)."""
+    catalog = ProviderCatalog()
+    chain = list(config.waterfall) or catalog.default_waterfall(config.field)
+    fields = [config.field, *(f for f in config.outputs if f != config.field)]
+    waterfall: dict[str, list[str]] = {config.field: chain}
+    for name in fields[1:]:
+        waterfall[name] = [s for s in chain if (a := catalog.adapter(s)) is not None and a.operations_for(name)]
+    return fields, waterfall
+
+
+class EnrichmentKind:
+    kind = ColumnKind.ENRICHMENT
+
+    def validate(self, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:
+        try:
+            parsed = EnrichmentConfig.model_validate(config)
+        except ValidationError as exc:
+            raise _invalid(
+                [
+                    {"field": ".".join(["config", *(str(p) for p in e["loc"])]), "message": e["msg"]}
+                    for e in exc.errors(include_url=False, include_context=False, include_input=False)
+                ]
+            ) from None
+        problems: list[dict[str, Any]] = []
+        by_id = {c.id: c for c in ctx.columns}
+        catalog = ProviderCatalog()
+        if parsed.field not in CANONICAL_FIELDS:
+            problems.append(
+                {
+                    "field": "config.field",
+                    "message": f"unknown field '{parsed.field}'",
+                    "known": sorted(CANONICAL_FIELDS),
+                }
+            )
+            raise _invalid(problems)
+        fields, waterfall = plan_of(parsed)
+        for problem in catalog.validate_plan(fields, waterfall):
+            where = problem.location.replace(f"waterfall.{parsed.field}", "config.waterfall")
+            for name in parsed.outputs:
+                where = where.replace(f"waterfall.{name}", f"config.outputs.{name}")
+            problems.append({**problem.as_dict(), "field": where.replace("fields", "config.outputs")})
+        written = {ctx.column_id, *parsed.outputs.values()} - {None}
+        for key, column_id in parsed.inputs.items():
+            if key not in input_keys():
+                problems.append(
+                    {
+                        "field": f"config.inputs.{key}",
+                        "message": f"no provider reads '{key}'",
+                        "known": sorted(input_keys()),
+                    }
+                )
+            if column_id not in by_id:
+                problems.append({"field": f"config.inputs.{key}", "message": "no such column in this table"})
+            elif column_id in written:
+                problems.append(
+                    {
+                        "field": f"config.inputs.{key}",
+                        "message": "a column cannot read a column it writes (the run would feed itself)",
+                        "code": "run_loop",
+                    }
+                )
+        for name, column_id in parsed.outputs.items():
+            if column_id not in by_id:
+                problems.append({"field": f"config.outputs.{name}", "message": "no such column in this table"})
+            elif column_id == ctx.column_id:
+                problems.append({"field": f"config.outputs.{name}", "message": "the column's own field is 'field'"})
+            elif by_id[column_id].kind is not ColumnKind.DATA:
+                problems.append(
+                    {"field": f"config.outputs.{name}", "message": "an output column must be a data column"}
+                )
+        if len(set(parsed.outputs.values())) != len(parsed.outputs):
+            problems.append({"field": "config.outputs", "message": "two fields cannot write one column"})
+        if not problems:
+            problems.extend(self._inputs_suffice(fields, waterfall, parsed))
+        if parsed.only_if is not None:
+            problems.extend(_filter_problems(parsed.only_if, ctx))
+        if parsed.auto_run and not problems and _auto_run_cycle(parsed, ctx):
+            problems.append(
+                {
+                    "field": "config.auto_run",
+                    "message": "auto-run columns would trigger each other in a loop",
+                    "code": "autorun_cycle",
+                }
+            )
+        if problems:
+            raise _invalid(problems)
+        return parsed.model_dump(mode="json", exclude_none=True)
+
+    @staticmethod
+    def _inputs_suffice(
+        fields: Sequence[str], waterfall: Mapping[str, Sequence[str]], config: EnrichmentConfig
+    ) -> list[dict[str, Any]]:
+        """Each field needs one provider whose inputs the mapping can give; say which ones they need."""
+        mapped = frozenset(config.inputs)
+        problems: list[dict[str, Any]] = []
+        for name in fields:
+            needs = {slug: registry.required_inputs(slug, name) for slug in waterfall[name]}
+            if any(any(alt <= mapped for alt in req.alternatives) for req in needs.values()):
+                continue
+            problems.append(
+                {
+                    "field": "config.inputs",
+                    "message": f"no provider of '{name}' can run on the mapped inputs",
+                    "required_inputs": {slug: req.as_lists() for slug, req in needs.items()},
+                }
+            )
+        return problems
+
+
+def _auto_run_cycle(config: EnrichmentConfig, ctx: KindContext) -> bool:
+    """Whether this column's auto-run closes a loop with other auto-run columns: a column's
+    writes trigger every auto-run column that reads them."""
+    edges: dict[uuid.UUID, set[uuid.UUID]] = {}  # column read -> columns written by its readers
+
+    def add(inputs: Mapping[str, Any], writes: set[uuid.UUID]) -> None:
+        for column in inputs.values():
+            edges.setdefault(uuid.UUID(str(column)), set()).update(writes)
+
+    for column in ctx.columns:
+        if column.id == ctx.column_id or column.kind is not ColumnKind.ENRICHMENT:
+            continue
+        if column.config.get("auto_run"):
+            outputs = {uuid.UUID(str(c)) for c in column.config.get("outputs", {}).values()}
+            add(column.config.get("inputs", {}), {column.id, *outputs})
+    own = {*config.outputs.values(), *([ctx.column_id] if ctx.column_id else [])}
+    add(config.inputs, own)
+    # A loop exists when something this column writes leads back to one of its inputs.
+    seen: set[uuid.UUID] = set()
+    stack = list(own)
+    while stack:
+        node = stack.pop()
+        if node in config.inputs.values():
+            return True
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(edges.get(node, ()))
+    return False
+
+
+def _filter_problems(group: FilterGroup, ctx: KindContext) -> list[dict[str, Any]]:
+    try:
+        compile_view(RowView(filter=group), ctx.columns, sa_table(ctx.table_id, ctx.columns))
+    except Unprocessable as exc:
+        details = exc.details if isinstance(exc.details, list) else []
+        return [
+            {**d, "field": "config.only_if" + str(d.get("field", "filter")).removeprefix("filter")} for d in details
+        ] or [{"field": "config.only_if", "message": exc.message}]
+    return []
+
+
+class FormulaConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expression: str = Field(min_length=1, max_length=MAX_FORMULA)
+
+
+class FormulaKind:
+    """A formula over other columns of the row (morket/columns/formula.py). Stored with its
+    references resolved to column ids (`refs`), so the recompute knows what it reads."""
+
+    kind = ColumnKind.FORMULA
+
+    def validate(self, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:
+        try:
+            parsed = FormulaConfig.model_validate({k: v for k, v in config.items() if k != "refs"})
+        except ValidationError as exc:
+            raise _invalid(
+                [
+                    {"field": ".".join(["config", *(str(p) for p in e["loc"])]), "message": e["msg"]}
+                    for e in exc.errors(include_url=False, include_context=False, include_input=False)
+                ]
+            ) from None
+        by_name = {c.name: c.id for c in ctx.columns}
+        try:
+            compiled = compile_formula(parsed.expression, by_name)
+        except FormulaSyntaxError as exc:
+            raise Unprocessable(
+                f"The formula is not valid: {exc.message}.",
+                code="invalid_formula",
+                details=[
+                    {
+                        "field": "config.expression",
+                        "message": exc.message,
+                        "line": exc.line,
+                        "column": exc.column,
+                        "offset": exc.offset,
+                    }
+                ],
+            ) from None
+        kinds = {c.id: c.kind for c in ctx.columns}
+        problems = []
+        for name, column_id in compiled.refs.items():
+            if column_id == ctx.column_id:
+                problems.append({"field": "config.expression", "message": f"{{{name}}} is this column itself"})
+            elif kinds.get(column_id) is ColumnKind.FORMULA:
+                problems.append(
+                    {"field": "config.expression", "message": f"{{{name}}} is a formula: formulas read data columns"}
+                )
+        if problems:
+            raise Unprocessable("The formula is not valid.", code="invalid_formula", details=problems)
+        return {"expression": parsed.expression, "refs": {n: str(c) for n, c in compiled.refs.items()}}
+
+
+KINDS: dict[ColumnKind, KindSpec] = {ColumnKind.ENRICHMENT: EnrichmentKind(), ColumnKind.FORMULA: FormulaKind()}
+
+
+def validate_column_config(kind: ColumnKind, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:
+    """The config to store for a column of `kind`, or a 422 naming what is wrong."""
+    if kind is ColumnKind.DATA:
+        return dict(config)
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise Unprocessable(
+            f"Columns of kind '{kind.value}' are not available yet.",
+            code="kind_not_available",
+            details=[{"field": "kind", "message": f"available kinds: data, {', '.join(k.value for k in KINDS)}"}],
+        )
+    return spec.validate(config, ctx)

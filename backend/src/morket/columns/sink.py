@@ -1,0 +1,164 @@
+"""Where a column run's results land: the table's cells, their state and provenance in `_meta`.
+
+Called by the enrichment engine in the transaction that writes a batch of records with their
+debits (`EnrichmentService.save_batch`), so a cell, its provenance and the debit that paid for
+it commit together or not at all; a chunk re-run after a crash skips records already written,
+hence cells already written. Writes go through `RowService` (cell history, outbox events: the
+table's SSE stream shows the cells fill in).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from morket.columns.kinds import WritePolicy
+from morket.columns.repository import ColumnsRepository
+from morket.core.errors import NotFound
+from morket.enrichment.repository import RecordResult
+from morket.models import CellSource
+from morket.tables.service import RowService, TableService
+
+
+def target_for(column_id: uuid.UUID, outputs: Mapping[str, uuid.UUID], write_policy: WritePolicy) -> dict[str, Any]:
+    """The `target` stored on a run's job: field -> column it fills, and how."""
+    return {
+        "column_id": str(column_id),
+        "columns": {name: str(col) for name, col in outputs.items()},
+        "write_policy": write_policy.value,
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def state(name: str, job_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
+    return {"state": name, "job_id": str(job_id), "at": _now(), **{k: v for k, v in extra.items() if v is not None}}
+
+
+async def _table_exists(session: AsyncSession, workspace_id: uuid.UUID, table_id: uuid.UUID) -> bool:
+    try:
+        await TableService(session).get(workspace_id, table_id)
+    except NotFound:  # deleted since the run started: the results stay on the job's records
+        return False
+    return True
+
+
+async def set_states(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    table_id: uuid.UUID,
+    target: Mapping[str, Any],
+    row_ids: Iterable[int],
+    make: Any,
+) -> None:
+    """The same kind of state on every output column of these rows (`make()` builds each)."""
+    rows = list(row_ids)
+    if not rows or not await _table_exists(session, workspace_id, table_id):
+        return
+    service = RowService(session)
+    for column in dict.fromkeys(target["columns"].values()):
+        await service.set_cell_states(workspace_id, table_id, uuid.UUID(column), [(r, make()) for r in rows])
+
+
+async def mark_running(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    workspace_id: uuid.UUID,
+    table_id: uuid.UUID,
+    target: Mapping[str, Any],
+    row_ids: Sequence[int],
+) -> None:
+    await set_states(session, workspace_id, table_id, target, row_ids, lambda: state("running", job_id))
+
+
+async def write_results(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    workspace_id: uuid.UUID,
+    table_id: uuid.UUID,
+    target: Mapping[str, Any],
+    results: Sequence[RecordResult],
+) -> None:
+    """Cells and states of finished records (found -> value + done, not found -> no_data, failed -> error)."""
+    if not results or not await _table_exists(session, workspace_id, table_id):
+        return
+    repo = ColumnsRepository(session)
+    row_of = await repo.row_ids_of([r.record_id for r in results])
+    columns = {name: uuid.UUID(col) for name, col in target["columns"].items()}
+    values: dict[int, dict[uuid.UUID, Any]] = {}
+    states: dict[tuple[int, uuid.UUID], dict[str, Any]] = {}
+    for result in results:
+        row = row_of.get(result.record_id)
+        if row is None:
+            continue
+        for name, column in columns.items():
+            field = result.results.get(name)
+            if field is None:
+                states[(row, column)] = state("error", job_id, reason=result.error or "the field was not run")
+            elif field["status"] == "found":
+                values.setdefault(row, {})[column] = field["value"]
+                states[(row, column)] = state(
+                    "done", job_id, provider=field["provider"], cost=field["cost"], cached=field["cached"]
+                )
+            elif field["status"] == "not_found":
+                states[(row, column)] = state("no_data", job_id)
+            else:
+                states[(row, column)] = state(
+                    "error", job_id, reason=result.error or "no provider could answer (errors or rate limits)"
+                )
+    only_empty = frozenset(columns.values()) if target["write_policy"] == WritePolicy.FILL_EMPTY else frozenset()
+    rows = RowService(session)
+    written = await rows.write_computed(
+        workspace_id, table_id, values, only_empty=only_empty, source=CellSource.ENRICHMENT
+    )
+    for key in written.kept:
+        states[key] = {**states[key], "state": "kept", "reason": "the cell already had a value (fill empty only)"}
+    for key, message in written.invalid.items():
+        states[key] = {**states[key], "state": "error", "reason": f"the value does not fit the column: {message}"}
+    by_column: dict[uuid.UUID, list[tuple[int, dict[str, Any] | None]]] = {}
+    for (row, column), value in states.items():
+        if row not in written.missing_rows:
+            by_column.setdefault(column, []).append((row, value))
+    for column, items in by_column.items():
+        await rows.set_cell_states(workspace_id, table_id, column, items)
+
+
+async def settle_cells(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    workspace_id: uuid.UUID,
+    table_id: uuid.UUID,
+    target: Mapping[str, Any],
+    *,
+    budget_reached: bool = False,
+) -> None:
+    """After the run settled: rows it never reached show `cancelled` (`skipped` when the budget
+    stopped the run), or `error` with the reason."""
+    unfinished = await ColumnsRepository(session).unfinished_rows(job_id)
+    if not unfinished or not await _table_exists(session, workspace_id, table_id):
+        return
+    service = RowService(session)
+    for column in dict.fromkeys(target["columns"].values()):
+        await service.set_cell_states(
+            workspace_id,
+            table_id,
+            uuid.UUID(column),
+            [
+                (row, _unfinished(job_id, status, error, budget_reached=budget_reached))
+                for row, status, error in unfinished
+            ],
+        )
+
+
+def _unfinished(job_id: uuid.UUID, status: str, error: str | None, *, budget_reached: bool) -> dict[str, Any]:
+    if status != "cancelled":
+        return state("error", job_id, reason=error)
+    if budget_reached:
+        return state("skipped", job_id, reason="the run's budget was reached")
+    return state("cancelled", job_id)
