@@ -6,7 +6,7 @@ commits, so every process hears of a revocation before the revoking request has 
 triggers sit on the tables, so no write path (ORM, Core, SQL by hand) can forget to announce.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
