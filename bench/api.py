@@ -120,6 +120,9 @@ def api_server(db_url: str, workers: int, port: int, log: Path, src: Path) -> It
             "RATE_LIMIT_GENERAL_PER_MINUTE": "100000000",
             "RATE_LIMIT_AUTH_PER_MINUTE": "1000",
             "LOG_LEVEL": "WARNING",
+            # Several processes: none may drain into (or open) the checkout's chDB path.
+            "ANALYTICS_CONSUMER": "false",
+            "CLICKHOUSE_URL": "http://127.0.0.1:1/unused",
         }
     )
     env.pop("REDIS_URL", None)

@@ -11,6 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 
 from morket import __version__
+from morket.analytics.router import router as analytics_router
+from morket.analytics.runtime import ConsumerTask
 from morket.auth.router import router as auth_router
 from morket.core.bodylimit import BodyLimitMiddleware, BodyLimits
 from morket.core.config import Settings, get_settings
@@ -45,7 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        consumer = ConsumerTask(settings, app.state.sessions) if settings.analytics_consumer else None
+        if consumer is not None:
+            consumer.start()
         yield
+        if consumer is not None:
+            await consumer.close()
         await app.state.outbox_listener.close()
         await engine.dispose()
         if redis is not None:
@@ -111,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tables_router,
         imports_router,
         tables_io_router,
+        analytics_router,
     ):
         app.include_router(router)
     install_api_docs(app)

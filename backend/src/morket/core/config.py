@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     import_max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
     import_batch_rows: int = Field(default=10_000, ge=1, le=100_000)
     import_max_rejected_rows: int = Field(default=100_000, ge=0)
+    # Analytics (docs/analytics.md): a ClickHouse server (http(s)://user:password@host:8123/database),
+    # or unset for the embedded chDB under .morket/analytics, owned by the single API process.
+    clickhouse_url: str | None = None
+    # The API process drains the outbox into ClickHouse (events per micro-batch); off for API
+    # processes that should only serve queries (another process runs `morket analytics consume`).
+    analytics_consumer: bool = True
+    analytics_batch_size: int = Field(default=5_000, ge=1, le=100_000)
 
     @field_validator("webhook_retry_delays")
     @classmethod
@@ -187,7 +194,7 @@ class Settings(BaseSettings):
     def _empty_url_is_none(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else None
 
-    @field_validator("redis_url")
+    @field_validator("redis_url", "clickhouse_url")
     @classmethod
     def _empty_redis_is_none(cls, value: str | None) -> str | None:
         return value or None
