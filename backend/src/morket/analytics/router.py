@@ -17,7 +17,7 @@ from morket.workspaces.deps import ViewerAccess
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}/analytics", tags=["analytics"])
 
 From = Annotated[date | None, Query(alias="from", description="first day (UTC), default 29 days before `to`")]
-To = Annotated[date | None, Query(description="last day (UTC, inclusive), default today")]
+To = Annotated[date | None, Query(alias="to", description="last day (UTC, inclusive), default today")]
 Grain = Annotated[Granularity, Query(description="bucket size")]
 
 _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
