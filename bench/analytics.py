@@ -94,14 +94,14 @@ async def _fill_outbox(sessions: async_sessionmaker[AsyncSession], ws: uuid.UUID
             )
 
 
-async def ingest(url: str, ch: AnalyticsEngine, events: int) -> None:
+async def ingest(url: str, ch: AnalyticsEngine, events: int, batch: int) -> None:
     engine = make_engine(url, pool_size=4)
     sessions = make_sessionmaker(engine)
     try:
         ws = await _workspace(sessions)
         for shape, count in (("ledger", events), ("attempts", max(1, events // 50))):
             await _fill_outbox(sessions, ws, count, shape)
-            consumer = analytics_consumer(ch, sessions, batch_size=5000)
+            consumer = analytics_consumer(ch, sessions, batch_size=batch)
             started = time.perf_counter()
             handled = await consumer.drain()
             while (await consumer_lag(sessions)).pending_events:
@@ -110,7 +110,7 @@ async def ingest(url: str, ch: AnalyticsEngine, events: int) -> None:
             table = "credit_transactions" if shape == "ledger" else "enrichment_attempts"
             facts = int((await ch.query(f"SELECT count() FROM {table}"))[0][0])
             print(
-                f"ingest[{shape}]: {handled} outbox events, {facts} facts in {seconds:.2f} s -> "
+                f"ingest[{shape}, batch {batch}]: {handled} outbox events, {facts} facts in {seconds:.2f} s -> "
                 f"{handled / seconds:,.0f} events/s, {facts / seconds:,.0f} facts/s (goal >= 50,000 events/s)"
             )
     finally:
@@ -264,6 +264,7 @@ def main() -> None:
         "--database-url", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=5000, help="events per consumer batch (ANALYTICS_BATCH_SIZE)")
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--facts", type=int, default=10_000_000)
@@ -279,7 +280,7 @@ def main() -> None:
         ch.ensure_schema_sync()
         url = scratch
         if args.what == "ingest":
-            asyncio.run(ingest(url, ch, args.events))
+            asyncio.run(ingest(url, ch, args.events, args.batch))
         elif args.what == "freshness":
             asyncio.run(freshness(url, ch, args.rate, args.seconds))
         else:
