@@ -177,3 +177,23 @@ async def test_bad_ranges_are_422(client: httpx.AsyncClient, fresh_ch: Analytics
         assert response.json()["success"] is False
     missing = await client.get(f"{base}/export", headers=owner.headers)
     assert missing.status_code == 422
+
+
+async def test_health_reports_the_consumer_lag(
+    client: httpx.AsyncClient, fresh_ch: AnalyticsEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    owner = await register(client)
+    ws = (await create_workspace(client, owner))["id"]
+    for amount in (5, 6):
+        added = await client.post(
+            f"/api/v1/workspaces/{ws}/billing/credits",
+            json={"amount": amount, "description": "x"},
+            headers=owner.headers,
+        )
+        assert added.status_code == 201
+    before = (await client.get("/api/v1/health")).json()["data"]["analytics"]
+    assert before["pending_events"] >= 2
+    assert before["lag_seconds"] >= 0
+    await drain_all(analytics_consumer(fresh_ch, sessions), sessions)
+    after = (await client.get("/api/v1/health")).json()["data"]["analytics"]
+    assert after == {"lag_seconds": 0.0, "pending_events": 0, "dead_letters": 0}

@@ -97,7 +97,7 @@ class AnalyticsRepository:
                 text(
                     "SELECT (SELECT created_at FROM outbox_events WHERE (xid, id) > (CAST(:xid AS text)::xid8, :id) "
                     "ORDER BY xid, id LIMIT 1) AS oldest, (SELECT count(*) FROM (SELECT 1 FROM outbox_events "
-                    "WHERE (xid, id) > (CAST(:xid AS text)::xid8, :id) LIMIT 1000000) s) AS pending, "
+                    "WHERE (xid, id) > (CAST(:xid AS text)::xid8, :id) LIMIT 100000) s) AS pending, "
                     "clock_timestamp() AS now"
                 ),
                 {"xid": str(position.xid), "id": position.id},
