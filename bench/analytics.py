@@ -264,7 +264,7 @@ def main() -> None:
         "--database-url", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=5000, help="events per consumer batch (ANALYTICS_BATCH_SIZE)")
+    parser.add_argument("--batch", type=int, default=20000, help="events per consumer batch (ANALYTICS_BATCH_SIZE)")
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--facts", type=int, default=10_000_000)

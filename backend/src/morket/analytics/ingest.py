@@ -99,7 +99,7 @@ class AnalyticsSink:
 
 
 def analytics_consumer(
-    engine: AnalyticsEngine, sessions: async_sessionmaker[AsyncSession], batch_size: int = 5000
+    engine: AnalyticsEngine, sessions: async_sessionmaker[AsyncSession], batch_size: int = 20_000
 ) -> OutboxConsumer:
     return OutboxConsumer(CONSUMER_NAME, AnalyticsSink(engine, sessions).handle, sessions, batch_size=batch_size)
 

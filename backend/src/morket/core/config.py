@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     # The API process drains the outbox into ClickHouse (events per micro-batch); off for API
     # processes that should only serve queries (another process runs `morket analytics consume`).
     analytics_consumer: bool = True
-    analytics_batch_size: int = Field(default=5_000, ge=1, le=100_000)
+    analytics_batch_size: int = Field(default=20_000, ge=1, le=100_000)
 
     @field_validator("webhook_retry_delays")
     @classmethod

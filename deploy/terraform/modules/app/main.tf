@@ -65,7 +65,7 @@ locals {
     SCRAPER_URL                      = "http://scraper.${var.name}.internal:8001"
     # Analytics (docs/analytics.md): API tasks drain the outbox into ClickHouse, one at a time.
     ANALYTICS_CONSUMER   = "true"
-    ANALYTICS_BATCH_SIZE = "5000"
+    ANALYTICS_BATCH_SIZE = "20000"
   }
 
   # The master key, its version and the previous keys live in one JSON secret, so a rotation
