@@ -41,11 +41,7 @@ def base_url(database_url: str) -> Iterator[str]:
     if not (dist / "index.html").is_file():
         pytest.fail("web/dist is missing: run `make web` (make test builds it first)")
     port = free_port()
-    # The analytics consumer runs in the API process, as with `make run` (docs/analytics.md).
-    settings = make_settings(
-        database_url, cors_origin=f"http://127.0.0.1:{port}", web_dist_dir=str(dist), analytics_consumer=True
-    )
-    app = create_app(settings)
+    app = create_app(make_settings(database_url, cors_origin=f"http://127.0.0.1:{port}", web_dist_dir=str(dist)))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
