@@ -142,6 +142,9 @@ def api_server(
             "LOG_LEVEL": "INFO",
             "ACCESS_LOG": "true" if access_log else "false",
             "DATABASE_POOL_SIZE": str(pool_size),
+            # Several processes: none may drain into (or open) the checkout's chDB path.
+            "ANALYTICS_CONSUMER": "false",
+            "CLICKHOUSE_URL": "http://127.0.0.1:1/unused",
         }
     )
     env.pop("REDIS_URL", None)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -25,6 +28,9 @@ from morket.devstack.temporal import TemporalDevServer
 from morket.enrichment.worker import connect
 
 TEST_PG_PORT = 54339
+# One chDB path per test process (chDB opens one path per process, and only one process a path).
+TEST_CHDB_DIR = tempfile.mkdtemp(prefix="morket-test-chdb-")
+atexit.register(shutil.rmtree, TEST_CHDB_DIR, True)
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +76,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "cors_origin": "http://localhost:5173",
         # API tests see the API alone, built web app or not; tests/e2e and tests/web pass their own.
         "web_dist_dir": "/nonexistent-web-dist",
+        # Analytics on chDB in a temporary directory; tests drain the outbox themselves.
+        "clickhouse_url": f"chdb://{TEST_CHDB_DIR}",
+        "analytics_consumer": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

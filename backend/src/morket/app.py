@@ -11,6 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 
 from morket import __version__
+from morket.analytics.router import router as analytics_router
+from morket.analytics.runtime import ConsumerTask
 from morket.auth.identity_cache import IdentityCache
 from morket.auth.router import router as auth_router
 from morket.columns.router import router as columns_router
@@ -48,7 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await app.state.identity_cache.start()
+        consumer = ConsumerTask(settings, app.state.sessions) if settings.analytics_consumer else None
+        if consumer is not None:
+            consumer.start()
         yield
+        if consumer is not None:
+            await consumer.close()
         await app.state.outbox_listener.close()
         await app.state.identity_cache.close()
         await engine.dispose()
@@ -119,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         imports_router,
         tables_io_router,
         columns_router,
+        analytics_router,
     ):
         app.include_router(router)
     install_api_docs(app)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -13,6 +14,8 @@ from morket.core.config import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Morket: a self-hostable GTM data engine.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -47,12 +50,17 @@ def api(
     _settings_or_exit()
     settings = load_settings()
     configure_logging(settings.log_level)
+    processes = workers or api_workers(settings)
+    if processes > 1 and not settings.clickhouse_url:
+        # One process may open a chDB path (docs/analytics.md): the API's single process owns it.
+        typer.echo("analytics on chDB needs a single API process: set CLICKHOUSE_URL or API_WORKERS=1", err=True)
+        raise typer.Exit(2)
     uvicorn.run(
         "morket.cli:serve_app",
         factory=True,
         host=host,
         port=port or settings.port,
-        workers=workers or api_workers(settings),
+        workers=processes,
         log_config=None,
         proxy_headers=False,
         access_log=False,
@@ -258,6 +266,84 @@ def tables_purge(
 
     tables, events, uploads = asyncio.run(run())
     typer.echo(f"purged {tables} deleted tables and {events} outbox events; expired {uploads} uncommitted uploads")
+
+
+analytics_app = typer.Typer(no_args_is_help=True, help="Analytics on ClickHouse/chDB (docs/analytics.md).")
+app.add_typer(analytics_app, name="analytics")
+
+
+def _analytics_run(job: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Run `job(engine, sessions)` against the configured ClickHouse (or chDB) and PostgreSQL."""
+    _settings_or_exit()
+    settings = load_settings()
+
+    async def run() -> T:
+        from morket.analytics.engine import get_engine
+        from morket.core.db import make_engine, make_sessionmaker
+
+        engine = make_engine(settings.database_url, pool_size=2)
+        try:
+            analytics = get_engine(settings.clickhouse_url)
+            await analytics.ensure_schema()
+            return await job(analytics, make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@analytics_app.command("consume")
+def analytics_consume() -> None:
+    """Follow the outbox into ClickHouse until interrupted (when the API runs with ANALYTICS_CONSUMER=false).
+
+    With chDB this process must be the only one using the path: stop the API first."""
+    import signal
+
+    from morket.analytics.ingest import analytics_consumer
+
+    settings = load_settings()
+
+    async def job(engine: Any, sessions: Any) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        await analytics_consumer(engine, sessions, settings.analytics_batch_size).run(stop, listen_dsn=dsn)
+
+    _analytics_run(job)
+
+
+@analytics_app.command("backfill")
+def analytics_backfill() -> None:
+    """Rebuild ClickHouse from PostgreSQL (ledger, attempts, jobs) and continue the outbox from there."""
+    from morket.analytics.ingest import backfill
+
+    counts = _analytics_run(backfill)
+    typer.echo("backfilled " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+
+
+@analytics_app.command("replay")
+def analytics_replay() -> None:
+    """Insert the dead-lettered events again; those that go in leave the dead-letter table."""
+    from morket.analytics.ingest import replay_dead_letters
+
+    replayed, failing = _analytics_run(replay_dead_letters)
+    typer.echo(f"replayed {replayed} events; {failing} still failing")
+    if failing:
+        raise typer.Exit(1)
+
+
+@analytics_app.command("lag")
+def analytics_lag() -> None:
+    """How far the analytics consumer is behind the outbox, and how many events are dead-lettered."""
+    from morket.analytics.ingest import consumer_lag
+
+    async def job(_: Any, sessions: Any) -> Any:
+        return await consumer_lag(sessions)
+
+    lag = _analytics_run(job)
+    typer.echo(f"lag {lag.seconds:.1f} s, {lag.pending_events} events pending, {lag.dead_letters} dead letters")
 
 
 if __name__ == "__main__":

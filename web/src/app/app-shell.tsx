@@ -10,7 +10,13 @@ import { cn } from "@/lib/cn";
 import { useSession } from "@/stores/session";
 
 const NAV = [
-  { section: "Work", items: [{ to: "jobs", label: "Jobs", icon: IconJobs }] },
+  {
+    section: "Work",
+    items: [
+      { to: "jobs", label: "Jobs", icon: IconJobs },
+      { to: "analytics", label: "Analytics", icon: IconBilling },
+    ],
+  },
   {
     section: "Workspace",
     items: [

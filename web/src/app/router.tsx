@@ -2,6 +2,7 @@ import { createBrowserRouter, Navigate, Outlet, useLocation, useParams } from "r
 
 import { Spinner } from "@/components/ui/button";
 import { EmptyState } from "@/components/ui/feedback";
+import { AnalyticsPage } from "@/features/analytics/components/analytics-page";
 import { LoginPage, SignupPage } from "@/features/auth/components/auth-forms";
 import { BillingPage } from "@/features/billing/components/billing-page";
 import { CredentialsPage } from "@/features/credentials/components/credentials-page";
@@ -93,6 +94,7 @@ export const router = createBrowserRouter([
         children: [
           { index: true, element: <Navigate to="jobs" replace /> },
           { path: "jobs", element: <JobsPage /> },
+          { path: "analytics", element: <AnalyticsPage /> },
           { path: "providers", element: <ProvidersPage /> },
           { path: "billing", element: <BillingPage /> },
           { path: "credentials", element: <CredentialsPage /> },

@@ -127,6 +127,13 @@ class Settings(BaseSettings):
     import_max_rejected_rows: int = Field(default=100_000, ge=0)
     # Uploads never committed are marked failed and their file deleted after this many hours.
     import_upload_ttl_hours: int = Field(default=24, ge=1)
+    # Analytics (docs/analytics.md): a ClickHouse server (http(s)://user:password@host:8123/database),
+    # or unset for the embedded chDB under .morket/analytics, owned by the single API process.
+    clickhouse_url: str | None = None
+    # The API process drains the outbox into ClickHouse (events per micro-batch); off for API
+    # processes that should only serve queries (another process runs `morket analytics consume`).
+    analytics_consumer: bool = True
+    analytics_batch_size: int = Field(default=20_000, ge=1, le=100_000)
 
     @field_validator("webhook_retry_delays")
     @classmethod
@@ -203,7 +210,7 @@ class Settings(BaseSettings):
     def _empty_url_is_none(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else None
 
-    @field_validator("redis_url")
+    @field_validator("redis_url", "clickhouse_url")
     @classmethod
     def _empty_redis_is_none(cls, value: str | None) -> str | None:
         return value or None

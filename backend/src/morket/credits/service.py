@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.analytics.capture import AnalyticsCapture
 from morket.core.errors import BadRequest, Conflict, NotFound, PaymentRequired
 from morket.credits.repository import CreditRepository
 from morket.credits.schemas import (
@@ -298,6 +299,7 @@ class CreditService:
             if account.balance >= account.auto_recharge_threshold:
                 account.auto_recharge_armed = True
             await self.repo.add_transactions(rows)
+            await AnalyticsCapture(self.session).ledger_rows([r.id for r in rows])
             if from_held_total and job_id is not None:
                 await self.repo.change_held(workspace_id, job_id, -from_held_total)
             await self._auto_recharge(account)
@@ -426,6 +428,7 @@ class CreditService:
             created_by=created_by,
         )
         await self.repo.add_transaction(row)
+        await AnalyticsCapture(self.session).ledger_rows([row.id])
         return row
 
     async def _auto_recharge(self, account: CreditAccount) -> CreditTransaction | None:

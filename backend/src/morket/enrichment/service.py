@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from morket.analytics.capture import AnalyticsCapture
 from morket.columns import sink
 from morket.core.config import Settings
 from morket.core.errors import Conflict, NotFound, PaymentRequired, Unprocessable
@@ -174,6 +175,7 @@ class EnrichmentService:
             workflow_id=workflow_id_for(str(job_id)),
         )
         await self.repo.add_job(job)
+        await AnalyticsCapture(self.session).job_status(job)
         rows = await anyio.to_thread.run_sync(record_rows, job.id, workspace_id, body.records)
         await self.repo.copy_records(rows)
         if estimate > 0:
@@ -392,6 +394,7 @@ class EnrichmentService:
         keep_attempts = [a for a in attempts if a.record_id in pending]
         keep_debits = [d for d in debits if d.record_id in pending]
         await self.repo.save_results(job.id, keep_results, keep_attempts)
+        await AnalyticsCapture(self.session).enrichment_attempts(job.workspace_id, job.id, keep_attempts)
         await CreditService(self.session).debit_many(
             job.workspace_id,
             job.id,
@@ -463,6 +466,7 @@ class EnrichmentService:
         if job.started_at is None:
             job.started_at = job.finished_at
         await self.session.flush()
+        await AnalyticsCapture(self.session).job_status(job)
         payload = _event_payload(job)
         deliveries = await webhooks.enqueue_job_event(job.workspace_id, job.id, event_for_status(job.status), payload)
         return Settlement(job.status, deliveries)

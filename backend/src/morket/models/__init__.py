@@ -1,5 +1,6 @@
 """All ORM models, one file per table, imported here so alembic sees them."""
 
+from morket.models.analytics_dead_letter import AnalyticsDeadLetter
 from morket.models.cell_history import CellHistory, CellSource
 from morket.models.credential import Credential
 from morket.models.credential_access_log import CredentialAccessLog
@@ -27,6 +28,7 @@ from morket.models.workspace import Workspace
 from morket.models.workspace_provider_settings import WorkspaceProviderSettings
 
 __all__ = [
+    "AnalyticsDeadLetter",
     "CellHistory",
     "CellSource",
     "ColumnKind",

@@ -36,6 +36,10 @@ class OutboxEventType(enum.StrEnum):
     ROWS_DELETED = "rows.deleted"
     CELL_UPDATED = "cell.updated"
     JOB_PROGRESS = "job.progress"
+    # Analytics facts (docs/analytics.md): written beside the change they describe.
+    ENRICHMENT_ATTEMPTS = "enrichment.attempts"
+    CREDIT_TRANSACTIONS = "credit.transactions"
+    JOB_LIFECYCLE = "job.lifecycle"
 
 
 class OutboxEvent(Base):

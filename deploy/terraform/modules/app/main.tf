@@ -67,6 +67,9 @@ locals {
     PROVIDER_RATE_LIMITS             = var.provider_rate_limits
     OPENSEARCH_URL                   = var.opensearch_endpoint
     SCRAPER_URL                      = "http://scraper.${var.name}.internal:8001"
+    # Analytics (docs/analytics.md): API tasks drain the outbox into ClickHouse, one at a time.
+    ANALYTICS_CONSUMER   = "true"
+    ANALYTICS_BATCH_SIZE = "20000"
   }
 
   # The master key, its version and the previous keys live in one JSON secret, so a rotation

@@ -256,6 +256,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/analytics/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Credit Report
+         * @description Credit usage by provider and over time, and the forecast of days until the balance reaches zero.
+         */
+        get: operations["credit_report_api_v1_workspaces__workspace_id__analytics_credits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/analytics/enrichment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Enrichment Report
+         * @description Attempts, success rate, cost and cost per found value: totals, by provider, by field, over time.
+         */
+        get: operations["enrichment_report_api_v1_workspaces__workspace_id__analytics_enrichment_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/analytics/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Report
+         * @description One report's series as CSV.
+         */
+        get: operations["export_report_api_v1_workspaces__workspace_id__analytics_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/analytics/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Job Report
+         * @description Job throughput: jobs created and finished, records processed, credits spent, duration.
+         */
+        get: operations["job_report_api_v1_workspaces__workspace_id__analytics_jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/billing": {
         parameters: {
             query?: never;
@@ -1489,6 +1569,66 @@ export interface components {
              */
             updated_at: string;
         };
+        /** CreditForecast */
+        CreditForecast: {
+            /** Auto Recharge Date */
+            auto_recharge_date: string | null;
+            /** Auto Recharge Enabled */
+            auto_recharge_enabled: boolean;
+            /** Auto Recharge Threshold */
+            auto_recharge_threshold: number;
+            /** Available */
+            available: number;
+            /** Balance */
+            balance: number;
+            /** Daily Usage */
+            daily_usage: number;
+            /** Days To Zero */
+            days_to_zero: number | null;
+            /** Trailing Days */
+            trailing_days: number;
+            /** Zero Date */
+            zero_date: string | null;
+        };
+        /** CreditPoint */
+        CreditPoint: {
+            /** Added */
+            added: number;
+            /**
+             * Bucket
+             * Format: date
+             */
+            bucket: string;
+            /** Net Spent */
+            net_spent: number;
+        };
+        /** CreditReport */
+        CreditReport: {
+            /** By Provider */
+            by_provider: components["schemas"]["ProviderSpend"][];
+            forecast: components["schemas"]["CreditForecast"];
+            range: components["schemas"]["DateRange"];
+            /** Series */
+            series: components["schemas"]["CreditPoint"][];
+            totals: components["schemas"]["CreditTotals"];
+        };
+        /** CreditTotals */
+        CreditTotals: {
+            /** Adjusted */
+            adjusted: number;
+            /** Auto Recharged */
+            auto_recharged: number;
+            /** Debits */
+            debits: number;
+            /** Net Spent */
+            net_spent: number;
+            /** Purchased */
+            purchased: number;
+            /** Refunded */
+            refunded: number;
+            /** Spent */
+            spent: number;
+        };
         /** CreditTransactionOut */
         CreditTransactionOut: {
             /** Amount */
@@ -1536,6 +1676,24 @@ export interface components {
             description: string;
             /** Idempotency Key */
             idempotency_key?: string | null;
+        };
+        /** DateRange */
+        DateRange: {
+            /**
+             * End
+             * Format: date
+             */
+            end: string;
+            /**
+             * Granularity
+             * @enum {string}
+             */
+            granularity: "day" | "week" | "month";
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
         };
         /** DedupeMergeRequest */
         DedupeMergeRequest: {
@@ -1628,6 +1786,27 @@ export interface components {
             /** Rows */
             rows: components["schemas"]["RowOut"][];
         };
+        /** EnrichmentBreakdown */
+        EnrichmentBreakdown: {
+            /** Attempts */
+            attempts: number;
+            /** Avg Latency Ms */
+            avg_latency_ms: number | null;
+            /** Cached */
+            cached: number;
+            /** Cost */
+            cost: number;
+            /** Cost Per Found */
+            cost_per_found: number | null;
+            /** Failed */
+            failed: number;
+            /** Found */
+            found: number;
+            /** Key */
+            key: string;
+            /** Success Rate */
+            success_rate: number | null;
+        };
         /** EnrichmentJobOut */
         EnrichmentJobOut: {
             /** Batch Count */
@@ -1675,6 +1854,32 @@ export interface components {
              * Format: uuid
              */
             workspace_id: string;
+        };
+        /** EnrichmentPoint */
+        EnrichmentPoint: {
+            /** Attempts */
+            attempts: number;
+            /** Avg Latency Ms */
+            avg_latency_ms: number | null;
+            /**
+             * Bucket
+             * Format: date
+             */
+            bucket: string;
+            /** Cached */
+            cached: number;
+            /** Cost */
+            cost: number;
+            /** Cost Per Found */
+            cost_per_found: number | null;
+            /** Failed */
+            failed: number;
+            /** Found */
+            found: number;
+            /** Key */
+            key: string;
+            /** Success Rate */
+            success_rate: number | null;
         };
         /** EnrichmentRecordDetail */
         EnrichmentRecordDetail: {
@@ -1752,6 +1957,38 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** EnrichmentReport */
+        EnrichmentReport: {
+            /** By Field */
+            by_field: components["schemas"]["EnrichmentBreakdown"][];
+            /** By Provider */
+            by_provider: components["schemas"]["EnrichmentBreakdown"][];
+            range: components["schemas"]["DateRange"];
+            /** Series By Field */
+            series_by_field: components["schemas"]["EnrichmentPoint"][];
+            /** Series By Provider */
+            series_by_provider: components["schemas"]["EnrichmentPoint"][];
+            totals: components["schemas"]["EnrichmentStats"];
+        };
+        /** EnrichmentStats */
+        EnrichmentStats: {
+            /** Attempts */
+            attempts: number;
+            /** Avg Latency Ms */
+            avg_latency_ms: number | null;
+            /** Cached */
+            cached: number;
+            /** Cost */
+            cost: number;
+            /** Cost Per Found */
+            cost_per_found: number | null;
+            /** Failed */
+            failed: number;
+            /** Found */
+            found: number;
+            /** Success Rate */
+            success_rate: number | null;
+        };
         /** Envelope[AccountOut] */
         Envelope_AccountOut_: {
             data?: components["schemas"]["AccountOut"] | null;
@@ -1797,6 +2034,20 @@ export interface components {
         /** Envelope[CredentialOut] */
         Envelope_CredentialOut_: {
             data?: components["schemas"]["CredentialOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[CreditReport] */
+        Envelope_CreditReport_: {
+            data?: components["schemas"]["CreditReport"] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -1864,6 +2115,20 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[EnrichmentReport] */
+        Envelope_EnrichmentReport_: {
+            data?: components["schemas"]["EnrichmentReport"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[EventToken] */
         Envelope_EventToken_: {
             data?: components["schemas"]["EventToken"] | null;
@@ -1909,6 +2174,20 @@ export interface components {
         /** Envelope[InvitationOut] */
         Envelope_InvitationOut_: {
             data?: components["schemas"]["InvitationOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[JobReport] */
+        Envelope_JobReport_: {
+            data?: components["schemas"]["JobReport"] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -2674,6 +2953,68 @@ export interface components {
             /** Spent */
             spent: number;
         };
+        /** JobPoint */
+        JobPoint: {
+            /** Avg Duration Ms */
+            avg_duration_ms: number | null;
+            /**
+             * Bucket
+             * Format: date
+             */
+            bucket: string;
+            /** Cancelled */
+            cancelled: number;
+            /** Completed */
+            completed: number;
+            /** Created */
+            created: number;
+            /** Credits Spent */
+            credits_spent: number;
+            /** Failed */
+            failed: number;
+            /** Finished */
+            finished: number;
+            /** Partially Completed */
+            partially_completed: number;
+            /** Records */
+            records: number;
+            /** Records Completed */
+            records_completed: number;
+            /** Records Failed */
+            records_failed: number;
+        };
+        /** JobReport */
+        JobReport: {
+            range: components["schemas"]["DateRange"];
+            /** Series */
+            series: components["schemas"]["JobPoint"][];
+            totals: components["schemas"]["JobStats"];
+        };
+        /** JobStats */
+        JobStats: {
+            /** Avg Duration Ms */
+            avg_duration_ms: number | null;
+            /** Cancelled */
+            cancelled: number;
+            /** Completed */
+            completed: number;
+            /** Created */
+            created: number;
+            /** Credits Spent */
+            credits_spent: number;
+            /** Failed */
+            failed: number;
+            /** Finished */
+            finished: number;
+            /** Partially Completed */
+            partially_completed: number;
+            /** Records */
+            records: number;
+            /** Records Completed */
+            records_completed: number;
+            /** Records Failed */
+            records_failed: number;
+        };
         /**
          * JobStatus
          * @enum {string}
@@ -2914,6 +3255,19 @@ export interface components {
             cache_enabled: boolean;
             /** Cache Ttl Seconds */
             cache_ttl_seconds: number;
+        };
+        /** ProviderSpend */
+        ProviderSpend: {
+            /** Debits */
+            debits: number;
+            /** Net Spent */
+            net_spent: number;
+            /** Provider */
+            provider: string;
+            /** Refunded */
+            refunded: number;
+            /** Spent */
+            spent: number;
         };
         /** RateLimitOut */
         RateLimitOut: {
@@ -3844,6 +4198,200 @@ export interface operations {
             };
             /** @description Validation error */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    credit_report_api_v1_workspaces__workspace_id__analytics_credits_get: {
+        parameters: {
+            query?: {
+                /** @description first day (UTC), default 29 days before `to` */
+                from?: string | null;
+                /** @description last day (UTC, inclusive), default today */
+                to?: string | null;
+                /** @description bucket size */
+                granularity?: "day" | "week" | "month";
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_CreditReport_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Analytics is unavailable (ClickHouse/chDB not reachable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    enrichment_report_api_v1_workspaces__workspace_id__analytics_enrichment_get: {
+        parameters: {
+            query?: {
+                /** @description first day (UTC), default 29 days before `to` */
+                from?: string | null;
+                /** @description last day (UTC, inclusive), default today */
+                to?: string | null;
+                /** @description bucket size */
+                granularity?: "day" | "week" | "month";
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_EnrichmentReport_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Analytics is unavailable (ClickHouse/chDB not reachable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    export_report_api_v1_workspaces__workspace_id__analytics_export_get: {
+        parameters: {
+            query: {
+                /** @description which report's series */
+                report: "enrichment" | "credits" | "jobs";
+                /** @description first day (UTC), default 29 days before `to` */
+                from?: string | null;
+                /** @description last day (UTC, inclusive), default today */
+                to?: string | null;
+                /** @description bucket size */
+                granularity?: "day" | "week" | "month";
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Analytics is unavailable (ClickHouse/chDB not reachable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    job_report_api_v1_workspaces__workspace_id__analytics_jobs_get: {
+        parameters: {
+            query?: {
+                /** @description first day (UTC), default 29 days before `to` */
+                from?: string | null;
+                /** @description last day (UTC, inclusive), default today */
+                to?: string | null;
+                /** @description bucket size */
+                granularity?: "day" | "week" | "month";
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_JobReport_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Analytics is unavailable (ClickHouse/chDB not reachable) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,1 @@
+"""Analytics on ClickHouse (chDB locally), fed from the outbox (docs/analytics.md)."""
