@@ -7,6 +7,8 @@ import { BillingPage } from "@/features/billing/components/billing-page";
 import { CredentialsPage } from "@/features/credentials/components/credentials-page";
 import { JobsPage } from "@/features/jobs/components/jobs-page";
 import { MembersPage } from "@/features/members/components/members-page";
+import { TablePage } from "@/features/tables/components/table-page";
+import { TablesPage } from "@/features/tables/components/tables-page";
 import { ProvidersPage } from "@/features/providers/components/providers-page";
 import { WebhooksPage } from "@/features/webhooks/components/webhooks-page";
 import { FirstWorkspace } from "@/features/workspaces/components/create-workspace";
@@ -46,7 +48,7 @@ function Home() {
   if (isPending) return <FullPageSpinner label="Loading workspaces" />;
   if (!data || data.length === 0) return <FirstWorkspace />;
   const target = data.find((w) => w.id === last) ?? data[0];
-  return <Navigate to={`/w/${target?.id}/jobs`} replace />;
+  return <Navigate to={`/w/${target?.id}/tables`} replace />;
 }
 
 /** A workspace id the user is not a member of (or that does not exist) shows the same answer. */
@@ -91,7 +93,9 @@ export const router = createBrowserRouter([
         path: "/w/:workspaceId",
         element: <WorkspaceGate />,
         children: [
-          { index: true, element: <Navigate to="jobs" replace /> },
+          { index: true, element: <Navigate to="tables" replace /> },
+          { path: "tables", element: <TablesPage /> },
+          { path: "tables/:tableId", element: <TablePage /> },
           { path: "jobs", element: <JobsPage /> },
           { path: "providers", element: <ProvidersPage /> },
           { path: "billing", element: <BillingPage /> },
