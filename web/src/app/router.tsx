@@ -1,3 +1,4 @@
+import { lazy, Suspense } from "react";
 import { createBrowserRouter, Navigate, Outlet, useLocation, useParams } from "react-router-dom";
 
 import { Spinner } from "@/components/ui/button";
@@ -6,8 +7,8 @@ import { LoginPage, SignupPage } from "@/features/auth/components/auth-forms";
 import { BillingPage } from "@/features/billing/components/billing-page";
 import { CredentialsPage } from "@/features/credentials/components/credentials-page";
 import { JobsPage } from "@/features/jobs/components/jobs-page";
+import { AcceptInvitationPage } from "@/features/members/components/invitations";
 import { MembersPage } from "@/features/members/components/members-page";
-import { TablePage } from "@/features/tables/components/table-page";
 import { TablesPage } from "@/features/tables/components/tables-page";
 import { ProvidersPage } from "@/features/providers/components/providers-page";
 import { WebhooksPage } from "@/features/webhooks/components/webhooks-page";
@@ -26,11 +27,22 @@ function FullPageSpinner({ label }: { label: string }) {
   );
 }
 
+// The grid page brings AG Grid (most of the JavaScript): loaded when a table is opened, not before.
+const TablePage = lazy(() => import("@/features/tables/components/table-page").then((m) => ({ default: m.TablePage })));
+
+function LazyTablePage() {
+  return (
+    <Suspense fallback={<FullPageSpinner label="Loading the table" />}>
+      <TablePage />
+    </Suspense>
+  );
+}
+
 function RequireAuth() {
   const status = useSession((s) => s.status);
   const location = useLocation();
   if (status === "restoring") return <FullPageSpinner label="Restoring your session" />;
-  if (status === "signed-out") return <Navigate to="/login" replace state={{ from: location.pathname }} />;
+  if (status === "signed-out") return <Navigate to="/login" replace state={{ from: location.pathname + location.hash }} />;
   return <Outlet />;
 }
 
@@ -89,13 +101,14 @@ export const router = createBrowserRouter([
     element: <RequireAuth />,
     children: [
       { path: "/", element: <Home /> },
+      { path: "/invitations/accept", element: <AcceptInvitationPage /> },
       {
         path: "/w/:workspaceId",
         element: <WorkspaceGate />,
         children: [
           { index: true, element: <Navigate to="tables" replace /> },
           { path: "tables", element: <TablesPage /> },
-          { path: "tables/:tableId", element: <TablePage /> },
+          { path: "tables/:tableId", element: <LazyTablePage /> },
           { path: "jobs", element: <JobsPage /> },
           { path: "providers", element: <ProvidersPage /> },
           { path: "billing", element: <BillingPage /> },
