@@ -61,11 +61,13 @@ LAYOUT = [
 ]
 
 
-ROW_CELL = ".ag-center-cols-container .ag-row[row-index='%s'] .ag-cell"
-FIRST_ROW_SHOWN = f'() => !!document.querySelector("{ROW_CELL % 0}")?.textContent'
+# The first data cell of a row (the selection checkbox column is pinned left); "Person N" once loaded.
+DATA_CELL = ".ag-cell:not([col-id='ag-Grid-SelectionColumn'])"
+FIRST_ROW_SHOWN = f"() => (document.querySelector(\".ag-row[row-index='0'] {DATA_CELL}\")?.textContent ?? '')" + (
+    ".startsWith('Person')"
+)
 CELL_IS = (
-    "([row, value]) => document.querySelector("
-    "`.ag-center-cols-container .ag-row[row-index='${row}'] .ag-cell`)?.textContent === value"
+    "([row, value]) => document.querySelector(`.ag-row[row-index='${row}'] " + DATA_CELL + "`)?.textContent === value"
 )
 JUMP = """async ([fraction, target]) => {
   const v = document.querySelector('.ag-body-vertical-scroll-viewport');
@@ -74,8 +76,8 @@ JUMP = """async ([fraction, target]) => {
   v.dispatchEvent(new Event('scroll'));
   const low = Math.floor(target * 0.97);
   for (;;) {
-    const rows = [...document.querySelectorAll('.ag-center-cols-container .ag-row')].filter(
-      (r) => Number(r.getAttribute('row-index')) >= low && r.querySelector('.ag-cell')?.textContent);
+    const rows = [...document.querySelectorAll('.ag-row')].filter((r) => Number(r.getAttribute('row-index')) >= low
+      && (r.querySelector(".ag-cell:not([col-id='ag-Grid-SelectionColumn'])")?.textContent ?? '').startsWith('Person'));
     if (rows.length) return [performance.now() - t0, Number(rows[0].getAttribute('row-index'))];
     await new Promise((r) => requestAnimationFrame(r));
     if (performance.now() - t0 > 20000) return [-1, -1];

@@ -39,7 +39,7 @@ def column_id(page: Page, name: str) -> str:
 
 
 def cell(page: Page, row: int, col: str):  # type: ignore[no-untyped-def]
-    return page.locator(f'.ag-center-cols-container .ag-row[row-index="{row}"] .ag-cell[col-id="{col}"]')
+    return page.locator(f'.ag-row[row-index="{row}"] .ag-cell[col-id="{col}"]')
 
 
 def test_grid_import_edit_sort_filter_export_and_viewer(page: Page, tmp_path: Path) -> None:

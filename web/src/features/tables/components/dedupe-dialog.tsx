@@ -24,13 +24,13 @@ export function DedupeDialog({ workspaceId, tableId, columns, open, onClose, onM
   });
   const [normalization, setNormalization] = useState<Normalization>("auto");
   const [fuzzy, setFuzzy] = useState("");
-  const [threshold, setThreshold] = useState("0.9");
+  const [threshold, setThreshold] = useState("90");
   const { preview, merge } = useDedupe(workspaceId, tableId);
   const rule = {
     key_column_ids: keys,
     normalization,
     fuzzy_column_id: fuzzy || null,
-    threshold: Number(threshold) || 0.9,
+    threshold: Math.min(100, Math.max(50, Number(threshold) || 90)),
   };
   const shown = columns.filter((c) => !c.hidden).slice(0, 6);
 
@@ -99,7 +99,7 @@ export function DedupeDialog({ workspaceId, tableId, columns, open, onClose, onM
                   </Select>
                 )}
               </Field>
-              {fuzzy && <Field label="Similarity (0-1)">{({ id }) => <Input id={id} type="number" min={0.5} max={1} step={0.05} value={threshold} onChange={(e) => setThreshold(e.target.value)} />}</Field>}
+              {fuzzy && <Field label="Similarity (50-100)">{({ id }) => <Input id={id} type="number" min={50} max={100} step={1} value={threshold} onChange={(e) => setThreshold(e.target.value)} />}</Field>}
             </div>
             <Button variant="secondary" disabled={!keys.length} busy={preview.isPending} onClick={() => preview.mutate({ ...rule, groups_limit: 20 })}>
               Preview duplicates

@@ -33,7 +33,7 @@ export const COLUMN_TYPES: ColumnTypeInfo[] = [
   { type: "percent", label: "Percent", icon: glyph("M19 5 5 19M7 9a2 2 0 1 0 0-4 2 2 0 0 0 0 4zM17 19a2 2 0 1 0 0-4 2 2 0 0 0 0 4z"), filter: "number", editor: "agNumberCellEditor", align: "right" },
   { type: "checkbox", label: "Checkbox", icon: glyph("M4 4h16v16H4zM8 12l3 3 5-6"), filter: "set", editor: "agCheckboxCellEditor" },
   { type: "date", label: "Date", icon: glyph("M4 6h16v14H4zM4 10h16M8 3v4M16 3v4"), filter: "date", editor: "agDateStringCellEditor" },
-  { type: "datetime", label: "Date and time", icon: glyph("M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM12 7v5l3 2"), filter: "date", editor: "agTextCellEditor" },
+  { type: "datetime", label: "Date & time", icon: glyph("M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM12 7v5l3 2"), filter: "date", editor: "agTextCellEditor" },
   { type: "url", label: "URL", icon: glyph("M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1"), filter: "text", editor: "agTextCellEditor" },
   { type: "email", label: "Email", icon: glyph("M3 6h18v12H3zM3 7l9 6 9-6"), filter: "text", editor: "agTextCellEditor" },
   { type: "phone", label: "Phone", icon: glyph("M5 4h4l2 5-2.5 1.5a11 11 0 0 0 5 5L15 13l5 2v4a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2"), filter: "text", editor: "agTextCellEditor" },

@@ -212,7 +212,16 @@ export const DataGrid = forwardRef<GridHandle, Props>(function DataGrid(props, r
    * Writes many cells in one all-or-nothing PATCH (paste, fill down, clear, undo), with each row's
    * version so a row someone else changed meanwhile is a 409, not a silent overwrite.
    */
-  const writeMany = useCallback(
+  // Bulk writes go one after the other: each reads the rows' versions when it is sent, so an
+  // undo quickly followed by a redo never races its own previous write into a 409.
+  const queueRef = useRef<Promise<unknown>>(Promise.resolve());
+  const serial = useCallback(<T,>(task: () => Promise<T>): Promise<T> => {
+    const next = queueRef.current.then(task, task);
+    queueRef.current = next.catch(() => undefined);
+    return next;
+  }, []);
+
+  const writeManyNow = useCallback(
     async (changes: CellChange[], options: { recordAs?: "new" | "none" } = {}) => {
       if (!changes.length) return;
       const byRow = new Map<number, Record<string, unknown>>();
@@ -238,6 +247,11 @@ export const DataGrid = forwardRef<GridHandle, Props>(function DataGrid(props, r
       }
     },
     [workspaceId, tableId, nodeOf, setLocal, record],
+  );
+
+  const writeMany = useCallback(
+    (changes: CellChange[], options: { recordAs?: "new" | "none" } = {}) => serial(() => writeManyNow(changes, options)),
+    [serial, writeManyNow],
   );
 
   const onCellValueChanged = useCallback(
@@ -391,20 +405,22 @@ export const DataGrid = forwardRef<GridHandle, Props>(function DataGrid(props, r
   const replay = useCallback(
     (changes: CellChange[] | null, undo: boolean) => {
       if (!changes) return;
-      const applicable = changes.filter((c) => {
-        const node = nodeOf(c.rowId);
-        return !node?.data || same(node.data.cells[c.columnId], c.before);
-      });
-      const skipped = changes.length - applicable.length;
-      if (skipped) useToasts.getState().push({ tone: "info", title: `${skipped} cells changed since: left as they are` });
-      void writeMany(applicable, { recordAs: "none" }).catch(() => {
+      void serial(async () => {
+        const applicable = changes.filter((c) => {
+          const node = nodeOf(c.rowId);
+          return !node?.data || same(node.data.cells[c.columnId], c.before);
+        });
+        const skipped = changes.length - applicable.length;
+        if (skipped) useToasts.getState().push({ tone: "info", title: `${skipped} cells changed since: left as they are` });
+        await writeManyNow(applicable, { recordAs: "none" });
+      }).catch(() => {
         // put the entry back where it was
         const history = useEditHistory.getState();
         if (undo) history.takeRedo();
         else history.takeUndo();
       });
     },
-    [nodeOf, writeMany],
+    [nodeOf, serial, writeManyNow],
   );
 
   const undo = useCallback(() => replay(useEditHistory.getState().takeUndo(), true), [replay]);
