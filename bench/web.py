@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -121,7 +122,7 @@ async def build_table(url: str, workspace_id: uuid.UUID, name: str, rows: int) -
             text(
                 f"INSERT INTO {physical} ({names}) SELECT 'Person ' || g, 'Company ' || (g % 997), "
                 "'p' || g || '@example.com', (g * 7919) % 50000, ((g * 104729) % 1000000) / 100.0, "
-                f"date '1950-01-01' + (g % 25000) FROM generate_series(1, :n) g"
+                f"date '1950-01-01' + (g % 25000)::int FROM generate_series(1::bigint, :n) g"
             ),
             {"n": rows},
         )
@@ -238,6 +239,8 @@ def main(args: argparse.Namespace) -> None:
         large, _ = asyncio.run(build_table(scratch, workspace_id, "large", args.rows))
 
         raw, gz = bundle()
+        print(f"bundle: {raw / 1e6:.2f} MB minified JS, {gz / 1e6:.2f} MB gzipped (goal <= 1.5 MB minified): ", end="")
+        print(verdict(raw <= 1.5e6))
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=FLAGS)
             page = browser.new_page(viewport={"width": 1440, "height": 900})
@@ -254,6 +257,10 @@ def main(args: argparse.Namespace) -> None:
                 page.wait_for_function(FIRST_ROW_SHOWN)
                 first.append(float(page.evaluate("performance.now()")))
 
+            median = statistics.median(first)
+            print(f"first rows painted, {args.small:,}-row table, from navigation: median {median:.0f} ms, ", end="")
+            print(f"max {max(first):.0f} ms over {len(first)} loads (goal <= 1500 ms): {verdict(median <= 1500)}")
+
             # 2. Jump to row 900,000 of 1,000,000: drag the scrollbar to 90 % (89 %, 88 %...).
             jumps: list[float] = []
             reached: list[int] = []
@@ -265,27 +272,26 @@ def main(args: argparse.Namespace) -> None:
                 jumps.append(float(elapsed))
                 reached.append(int(row))
 
+            median = statistics.median(jumps)
+            print(f"jump to rows {reached} of {args.rows:,}: median {median:.0f} ms, max {max(jumps):.0f} ms ", end="")
+            print(f"over {len(jumps)} jumps (goal <= 1000 ms): {verdict(median <= 1000 and min(jumps) >= 0)}")
+
             # 3. 1,000 cell updates per second over SSE: frame times while they are applied.
             page.goto(f"{base}/w/{ws}/tables/{small}")
             page.wait_for_function(FIRST_ROW_SHOWN)
             page.wait_for_timeout(1500)  # the event stream connects after the first page
             page.evaluate(FRAMES)
             on_screen = 20
-            sent = asyncio.run(
-                emit_updates(scratch, workspace_id, small, small_cols[0], on_screen, args.rate, args.seconds)
-            )
+            # The sync Playwright API keeps an event loop in this thread: the writer gets its own.
+            with ThreadPoolExecutor(1) as pool:
+                sent = pool.submit(
+                    asyncio.run,
+                    emit_updates(scratch, workspace_id, small, small_cols[0], on_screen, args.rate, args.seconds),
+                ).result()
             page.wait_for_function(CELL_IS, arg=[(sent - 1) % on_screen, f"live {sent - 1}"], timeout=30_000)
             frames = [float(f) for f in page.evaluate("() => { window.__stop = true; return window.__frames; }")]
             browser.close()
 
-        print(f"bundle: {raw / 1e6:.2f} MB minified JS, {gz / 1e6:.2f} MB gzipped (goal <= 1.5 MB minified): ", end="")
-        print(verdict(raw <= 1.5e6))
-        median = statistics.median(first)
-        print(f"first rows painted, {args.small:,}-row table, from navigation: median {median:.0f} ms, ", end="")
-        print(f"max {max(first):.0f} ms over {len(first)} loads (goal <= 1500 ms): {verdict(median <= 1500)}")
-        median = statistics.median(jumps)
-        print(f"jump to rows {reached} of {args.rows:,}: median {median:.0f} ms, max {max(jumps):.0f} ms ", end="")
-        print(f"over {len(jumps)} jumps (goal <= 1000 ms): {verdict(median <= 1000 and min(jumps) >= 0)}")
         p95 = pct(frames, 0.95)
         print(f"SSE: {sent:,} cell updates at {args.rate}/s for {args.seconds:.0f} s, applied in place; ", end="")
         print(f"frame time p50 {pct(frames, 0.5):.1f} ms, p95 {p95:.1f} ms, max {max(frames):.0f} ms ", end="")
