@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,11 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from morket.app import create_app
+from morket.core.config import Settings
+from morket.core.db import make_sessionmaker
 from morket.devstack.ports import free_port
+from morket.devstack.temporal import TemporalDevServer
+from morket.enrichment.worker import connect, enrichment_worker
 from morket.webui import default_dist_dir
 from tests.conftest import make_settings
 
@@ -35,13 +41,49 @@ FLAGS = [
 
 
 @pytest.fixture(scope="session")
-def base_url(database_url: str) -> Iterator[str]:
-    """uvicorn in a thread serving the real app, with the web app `make web` built."""
+def e2e_temporal(temporal_server: TemporalDevServer) -> TemporalDevServer:
+    """The run's one Temporal dev server (tests/conftest.py); the e2e worker has a task queue of its own."""
+    return temporal_server
+
+
+def _run_worker(settings: Settings, ready: threading.Event, stop: threading.Event) -> None:
+    """The real Temporal worker (imports, enrichment, webhooks) on its own event loop in a thread."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def main() -> None:
+        engine = create_async_engine(settings.database_url, pool_size=4)
+        client = await connect(settings)
+        try:
+            async with enrichment_worker(client, settings, make_sessionmaker(engine)) as worker, worker:
+                ready.set()
+                while not stop.is_set():
+                    await asyncio.sleep(0.1)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+
+
+@pytest.fixture(scope="session")
+def base_url(database_url: str, e2e_temporal: TemporalDevServer) -> Iterator[str]:
+    """uvicorn in a thread serving the real app, with the web app `make web` built, and a worker."""
     dist = default_dist_dir()
     if not (dist / "index.html").is_file():
         pytest.fail("web/dist is missing: run `make web` (make test builds it first)")
     port = free_port()
-    app = create_app(make_settings(database_url, cors_origin=f"http://127.0.0.1:{port}", web_dist_dir=str(dist)))
+    settings = make_settings(
+        database_url,
+        cors_origin=f"http://127.0.0.1:{port}",
+        web_dist_dir=str(dist),
+        temporal_address=e2e_temporal.address,
+        temporal_task_queue=f"e2e-{uuid.uuid4().hex[:12]}",
+    )
+    ready, stop = threading.Event(), threading.Event()
+    worker = threading.Thread(target=_run_worker, args=(settings, ready, stop), daemon=True)
+    worker.start()
+    if not ready.wait(60):
+        pytest.fail("the Temporal worker did not start")
+    app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -55,6 +97,8 @@ def base_url(database_url: str) -> Iterator[str]:
     yield url
     server.should_exit = True
     thread.join(timeout=15)
+    stop.set()
+    worker.join(timeout=15)
 
 
 # Module scope: the sync API keeps an event loop running in this thread while the browser is

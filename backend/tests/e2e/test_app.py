@@ -73,8 +73,11 @@ def test_first_session(page: Page) -> None:
     look(page, "first-workspace")
     page.get_by_label("Workspace name").fill("Acme Growth")
     page.get_by_role("button", name="Create workspace").click()
-    expect(page).to_have_url(re.compile(r"/w/[0-9a-f-]{36}/jobs$"))
+    expect(page).to_have_url(re.compile(r"/w/[0-9a-f-]{36}/tables$"))
     workspace_url = page.url.rsplit("/", 1)[0]
+    expect(page.get_by_text("No tables yet")).to_be_visible()
+    look(page, "tables-empty")
+    nav(page, "Jobs")
     expect(page.get_by_text("No enrichment jobs yet")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile(r"^Acme Growth\W+switch workspace"))).to_be_visible()
     look(page, "jobs")

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
-import { NavLink, Outlet, useParams } from "react-router-dom";
+import { NavLink, Outlet, useMatch, useParams } from "react-router-dom";
 
-import { IconBilling, IconJobs, IconKey, IconLogout, IconMenu, IconPlug, IconUsers, IconWebhook, IconX } from "@/components/ui/icons";
+import { IconBilling, IconTable, IconJobs, IconKey, IconLogout, IconMenu, IconPlug, IconUsers, IconWebhook, IconX } from "@/components/ui/icons";
 import { Logo } from "@/features/auth/components/auth-layout";
 import { logout } from "@/features/auth/api/session";
 import { WorkspaceSwitcher } from "@/features/workspaces/components/workspace-switcher";
@@ -13,6 +13,7 @@ const NAV = [
   {
     section: "Work",
     items: [
+      { to: "tables", label: "Tables", icon: IconTable },
       { to: "jobs", label: "Jobs", icon: IconJobs },
       { to: "analytics", label: "Analytics", icon: IconBilling },
     ],
@@ -82,13 +83,15 @@ export function AppShell() {
   const { workspaceId = "" } = useParams();
   const [menuOpen, setMenuOpen] = useState(false);
   const remember = useLastWorkspace((s) => s.remember);
+  // The grid takes the whole page below the header: no max width, no padding, no page scroll.
+  const fullBleed = useMatch("/w/:workspaceId/tables/:tableId") !== null;
 
   useEffect(() => {
     if (workspaceId) remember(workspaceId);
   }, [remember, workspaceId]);
 
   return (
-    <div className="flex min-h-dvh">
+    <div className={cn("flex", fullBleed ? "h-dvh overflow-hidden" : "min-h-dvh")}>
       <a href="#main" className="sr-only focus:not-sr-only focus:fixed focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:shadow">
         Skip to content
       </a>
@@ -125,7 +128,7 @@ export function AppShell() {
           </div>
           <UserMenu />
         </header>
-        <main id="main" className="mx-auto w-full max-w-5xl flex-1 px-4 py-6 sm:px-8 sm:py-8">
+        <main id="main" className={fullBleed ? "flex min-h-0 w-full flex-1 flex-col" : "mx-auto w-full max-w-5xl flex-1 px-4 py-6 sm:px-8 sm:py-8"}>
           <Outlet />
         </main>
       </div>

@@ -1,3 +1,4 @@
+import { lazy, Suspense } from "react";
 import { createBrowserRouter, Navigate, Outlet, useLocation, useParams } from "react-router-dom";
 
 import { Spinner } from "@/components/ui/button";
@@ -7,7 +8,9 @@ import { LoginPage, SignupPage } from "@/features/auth/components/auth-forms";
 import { BillingPage } from "@/features/billing/components/billing-page";
 import { CredentialsPage } from "@/features/credentials/components/credentials-page";
 import { JobsPage } from "@/features/jobs/components/jobs-page";
+import { AcceptInvitationPage } from "@/features/members/components/invitations";
 import { MembersPage } from "@/features/members/components/members-page";
+import { TablesPage } from "@/features/tables/components/tables-page";
 import { ProvidersPage } from "@/features/providers/components/providers-page";
 import { WebhooksPage } from "@/features/webhooks/components/webhooks-page";
 import { FirstWorkspace } from "@/features/workspaces/components/create-workspace";
@@ -25,11 +28,22 @@ function FullPageSpinner({ label }: { label: string }) {
   );
 }
 
+// The grid page brings AG Grid (most of the JavaScript): loaded when a table is opened, not before.
+const TablePage = lazy(() => import("@/features/tables/components/table-page").then((m) => ({ default: m.TablePage })));
+
+function LazyTablePage() {
+  return (
+    <Suspense fallback={<FullPageSpinner label="Loading the table" />}>
+      <TablePage />
+    </Suspense>
+  );
+}
+
 function RequireAuth() {
   const status = useSession((s) => s.status);
   const location = useLocation();
   if (status === "restoring") return <FullPageSpinner label="Restoring your session" />;
-  if (status === "signed-out") return <Navigate to="/login" replace state={{ from: location.pathname }} />;
+  if (status === "signed-out") return <Navigate to="/login" replace state={{ from: location.pathname + location.hash }} />;
   return <Outlet />;
 }
 
@@ -47,7 +61,7 @@ function Home() {
   if (isPending) return <FullPageSpinner label="Loading workspaces" />;
   if (!data || data.length === 0) return <FirstWorkspace />;
   const target = data.find((w) => w.id === last) ?? data[0];
-  return <Navigate to={`/w/${target?.id}/jobs`} replace />;
+  return <Navigate to={`/w/${target?.id}/tables`} replace />;
 }
 
 /** A workspace id the user is not a member of (or that does not exist) shows the same answer. */
@@ -88,11 +102,14 @@ export const router = createBrowserRouter([
     element: <RequireAuth />,
     children: [
       { path: "/", element: <Home /> },
+      { path: "/invitations/accept", element: <AcceptInvitationPage /> },
       {
         path: "/w/:workspaceId",
         element: <WorkspaceGate />,
         children: [
-          { index: true, element: <Navigate to="jobs" replace /> },
+          { index: true, element: <Navigate to="tables" replace /> },
+          { path: "tables", element: <TablesPage /> },
+          { path: "tables/:tableId", element: <LazyTablePage /> },
           { path: "jobs", element: <JobsPage /> },
           { path: "analytics", element: <AnalyticsPage /> },
           { path: "providers", element: <ProvidersPage /> },

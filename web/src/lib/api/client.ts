@@ -1,7 +1,7 @@
 import { ApiError } from "./errors";
 import type { paths } from "./schema";
 
-export type Method = "get" | "post" | "put" | "delete";
+export type Method = "get" | "post" | "put" | "patch" | "delete";
 
 type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
 
@@ -36,7 +36,8 @@ export type RequestOptions<P extends keyof paths, M extends Method> = {
 };
 
 export type PageMeta = { page: number; limit: number; total: number };
-export type ApiResult<T> = { data: T; meta: PageMeta | null; requestId: string | null };
+/** `meta` is the list meta when it has a total; `rawMeta` is whatever the envelope carried (e.g. `total_estimated`, `type_change`). */
+export type ApiResult<T> = { data: T; meta: PageMeta | null; rawMeta: Record<string, unknown> | null; requestId: string | null };
 
 /** How the client gets, renews and gives up on the access token; the auth feature provides it. */
 export interface TokenHandlers {
@@ -94,7 +95,8 @@ async function readEnvelope(response: Response): Promise<ApiResult<unknown>> {
     );
   }
   const meta = envelope.meta as PageMeta | null | undefined;
-  return { data: envelope.data, meta: meta && typeof meta === "object" && "total" in meta ? meta : null, requestId };
+  const rawMeta = meta && typeof meta === "object" ? (meta as unknown as Record<string, unknown>) : null;
+  return { data: envelope.data, meta: meta && typeof meta === "object" && "total" in meta ? meta : null, rawMeta, requestId };
 }
 
 export function createApiClient(options: ApiClientOptions = {}) {
@@ -145,8 +147,30 @@ export function createApiClient(options: ApiClientOptions = {}) {
     return (await readEnvelope(response)) as ApiResult<DataOf<P, M>>;
   }
 
+  /**
+   * A request whose body or answer is not JSON (an upload, a file download): same token,
+   * same one renewal on 401; a failure still becomes an ApiError from the envelope.
+   */
+  async function raw(url: string, init: { method: string; body?: BodyInit; headers?: Record<string, string>; signal?: AbortSignal }) {
+    const go = (token: string | null) => {
+      const headers: Record<string, string> = { ...init.headers };
+      if (token) headers.Authorization = `Bearer ${token}`;
+      return (options.fetch ?? fetch)(baseUrl + url, { method: init.method, body: init.body, headers, credentials: "same-origin", signal: init.signal });
+    };
+    const token = tokens?.accessToken() ?? null;
+    let response = await go(token);
+    if (response.status === 401 && token && tokens) {
+      const renewed = await tokens.refresh();
+      if (!renewed) tokens.expired();
+      else response = await go(renewed);
+    }
+    if (!response.ok) await readEnvelope(response);
+    return response;
+  }
+
   return {
     request,
+    raw,
     setTokenHandlers(handlers: TokenHandlers | undefined) {
       tokens = handlers;
     },
@@ -158,6 +182,9 @@ export function createApiClient(options: ApiClientOptions = {}) {
     },
     put<P extends PathsOf<"put">>(path: P, init?: RequestOptions<P, "put">) {
       return request("put", path, init).then((r) => r.data);
+    },
+    patch<P extends PathsOf<"patch">>(path: P, init?: RequestOptions<P, "patch">) {
+      return request("patch", path, init).then((r) => r.data);
     },
     delete<P extends PathsOf<"delete">>(path: P, init?: RequestOptions<P, "delete">) {
       return request("delete", path, init).then((r) => r.data);

@@ -92,7 +92,7 @@ function AutoRecharge({ workspaceId, canEdit }: { workspaceId: string; canEdit: 
   const saved = useAccount(workspaceId).data?.auto_recharge;
   return (
     <Card>
-      <CardHeader title="Auto-recharge" description="Top up automatically when the available balance falls below a threshold, so jobs never stop halfway." />
+      <CardHeader title="Auto-recharge" description="When spending (a debit) takes the balance below the threshold, the amount is added once. Credits held for a running job do not count as spent, so reserving or cancelling never triggers a recharge." />
       {/* Keyed by the saved values: the form starts over from what the server holds after each save. */}
       <AutoRechargeForm key={saved ? `${saved.enabled}:${saved.threshold}:${saved.amount}` : "loading"} workspaceId={workspaceId} saved={saved} canEdit={canEdit} />
     </Card>
@@ -121,7 +121,7 @@ function AutoRechargeForm({ workspaceId, saved, canEdit }: { workspaceId: string
         <span className="font-medium">Recharge automatically</span>
       </label>
       <div className="grid gap-4 sm:grid-cols-2">
-        <Field label="When available credits fall below">
+        <Field label="When a debit takes the balance below">
           {({ id }) => <Input id={id} type="number" min={0} inputMode="numeric" value={threshold} disabled={!canEdit || !enabled} onChange={(e) => setThreshold(e.target.value)} />}
         </Field>
         <Field label="Add this many credits">

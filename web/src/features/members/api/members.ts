@@ -41,3 +41,37 @@ export function useRemoveMember(workspaceId: string) {
     meta: { errorTitle: "Could not remove the member" },
   });
 }
+
+export type Invitation = Schemas["InvitationOut"];
+export type InvitationCreated = Schemas["InvitationCreated"];
+
+export function useInvitations(workspaceId: string, enabled: boolean) {
+  return useQuery({
+    queryKey: wsKey(workspaceId, "invitations"),
+    enabled,
+    queryFn: () => api.get("/api/v1/workspaces/{workspace_id}/invitations", { path: { workspace_id: workspaceId } }),
+  });
+}
+
+export function useInvite(workspaceId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: Schemas["InvitationCreate"]) => api.post("/api/v1/workspaces/{workspace_id}/invitations", { path: { workspace_id: workspaceId }, body }),
+    onSuccess: () => client.invalidateQueries({ queryKey: wsKey(workspaceId, "invitations") }),
+    meta: { silent: true },
+  });
+}
+
+export function useRevokeInvitation(workspaceId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (invitationId: string) =>
+      api.delete("/api/v1/workspaces/{workspace_id}/invitations/{invitation_id}", { path: { workspace_id: workspaceId, invitation_id: invitationId } }),
+    onSuccess: () => client.invalidateQueries({ queryKey: wsKey(workspaceId, "invitations") }),
+    meta: { errorTitle: "Could not revoke the invitation" },
+  });
+}
+
+export function acceptInvitation(token: string) {
+  return api.post("/api/v1/invitations/accept", { body: { token } });
+}

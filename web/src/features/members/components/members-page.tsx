@@ -12,6 +12,7 @@ import { useSession } from "@/stores/session";
 import { toastSuccess } from "@/stores/toasts";
 
 import { useChangeRole, useMembers, useRemoveMember, type Member } from "../api/members";
+import { Invitations } from "./invitations";
 
 const ROLES: { value: Role; label: string; hint: string }[] = [
   { value: "owner", label: "Owner", hint: "Everything, including billing and deleting the workspace." },
@@ -91,6 +92,7 @@ export function MembersPage() {
           </ul>
         )}
       </Card>
+      {canManage && <Invitations workspaceId={workspaceId} canInviteAdmins={isOwner} />}
       <Card className="mt-6">
         <dl className="grid gap-4 p-4 sm:grid-cols-2">
           {ROLES.map((r) => (

@@ -4,7 +4,10 @@ import { useNavigate } from "react-router-dom";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogActions } from "@/components/ui/dialog";
 import { Field, Input } from "@/components/ui/form";
+import { IconLogout } from "@/components/ui/icons";
+import { logout } from "@/features/auth/api/session";
 import { isApiError } from "@/lib/api";
+import { useSession } from "@/stores/session";
 
 import { useCreateWorkspace } from "../api/workspaces";
 import { useLastWorkspace } from "../stores/last-workspace";
@@ -58,8 +61,15 @@ export function CreateWorkspaceDialog({ open, onClose }: { open: boolean; onClos
 
 /** First run: a signed-in user with no workspace yet. */
 export function FirstWorkspace() {
+  const email = useSession((s) => s.user?.email);
   return (
-    <main className="flex min-h-dvh items-center justify-center px-4">
+    <main className="flex min-h-dvh flex-col items-center justify-center px-4">
+      <div className="fixed right-4 top-3 flex items-center gap-2 text-xs text-zinc-600">
+        <span className="hidden sm:inline">{email}</span>
+        <Button size="sm" variant="ghost" onClick={() => void logout()}>
+          <IconLogout /> Log out
+        </Button>
+      </div>
       <div className="w-full max-w-md rounded-xl bg-white p-6 shadow-sm ring-1 ring-zinc-200">
         <h1 className="text-lg font-semibold">Create your first workspace</h1>
         <p className="mt-1 mb-5 text-sm text-zinc-600">
