@@ -117,7 +117,9 @@ def browser(base_url: str) -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser, base_url: str) -> Iterator[Page]:
     # bypass_csp only so axe-core can be injected; the app itself runs under the served CSP.
-    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900}, bypass_csp=True)
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": 1440, "height": 900}, bypass_csp=True, reduced_motion="reduce"
+    )
     context.set_default_timeout(20_000)
     page = context.new_page()
     errors: list[str] = []
