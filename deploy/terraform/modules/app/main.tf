@@ -115,7 +115,7 @@ locals {
     SCRAPER_PROXY_COOLDOWN_SECONDS        = "60"
     SCRAPER_PROXY_HEALTH_INTERVAL_SECONDS = "30"
     # No private-network targets in production (SSRF guard).
-    SCRAPER_ALLOW_HOSTS             = ""
+    SCRAPER_ALLOW_HOSTS = ""
     # DNS servers the SSRF check asks; empty: the task's resolver.
     SCRAPER_DNS_SERVERS             = ""
     SCRAPER_WEBHOOK_RETRY_DELAYS    = "5,10,20"
