@@ -8,7 +8,7 @@ import re
 import uuid
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, expect
 
 from tests.e2e.test_app import PASSWORD, look
 
@@ -36,6 +36,10 @@ def column_id(page: Page, name: str) -> str:
     value = header.get_attribute("col-id")
     assert value
     return value
+
+
+def is_rows_patch(response: Response) -> bool:
+    return response.request.method == "PATCH" and response.url.endswith("/rows")
 
 
 def cell(page: Page, row: int, col: str):  # type: ignore[no-untyped-def]
@@ -80,9 +84,15 @@ def test_grid_import_edit_sort_filter_export_and_viewer(page: Page, tmp_path: Pa
     undo = page.get_by_role("button", name="Undo (Ctrl+Z)")
     expect(undo).to_be_enabled()
     cell(page, 1, company).click()
-    page.keyboard.press("Control+z")
+    # Each of undo and redo is one PATCH of the rows; wait for the server's answer before the
+    # reload, so the reload reads what was written (and a 409 would fail here, not later).
+    with page.expect_response(is_rows_patch) as undone:
+        page.keyboard.press("Control+z")
+    assert undone.value.ok, undone.value.text()
     expect(cell(page, 0, company)).to_have_text("Company 0")
-    page.keyboard.press("Control+Shift+z")
+    with page.expect_response(is_rows_patch) as redone:
+        page.keyboard.press("Control+Shift+z")
+    assert redone.value.ok, redone.value.text()
     expect(cell(page, 0, company)).to_have_text("Zeta Corp")
     page.reload()
     expect(cell(page, 0, company)).to_have_text("Zeta Corp")

@@ -129,9 +129,25 @@ async def test_bulk_update_and_delete_of_10000_rows(client: httpx.AsyncClient, w
     updated = await client.patch(url, json=patch, headers=h)
     assert updated.status_code == 200, updated.text
     assert updated.json()["data"]["count"] == 10_000
+    assert updated.json()["data"]["versions"] == [2] * 10_000
+    # The answer carries each row's version after the write: a patch that changes nothing keeps it.
+    again = await client.patch(
+        url,
+        json={
+            "rows": [
+                {"id": ids[0], "cells": {cols["Public"]: True}, "version": 2},
+                {"id": ids[1], "cells": {cols["Public"]: False}, "version": 2},
+            ]
+        },
+        headers=h,
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["data"]["ids"] == [ids[0], ids[1]] and again.json()["data"]["versions"] == [2, 3]
+    restore = {"rows": [{"id": ids[1], "cells": {cols["Public"]: True}, "version": 3}]}
+    assert (await client.patch(url, json=restore, headers=h)).json()["data"]["versions"] == [4]
     page = (await client.get(url, params={"sort": f"{cols['Employees']}:desc", "limit": 3}, headers=h)).json()
     assert [r["cells"][cols["Employees"]] for r in page["data"]] == [19_998, 19_996, 19_994]
-    assert all(r["cells"][cols["Public"]] is True and r["version"] == 2 for r in page["data"])
+    assert all(r["cells"][cols["Public"]] is True and r["version"] == 2 for r in page["data"] if r["id"] != ids[1])
     history = (await client.get(workspace.url(f"/tables/{table['id']}/rows/{ids[5]}/history"), headers=h)).json()
     assert {(e["old_value"], e["new_value"], e["source"]) for e in history["data"]} == {
         (5, 10, "bulk"),

@@ -197,8 +197,9 @@ async def update_rows(
     table_id: uuid.UUID, body: RowsUpdate, access: MemberAccess, session: SessionDep
 ) -> Envelope[RowsWritten]:
     """Update up to 50,000 rows, all or nothing; a patch with `version` must match the row's."""
-    ids = await RowService(session).update_rows(access.workspace_id, table_id, body.rows, actor_id=access.user_id)
-    return ok(RowsWritten(count=len(ids), ids=ids))
+    versions = await RowService(session).update_rows(access.workspace_id, table_id, body.rows, actor_id=access.user_id)
+    ids = list(versions)
+    return ok(RowsWritten(count=len(ids), ids=ids, versions=[versions[i] for i in ids]))
 
 
 @router.post("/{table_id}/rows/delete")

@@ -115,6 +115,11 @@ class RowsDelete(BaseModel):
 class RowsWritten(BaseModel):
     count: int
     ids: list[int]
+    versions: list[int] | None = Field(
+        default=None,
+        description="PATCH only: versions[i] is the version of row ids[i] after the write "
+        "(unchanged rows keep theirs); send it with the next patch of that row.",
+    )
 
 
 class CellWrite(BaseModel):

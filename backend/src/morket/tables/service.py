@@ -615,9 +615,10 @@ class RowService:
         *,
         actor_id: uuid.UUID | None,
         source: CellSource = CellSource.BULK,
-    ) -> list[int]:
+    ) -> dict[int, int]:
         """Update many rows at once, all or nothing: any bad cell, unknown row or stale version
-        (when a patch carries one) is a 422 listing every problem; returns the updated row ids."""
+        (when a patch carries one) is a 422 listing every problem; returns each patched row's
+        version after the write (a row whose values did not change keeps its version)."""
         table = await self.tables.get(workspace_id, table_id)
         columns = await self.repo.columns(table.id)
         by_key = self._keys(columns)
@@ -644,7 +645,7 @@ class RowService:
                 details=[e.as_detail() for e in errors[:MAX_ERRORS]],
             )
         await self._write(table, columns, locked, changes, actor_id, source)
-        return list(changes)
+        return await self.storage.versions(table.id, list(changes))
 
     async def write_cell(
         self,

@@ -350,6 +350,14 @@ class TableStorage:
         rows = (await self.session.execute(stmt)).mappings().all()
         return {row["_id"]: _stored(row, columns) for row in rows}
 
+    async def versions(self, table_id: uuid.UUID, ids: Sequence[int]) -> dict[int, int]:
+        """The current version of each of these rows (missing ids are absent)."""
+        driver = await self._driver()
+        rows = await driver.fetch(
+            f"SELECT _id, _version FROM {qualified(table_id)} WHERE _id = ANY($1::bigint[])", list(ids)
+        )
+        return {int(row[0]): int(row[1]) for row in rows}
+
     async def update_rows(
         self,
         table_id: uuid.UUID,

@@ -3400,6 +3400,11 @@ export interface components {
             count: number;
             /** Ids */
             ids: number[];
+            /**
+             * Versions
+             * @description PATCH only: versions[i] is the version of row ids[i] after the write (unchanged rows keep theirs); send it with the next patch of that row.
+             */
+            versions?: number[] | null;
         };
         /** RunOut */
         RunOut: {

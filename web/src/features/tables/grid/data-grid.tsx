@@ -229,11 +229,14 @@ export const DataGrid = forwardRef<GridHandle, Props>(function DataGrid(props, r
       const patches = [...byRow.entries()].map(([id, cells]) => ({ id, cells, version: nodeOf(id)?.data?.version ?? null }));
       for (const c of changes) setLocal(c.rowId, c.columnId, c.after);
       try {
-        await patchRows(workspaceId, tableId, patches);
-        for (const id of byRow.keys()) {
+        const written = await patchRows(workspaceId, tableId, patches);
+        // The server says each row's version after the write (unchanged rows keep theirs), so
+        // the next undo/redo sends exactly what the server holds: never a guess that 409s.
+        written.ids.forEach((id, i) => {
           const node = nodeOf(id);
-          if (node?.data) node.data.version += 1;
-        }
+          const version = written.versions?.[i];
+          if (node?.data && version !== undefined) node.data.version = Math.max(node.data.version, version);
+        });
         if (options.recordAs !== "none") record(tableId, changes);
       } catch (error) {
         for (const c of changes) setLocal(c.rowId, c.columnId, c.before);
@@ -605,7 +608,13 @@ export const DataGrid = forwardRef<GridHandle, Props>(function DataGrid(props, r
         nodeOf(conflict.rowId)?.setData(fresh);
         record(tableId, [{ rowId: conflict.rowId, columnId: conflict.column.id, before: conflict.theirs, after: fresh.cells[conflict.column.id] }]);
       },
-      applyRow: (row: Row) => nodeOf(row.id)?.setData(row),
+      applyRow: (row: Row) => {
+        // A live refetch may be older than what this tab already wrote: never go back in version.
+        // The same version is applied (cell state and provenance change without a version bump).
+        const node = nodeOf(row.id);
+        if (node?.data && row.version < node.data.version) return;
+        node?.setData(row);
+      },
       api: () => apiRef.current,
     }),
     [workspaceId, tableId, undo, redo, nodeOf, record, dataColumns],
