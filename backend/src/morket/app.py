@@ -21,6 +21,7 @@ from morket.core.config import Settings, get_settings
 from morket.core.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from morket.core.docs import install_api_docs
 from morket.core.envelope import install_error_handlers
+from morket.core.heap import settle_heap
 from morket.core.middleware import RequestContextMiddleware
 from morket.core.openapi import install_openapi
 from morket.core.ratelimit import ClientIpResolver, PostgresRateLimiter, RateLimiter, RedisRateLimiter
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consumer = ConsumerTask(settings, app.state.sessions) if settings.analytics_consumer else None
         if consumer is not None:
             consumer.start()
+        # Last: the app, its routes and schemas are built; later collections skip them.
+        settle_heap()
         yield
         if consumer is not None:
             await consumer.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from morket.app import create_app
 from morket.core.config import Settings
 from morket.core.db import ReadOnlySessionError, make_read_sessionmaker, make_sessionmaker
+from morket.core.heap import YOUNG_THRESHOLD
 from morket.models import User
 from tests.factories import create_workspace, register
 
@@ -143,3 +145,12 @@ async def test_access_log_is_a_setting_off_by_default_in_production(
             assert (await client.get("/api/v1/health")).status_code == 200
         await app.state.engine.dispose()
         assert bool([r for r in caplog.records if r.name == "morket.access"]) is access_log
+
+
+async def test_startup_heap_is_frozen_out_of_later_collections(client: httpx.AsyncClient) -> None:
+    # The lifespan ran (the client fixture enters it): the startup objects sit in the permanent
+    # generation, so a full collection under load walks only what requests created.
+    assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold()[0] == YOUNG_THRESHOLD
+    assert gc.isenabled()  # cycles made by requests are still collected
+    assert (await client.get("/api/v1/health")).status_code == 200
