@@ -148,7 +148,7 @@ class SearchIndexer:
 
 
 def search_consumer(
-    sessions: async_sessionmaker[AsyncSession], make_backend: BackendFactory, batch_size: int = 500
+    sessions: async_sessionmaker[AsyncSession], make_backend: BackendFactory, batch_size: int = 10
 ) -> OutboxConsumer:
     async def handle(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
         await SearchIndexer(session, make_backend(session)).apply(events)
