@@ -1,6 +1,6 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router-dom";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm";
@@ -101,6 +101,17 @@ export function TablePage() {
   const columns = useMemo(() => table.data?.columns ?? [], [table.data]);
   const hidden = columns.filter((c) => c.hidden);
   const drawerColumn = drawer ? columns.find((c) => c.id === drawer.columnId) : undefined;
+
+  // `?row=<id>` (a search result, the quick search): open that row's first visible cell.
+  const [searchParams, setSearchParams] = useSearchParams();
+  const linkedRow = Number(searchParams.get("row"));
+  useEffect(() => {
+    if (!Number.isSafeInteger(linkedRow) || linkedRow <= 0) return;
+    const first = columns.find((c) => !c.hidden);
+    if (!first) return;
+    setDrawer({ rowId: linkedRow, columnId: first.id });
+    setSearchParams({}, { replace: true });
+  }, [linkedRow, columns, setSearchParams]);
 
   // ---- live updates ----------------------------------------------------------------------------
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
