@@ -27,6 +27,9 @@ import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from morket.core.db import make_engine, make_sessionmaker, unit_of_work
 from morket.devstack import database
 from morket.models import ColumnType, OutboxEventType
@@ -35,8 +38,6 @@ from morket.search.backends.postgres import PostgresSearchBackend
 from morket.search.indexer import search_consumer
 from morket.tables.schemas import ColumnCreate, RowPatch, TableCreate
 from morket.tables.service import RowService, TableService
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tables import api_server, owner, pct
 
 FIRST = [
