@@ -30,6 +30,9 @@ from morket.tables.service import RowService, TableService
 CONSUMER_NAME = "search"
 FETCH_BATCH = 1_000
 PAGE_ROWS = 5_000
+# Rows per consumer transaction: short transactions (a long one holds back every outbox reader),
+# yet many single-cell events per batch under a stream of edits.
+MAX_BATCH_ROWS = 5_000
 log = logging.getLogger("morket.search")
 
 BackendFactory = Callable[[AsyncSession], SearchBackend]
@@ -147,13 +150,25 @@ class SearchIndexer:
                 return indexed
 
 
+def rows_within(events: Sequence[StoredEvent], limit: int = MAX_BATCH_ROWS) -> int:
+    """How many leading events name at most `limit` rows together (a batch is one transaction)."""
+    total = 0
+    for count, event in enumerate(events):
+        total += len(event.payload.get("row_ids", ())) or 1
+        if total > limit:
+            return count
+    return len(events)
+
+
 def search_consumer(
-    sessions: async_sessionmaker[AsyncSession], make_backend: BackendFactory, batch_size: int = 10
+    sessions: async_sessionmaker[AsyncSession], make_backend: BackendFactory, batch_size: int = 200
 ) -> OutboxConsumer:
     async def handle(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
         await SearchIndexer(session, make_backend(session)).apply(events)
 
-    return OutboxConsumer(CONSUMER_NAME, None, sessions, batch_size=batch_size, session_handler=handle)
+    return OutboxConsumer(
+        CONSUMER_NAME, None, sessions, batch_size=batch_size, session_handler=handle, take=rows_within
+    )
 
 
 async def reindex_workspace(

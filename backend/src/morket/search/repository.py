@@ -39,8 +39,6 @@ _DOC_FIELDS = (
 # Words shorter than this are not worth a typo (the AUTO rule gives them none).
 _MIN_TERM = 3
 _MAX_TERM = 40
-# Fuzzy candidates: this many nearest vocabulary words by trigram distance, then edit distance.
-_NEAREST = 40
 
 
 class SearchRepository:
@@ -310,15 +308,15 @@ class SearchRepository:
         """For each (word, max edits): vocabulary words within that many edits (trigram-prefiltered)."""
         if not words:
             return {}
+        # `%`: trigram similarity above pg_trgm's default threshold (0.3), served by the GIN index.
         rows = await self.session.execute(
             text(
                 "SELECT q.word, v.term FROM unnest(CAST(:words AS text[]), CAST(:edits AS int[])) AS q(word, edits) "
-                "CROSS JOIN LATERAL (SELECT c.term FROM ("
-                "  SELECT term FROM search_terms WHERE workspace_id = :ws ORDER BY term <-> q.word LIMIT :pool"
-                ") AS c WHERE c.term <> q.word AND levenshtein_less_equal(c.term, q.word, q.edits) <= q.edits "
-                "ORDER BY levenshtein_less_equal(c.term, q.word, q.edits), c.term LIMIT 8) AS v"
+                "CROSS JOIN LATERAL (SELECT term FROM search_terms WHERE workspace_id = :ws AND term % q.word "
+                "AND term <> q.word AND levenshtein_less_equal(term, q.word, q.edits) <= q.edits "
+                "ORDER BY levenshtein_less_equal(term, q.word, q.edits), term LIMIT 8) AS v"
             ),
-            {"ws": workspace_id, "words": [w for w, _ in words], "edits": [e for _, e in words], "pool": _NEAREST},
+            {"ws": workspace_id, "words": [w for w, _ in words], "edits": [e for _, e in words]},
         )
         found: dict[str, list[str]] = {}
         for row in rows:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from morket.core.envelope import Envelope, PageMeta, ok
 from morket.core.errors import Unprocessable
+from morket.core.text import text_problem
 from morket.search.deps import SearchServiceDep
 from morket.search.schemas import (
     MAX_QUERY_CHARS,
@@ -109,8 +110,8 @@ async def suggest(
     limit: Annotated[int, Query(ge=1, le=10)] = 10,
 ) -> Envelope[list[Suggestion]]:
     """Typeahead: up to 10 rows whose name (or company, email) starts with or is close to `q`."""
-    if "\x00" in q:
-        raise Unprocessable("q contains a NUL character.", code="invalid_search")
+    if problem := text_problem(q):
+        raise Unprocessable(f"q {problem}.", code="invalid_search", details=[{"field": "q", "message": problem}])
     return ok(await service.suggest(access.workspace_id, q, limit))
 
 

@@ -49,6 +49,13 @@ class ColumnFilter(BaseModel):
     column_id: uuid.UUID
     value: str = Field(min_length=1, max_length=500)
 
+    @field_validator("value")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if problem := text_problem(value):
+            raise ValueError(problem)
+        return value
+
 
 class SearchQuery(BaseModel):
     """A search as every backend receives it (the router builds it from the query string)."""
@@ -128,6 +135,8 @@ class SearchResults(BaseModel):
     hits: list[SearchHit]
     total: int
     facets: dict[FacetName, list[FacetValue]] = Field(default_factory=dict)
+    # False when the facets were counted over a sample of a very broad result set (docs/search.md).
+    facets_exact: bool = True
 
 
 class Suggestion(BaseModel):

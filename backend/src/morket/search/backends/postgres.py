@@ -53,6 +53,8 @@ _SORT_COLUMN = {
     SortField.UPDATED_AT: "d.row_updated_at",
 }
 _VALUE_FACETS = (FacetName.COMPANY, FacetName.TITLE, FacetName.LOCATION, FacetName.INDUSTRY)
+# Facets count at most this many matching rows (exact below it; a sample of broader result sets).
+FACET_SCAN = 20_000
 # Typeahead looks at this many word-prefix matches and ranks them; bounded work on any corpus.
 _SUGGEST_POOL = 50
 
@@ -161,8 +163,8 @@ class PostgresSearchBackend:
             )
         ).all()
         hits = [self._hit(row) for row in rows]
-        total, facets = await self._facets(where_sql, params, query.facets)
-        return SearchResults(hits=hits, total=total, facets=facets)
+        total, facets, exact = await self._facets(where_sql, params, query.facets)
+        return SearchResults(hits=hits, total=total, facets=facets, facets_exact=exact)
 
     @staticmethod
     def _filters(query: SearchQuery, where: list[str], params: dict[str, Any]) -> None:
@@ -193,7 +195,9 @@ class PostgresSearchBackend:
 
     async def _facets(
         self, where_sql: str, params: dict[str, Any], with_facets: bool
-    ) -> tuple[int, dict[FacetName, list[FacetValue]]]:
+    ) -> tuple[int, dict[FacetName, list[FacetValue]], bool]:
+        """The total and the facets. Facets count the first FACET_SCAN matches: exact below that
+        (the usual case of a query), a sample of a very broad one (an empty query at 1M rows)."""
         branches = ["SELECT 'total' AS facet, NULL AS value, NULL AS label, count(*) AS n FROM m"]
         if with_facets:
             for facet in _VALUE_FACETS:
@@ -213,7 +217,8 @@ class PostgresSearchBackend:
         rows = await self.session.execute(
             text(
                 "WITH m AS MATERIALIZED (SELECT d.table_id, d.table_name, d.company, d.title, d.location, "
-                f"d.industry, d.providers FROM search_documents d WHERE {where_sql}) " + " UNION ALL ".join(branches)
+                f"d.industry, d.providers FROM search_documents d WHERE {where_sql} LIMIT {FACET_SCAN + 1}) "
+                + " UNION ALL ".join(branches)
             ),
             facet_params,
         )
@@ -224,7 +229,16 @@ class PostgresSearchBackend:
                 total = int(row.n)
             else:
                 facets[FacetName(row.facet)].append(FacetValue(value=row.value, label=row.label, count=int(row.n)))
-        return total, facets
+        exact = total <= FACET_SCAN
+        if not exact:
+            total = int(
+                (
+                    await self.session.execute(
+                        text(f"SELECT count(*) FROM search_documents d WHERE {where_sql}"), facet_params
+                    )
+                ).scalar_one()
+            )
+        return total, facets, exact
 
     @staticmethod
     def _hit(row: Any) -> SearchHit:
@@ -281,14 +295,17 @@ class PostgresSearchBackend:
                     )
                 ).all()
             )
-        if len(found) < limit:
+        *head, last = parsed.terms or (Term(parsed.phrases[0][-1], True),)
+        # A word prefix of one or two letters matches too much of a large workspace to rank: the
+        # label prefix above serves those.
+        if len(found) < limit and (head or len(last.text) >= 3):
             # Every word as typed, the last one also as a prefix, in the primary fields.
-            *head, last = parsed.terms or (Term(parsed.phrases[0][-1], True),)
             words = " & ".join(f"{lexeme(t.text)}" for t in head)
             tail = f"{lexeme(last.text)}:*A"
             tq = f"{words} & {tail}" if words else tail
             take(await self._by_tsquery(params, tq))
-            if len(found) < limit and last.edits:
+            # Typos only when nothing starts with what was typed.
+            if not found and last.edits:
                 variants = await self.repo.fuzzy_variants(workspace_id, [(last.text, last.edits)])
                 options = variants.get(last.text, [])
                 if options:
