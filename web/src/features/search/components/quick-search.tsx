@@ -39,8 +39,6 @@ export function QuickSearch({ workspaceId }: { workspaceId: string }) {
     if (!open && el.open) el.close();
   }, [open]);
 
-  useEffect(() => setActive(0), [text]);
-
   const close = () => {
     setOpen(false);
     setText("");
@@ -68,8 +66,13 @@ export function QuickSearch({ workspaceId }: { workspaceId: string }) {
         ref={dialog}
         aria-label="Quick search"
         onClose={close}
-        onCancel={(e) => (e.preventDefault(), close())}
-        onClick={(e) => e.target === dialog.current && close()}
+        onCancel={(e) => {
+          e.preventDefault();
+          close();
+        }}
+        onClick={(e) => {
+          if (e.target === dialog.current) close();
+        }}
         className="mx-auto mt-[12vh] w-[calc(100%-2rem)] max-w-lg rounded-xl bg-white p-0 text-zinc-900 shadow-2xl ring-1 ring-zinc-200"
       >
         {open && (
@@ -86,11 +89,21 @@ export function QuickSearch({ workspaceId }: { workspaceId: string }) {
                 placeholder="Find a person or company…"
                 className="h-12 flex-1 bg-transparent text-sm outline-none placeholder:text-zinc-400"
                 value={text}
-                onChange={(e) => setText(e.target.value)}
+                onChange={(e) => {
+                  setText(e.target.value);
+                  setActive(0);
+                }}
                 onKeyDown={(e) => {
-                  if (e.key === "ArrowDown") (e.preventDefault(), setActive((a) => Math.min(a + 1, items.length - 1)));
-                  else if (e.key === "ArrowUp") (e.preventDefault(), setActive((a) => Math.max(a - 1, 0)));
-                  else if (e.key === "Enter") (e.preventDefault(), go(items.length ? active : -1));
+                  if (e.key === "ArrowDown") {
+                    e.preventDefault();
+                    setActive((a) => Math.min(a + 1, items.length - 1));
+                  } else if (e.key === "ArrowUp") {
+                    e.preventDefault();
+                    setActive((a) => Math.max(a - 1, 0));
+                  } else if (e.key === "Enter") {
+                    e.preventDefault();
+                    go(items.length ? active : -1);
+                  }
                 }}
               />
             </div>

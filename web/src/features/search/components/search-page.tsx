@@ -117,7 +117,6 @@ export function SearchPage() {
 
   useEffect(() => {
     setParams(q ? { q } : {}, { replace: true });
-    setPage(1);
   }, [q, setParams]);
 
   const toggle = (facet: FacetName, value: string) => {
@@ -142,15 +141,24 @@ export function SearchPage() {
             placeholder="stripe cfo, “jane doe”, acme*"
             value={text}
             autoFocus
-            onChange={(e) => setText(e.target.value)}
+            onChange={(e) => {
+              setText(e.target.value);
+              setPage(1);
+            }}
             className="pl-9"
           />
         </div>
         <label className="flex items-center gap-2 text-sm text-zinc-700">
-          <input type="checkbox" className="size-3.5 accent-indigo-600" checked={hasEmail} onChange={(e) => (setHasEmail(e.target.checked), setPage(1))} />
+          <input type="checkbox" className="size-3.5 accent-indigo-600" checked={hasEmail} onChange={(e) => {
+              setHasEmail(e.target.checked);
+              setPage(1);
+            }} />
           Has email
         </label>
-        <Select aria-label="Sort results" value={sort} onChange={(e) => (setSort(e.target.value as SortField), setPage(1))} className="w-auto">
+        <Select aria-label="Sort results" value={sort} onChange={(e) => {
+            setSort(e.target.value as SortField);
+            setPage(1);
+          }} className="w-auto">
           {SORTS.map((s) => (
             <option key={s.value} value={s.value}>
               {s.label}
@@ -162,7 +170,11 @@ export function SearchPage() {
       <div className="grid gap-5 md:grid-cols-[14rem_1fr]">
         <aside aria-label="Filters" className="space-y-4">
           {active && (
-            <button type="button" className="text-xs font-medium text-indigo-700 hover:underline" onClick={() => (setFilters({}), setHasEmail(false), setPage(1))}>
+            <button type="button" className="text-xs font-medium text-indigo-700 hover:underline" onClick={() => {
+              setFilters({});
+              setHasEmail(false);
+              setPage(1);
+            }}>
               Clear filters
             </button>
           )}
