@@ -242,7 +242,7 @@ class SearchRepository:
                 "INSERT INTO search_terms (workspace_id, term) "
                 "SELECT DISTINCT u.ws, w FROM unnest(CAST(:ws AS uuid[]), CAST(:text AS text[])) AS u(ws, t), "
                 "unnest(tsvector_to_array(to_tsvector('simple'::regconfig, u.t))) AS w "
-                "WHERE length(w) BETWEEN :min AND :max "
+                "WHERE length(w) BETWEEN :min AND :max AND w !~ '[0-9@]' "
                 "ON CONFLICT DO NOTHING"
             ),
             {
@@ -250,9 +250,10 @@ class SearchRepository:
                 "text": [
                     " ".join(
                         v
+                        # Emails are identifiers (one per row): their words would double
+                        # the vocabulary for little; names and companies carry the typos.
                         for v in (
                             d.name,
-                            d.email_terms,
                             d.company,
                             d.domain_terms,
                             d.title,
