@@ -79,6 +79,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         # Analytics on chDB in a temporary directory; tests drain the outbox themselves.
         "clickhouse_url": f"chdb://{TEST_CHDB_DIR}",
         "analytics_consumer": False,
+        # Search tests drain the outbox themselves too; the freshness test runs the consumer.
+        "search_consumer": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

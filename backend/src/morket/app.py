@@ -32,6 +32,9 @@ from morket.enrichment.router import router as enrichment_router
 from morket.health.router import router as health_router
 from morket.imports.router import router as imports_router
 from morket.providers.router import router as providers_router
+from morket.search.engine import backend_factory
+from morket.search.router import router as search_router
+from morket.search.runtime import SearchConsumerTask
 from morket.tables.io_router import router as tables_io_router
 from morket.tables.live import OutboxListener
 from morket.tables.router import router as tables_router
@@ -54,9 +57,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consumer = ConsumerTask(settings, app.state.sessions) if settings.analytics_consumer else None
         if consumer is not None:
             consumer.start()
+        search = (
+            SearchConsumerTask(settings, app.state.sessions, app.state.search_backend)
+            if settings.search_consumer
+            else None
+        )
+        if search is not None:
+            search.start()
         # Last: the app, its routes and schemas are built; later collections skip them.
         settle_heap()
         yield
+        if search is not None:
+            await search.close()
         if consumer is not None:
             await consumer.close()
         await app.state.outbox_listener.close()
@@ -80,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_sessions = make_read_sessionmaker(engine)
     app.state.redis = redis
     app.state.rate_limiter = limiter
+    app.state.search_backend = backend_factory(settings)
     app.state.outbox_listener = OutboxListener(settings.database_url)
     # Who a token is, for a few seconds; emptied in every process by NOTIFY when access changes.
     app.state.identity_cache = IdentityCache(settings.database_url, settings.identity_cache_seconds)
@@ -130,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tables_io_router,
         columns_router,
         analytics_router,
+        search_router,
     ):
         app.include_router(router)
     install_api_docs(app)

@@ -348,3 +348,76 @@ def analytics_lag() -> None:
 
 if __name__ == "__main__":
     app()
+
+
+search_app = typer.Typer(no_args_is_help=True, help="Search (docs/search.md).")
+app.add_typer(search_app, name="search")
+
+
+def _search_run(job: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Run `job(sessions, make_backend)` against PostgreSQL and the configured search engine."""
+    _settings_or_exit()
+    settings = load_settings()
+
+    async def run() -> T:
+        from morket.core.db import make_engine, make_sessionmaker
+        from morket.search.engine import backend_factory
+
+        engine = make_engine(settings.database_url, pool_size=2)
+        try:
+            return await job(make_sessionmaker(engine), backend_factory(settings))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@search_app.command("reindex")
+def search_reindex(
+    workspace: str = typer.Option(None, help="one workspace id; default: every workspace"),
+) -> None:
+    """Rebuild the index into a new generation and swap it in; searches are served throughout."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from morket.search.indexer import reindex_workspace
+
+    try:
+        only = uuid.UUID(workspace) if workspace else None
+    except ValueError:
+        typer.echo(f"not a workspace id: {workspace}", err=True)
+        raise typer.Exit(2) from None
+
+    async def job(sessions: Any, make_backend: Any) -> int:
+        async with sessions() as session:
+            ids = [only] if only else list((await session.execute(text("SELECT id FROM workspaces"))).scalars())
+        total = 0
+        for workspace_id in ids:
+            count = await reindex_workspace(sessions, make_backend, workspace_id)
+            typer.echo(f"workspace {workspace_id}: {count} rows indexed")
+            total += count
+        return total
+
+    _search_run(job)
+
+
+@search_app.command("consume")
+def search_consume() -> None:
+    """Follow the outbox into the search index until interrupted (when the API runs with SEARCH_CONSUMER=false)."""
+    import signal
+
+    from morket.search.indexer import search_consumer
+
+    _settings_or_exit()
+    settings = load_settings()
+
+    async def job(sessions: Any, make_backend: Any) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        await search_consumer(sessions, make_backend, settings.search_batch_size).run(stop, listen_dsn=dsn)
+
+    _search_run(job)

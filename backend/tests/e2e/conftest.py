@@ -77,6 +77,8 @@ def base_url(database_url: str, e2e_temporal: TemporalDevServer) -> Iterator[str
         web_dist_dir=str(dist),
         temporal_address=e2e_temporal.address,
         temporal_task_queue=f"e2e-{uuid.uuid4().hex[:12]}",
+        # As `make run`: the API process follows the outbox into the search index.
+        search_consumer=True,
     )
     ready, stop = threading.Event(), threading.Event()
     worker = threading.Thread(target=_run_worker, args=(settings, ready, stop), daemon=True)

@@ -1,9 +1,10 @@
 import { useEffect, useState } from "react";
 import { NavLink, Outlet, useMatch, useParams } from "react-router-dom";
 
-import { IconBilling, IconTable, IconJobs, IconKey, IconLogout, IconMenu, IconPlug, IconUsers, IconWebhook, IconX } from "@/components/ui/icons";
+import { IconBilling, IconSearch, IconTable, IconJobs, IconKey, IconLogout, IconMenu, IconPlug, IconUsers, IconWebhook, IconX } from "@/components/ui/icons";
 import { Logo } from "@/features/auth/components/auth-layout";
 import { logout } from "@/features/auth/api/session";
+import { QuickSearch } from "@/features/search/components/quick-search";
 import { WorkspaceSwitcher } from "@/features/workspaces/components/workspace-switcher";
 import { useLastWorkspace } from "@/features/workspaces/stores/last-workspace";
 import { cn } from "@/lib/cn";
@@ -14,6 +15,7 @@ const NAV = [
     section: "Work",
     items: [
       { to: "tables", label: "Tables", icon: IconTable },
+      { to: "search", label: "Search", icon: IconSearch },
       { to: "jobs", label: "Jobs", icon: IconJobs },
       { to: "analytics", label: "Analytics", icon: IconBilling },
     ],
@@ -126,6 +128,7 @@ export function AppShell() {
           <div className="min-w-0 flex-1">
             <WorkspaceSwitcher workspaceId={workspaceId} />
           </div>
+          <QuickSearch workspaceId={workspaceId} />
           <UserMenu />
         </header>
         <main id="main" className={fullBleed ? "flex min-h-0 w-full flex-1 flex-col" : "mx-auto w-full max-w-5xl flex-1 px-4 py-6 sm:px-8 sm:py-8"}>

@@ -10,6 +10,7 @@ import { CredentialsPage } from "@/features/credentials/components/credentials-p
 import { JobsPage } from "@/features/jobs/components/jobs-page";
 import { AcceptInvitationPage } from "@/features/members/components/invitations";
 import { MembersPage } from "@/features/members/components/members-page";
+import { SearchPage } from "@/features/search/components/search-page";
 import { TablesPage } from "@/features/tables/components/tables-page";
 import { ProvidersPage } from "@/features/providers/components/providers-page";
 import { WebhooksPage } from "@/features/webhooks/components/webhooks-page";
@@ -110,6 +111,7 @@ export const router = createBrowserRouter([
           { index: true, element: <Navigate to="tables" replace /> },
           { path: "tables", element: <TablesPage /> },
           { path: "tables/:tableId", element: <LazyTablePage /> },
+          { path: "search", element: <SearchPage /> },
           { path: "jobs", element: <JobsPage /> },
           { path: "analytics", element: <AnalyticsPage /> },
           { path: "providers", element: <ProvidersPage /> },

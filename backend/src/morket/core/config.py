@@ -134,6 +134,13 @@ class Settings(BaseSettings):
     # processes that should only serve queries (another process runs `morket analytics consume`).
     analytics_consumer: bool = True
     analytics_batch_size: int = Field(default=20_000, ge=1, le=100_000)
+    # Search (docs/search.md): the PostgreSQL engine unless an OpenSearch URL is given; the API
+    # process follows the outbox into the index (several processes: one runs each batch). A batch
+    # is one transaction of up to this many events and at most 5,000 rows (indexer.MAX_BATCH_ROWS).
+    opensearch_url: str | None = None
+    opensearch_index: str = Field(default="morket-search", pattern=r"^[a-z0-9][a-z0-9_\-]{0,60}$")
+    search_consumer: bool = True
+    search_batch_size: int = Field(default=200, ge=1, le=10_000)
 
     @field_validator("webhook_retry_delays")
     @classmethod

@@ -40,6 +40,7 @@ class OutboxConsumer:
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         session_handler: SessionHandler | None = None,
+        take: Callable[[Sequence[StoredEvent]], int] | None = None,
     ) -> None:
         self.name = name
         self.handler = handler
@@ -47,6 +48,9 @@ class OutboxConsumer:
         self.sessions = sessions
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        # How many of the events read to handle in this batch (at least one): bounds a batch's
+        # work when events differ in size (a bulk event names 1,000 rows, a cell edit one).
+        self.take = take
 
     async def run_once(self) -> int:
         """Handle the next batch; returns how many events it handled (0: nothing new, or busy)."""
@@ -58,6 +62,8 @@ class OutboxConsumer:
             events = await repo.read(position, self.batch_size)
             if not events:
                 return 0
+            if self.take is not None:
+                events = events[: max(1, self.take(events))]
             if self.session_handler is not None:
                 await self.session_handler(session, events)
             if self.handler is not None:

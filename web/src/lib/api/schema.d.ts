@@ -800,6 +800,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search
+         * @description Rows of every table matching the query (typos, phrases and prefixes), with facets and highlights.
+         */
+        get: operations["search_api_v1_workspaces__workspace_id__search_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/search/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Settings
+         * @description The workspace's relevance boosts.
+         */
+        get: operations["get_settings_api_v1_workspaces__workspace_id__search_settings_get"];
+        /**
+         * Put Settings
+         * @description Set the workspace's relevance boosts (admins).
+         */
+        put: operations["put_settings_api_v1_workspaces__workspace_id__search_settings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/search/suggest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Suggest
+         * @description Typeahead: up to 10 rows whose name (or company, email) starts with or is close to `q`.
+         */
+        get: operations["suggest_api_v1_workspaces__workspace_id__search_suggest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/tables": {
         parameters: {
             query?: never;
@@ -1327,6 +1391,30 @@ export interface components {
         BillingUpdate: {
             auto_recharge: components["schemas"]["AutoRechargeUpdate"];
         };
+        /**
+         * Boosts
+         * @description Relevance weight of each group of fields (docs/search.md): 0 (ignore) to 10.
+         */
+        Boosts: {
+            /**
+             * Other
+             * @description every other text cell
+             * @default 0.1
+             */
+            other: number;
+            /**
+             * Primary
+             * @description name, email, company, domain
+             * @default 1
+             */
+            primary: number;
+            /**
+             * Secondary
+             * @description title, industry, location, table name
+             * @default 0.4
+             */
+            secondary: number;
+        };
         /** CellHistoryOut */
         CellHistoryOut: {
             /** Actor Id */
@@ -1677,6 +1765,11 @@ export interface components {
             /** Idempotency Key */
             idempotency_key?: string | null;
         };
+        /**
+         * DateField
+         * @enum {string}
+         */
+        DateField: "created_at" | "updated_at";
         /** DateRange */
         DateRange: {
             /**
@@ -2325,6 +2418,34 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[SearchResults] */
+        Envelope_SearchResults_: {
+            data?: components["schemas"]["SearchResults"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[SearchSettings] */
+        Envelope_SearchSettings_: {
+            data?: components["schemas"]["SearchSettings"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[ServiceCredentialOut] */
         Envelope_ServiceCredentialOut_: {
             data?: components["schemas"]["ServiceCredentialOut"] | null;
@@ -2604,6 +2725,21 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[list[Suggestion]] */
+        Envelope_list_Suggestion__: {
+            /** Data */
+            data?: components["schemas"]["Suggestion"][] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[list[TableOut]] */
         Envelope_list_TableOut__: {
             /** Data */
@@ -2698,6 +2834,20 @@ export interface components {
              */
             include_hidden: boolean;
             view?: components["schemas"]["RowView"] | null;
+        };
+        /**
+         * FacetName
+         * @enum {string}
+         */
+        FacetName: "company" | "title" | "location" | "industry" | "table" | "provider";
+        /** FacetValue */
+        FacetValue: {
+            /** Count */
+            count: number;
+            /** Label */
+            label: string;
+            /** Value */
+            value: string;
         };
         /** FieldResult */
         FieldResult: {
@@ -3457,6 +3607,79 @@ export interface components {
             row_ids?: number[] | null;
         };
         /**
+         * SearchHit
+         * @description A row that matched: where it lives (table, row), its prospect fields, and marked snippets.
+         *
+         *     `highlights` values are HTML-escaped text with matches inside `<mark>...</mark>`.
+         */
+        SearchHit: {
+            /** Company */
+            company?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Domain */
+            domain?: string | null;
+            /** Email */
+            email?: string | null;
+            /** Highlights */
+            highlights?: {
+                [key: string]: string;
+            };
+            /** Industry */
+            industry?: string | null;
+            /** Location */
+            location?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Providers */
+            providers?: string[];
+            /** Row Id */
+            row_id: number;
+            /** Score */
+            score: number;
+            /**
+             * Table Id
+             * Format: uuid
+             */
+            table_id: string;
+            /** Table Name */
+            table_name: string;
+            /** Title */
+            title?: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** SearchResults */
+        SearchResults: {
+            /** Facets */
+            facets?: {
+                [key: string]: components["schemas"]["FacetValue"][];
+            };
+            /**
+             * Facets Exact
+             * @default true
+             */
+            facets_exact: boolean;
+            /** Hits */
+            hits: components["schemas"]["SearchHit"][];
+            /** Total */
+            total: number;
+        };
+        /** SearchSettings */
+        SearchSettings: {
+            boosts?: components["schemas"]["Boosts"];
+        };
+        /** SearchSettingsUpdate */
+        SearchSettingsUpdate: {
+            boosts: components["schemas"]["Boosts"];
+        };
+        /**
          * ServiceCredentialOut
          * @description The decrypted credential, for internal services only (X-Service-Key).
          */
@@ -3482,6 +3705,11 @@ export interface components {
          * @enum {string}
          */
         SortDirection: "asc" | "desc";
+        /**
+         * SortField
+         * @enum {string}
+         */
+        SortField: "relevance" | "name" | "company" | "title" | "location" | "industry" | "created_at" | "updated_at";
         /** SortKey */
         SortKey: {
             /**
@@ -3491,6 +3719,27 @@ export interface components {
             column_id: string;
             /** @default asc */
             direction: components["schemas"]["SortDirection"];
+        };
+        /**
+         * SortOrder
+         * @enum {string}
+         */
+        SortOrder: "asc" | "desc";
+        /** Suggestion */
+        Suggestion: {
+            /** Detail */
+            detail?: string | null;
+            /** Label */
+            label: string;
+            /** Row Id */
+            row_id: number;
+            /**
+             * Table Id
+             * Format: uuid
+             */
+            table_id: string;
+            /** Table Name */
+            table_name: string;
         };
         /** TableCreate */
         TableCreate: {
@@ -5375,6 +5624,163 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_ProviderSettingsOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    search_api_v1_workspaces__workspace_id__search_get: {
+        parameters: {
+            query?: {
+                /** @description words, "a phrase", prefix* */
+                q?: string;
+                /** @description only these tables */
+                table_id?: string[] | null;
+                /** @description `<column id>:<value>`: the cell equals the value */
+                column?: string[] | null;
+                company?: string[] | null;
+                title?: string[] | null;
+                location?: string[] | null;
+                industry?: string[] | null;
+                /** @description a provider found one of the row's values */
+                provider?: string[] | null;
+                has_email?: boolean | null;
+                date_field?: components["schemas"]["DateField"];
+                date_from?: string | null;
+                date_to?: string | null;
+                sort?: components["schemas"]["SortField"];
+                order?: components["schemas"]["SortOrder"];
+                page?: number;
+                limit?: number;
+                facets?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_SearchResults_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_settings_api_v1_workspaces__workspace_id__search_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_SearchSettings_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    put_settings_api_v1_workspaces__workspace_id__search_settings_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SearchSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_SearchSettings_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    suggest_api_v1_workspaces__workspace_id__search_suggest_get: {
+        parameters: {
+            query: {
+                q: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_Suggestion__"];
                 };
             };
             /** @description Validation error */

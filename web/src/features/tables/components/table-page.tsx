@@ -1,6 +1,6 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router-dom";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm";
@@ -85,7 +85,7 @@ export function TablePage() {
   const [count, setCount] = useState<{ total: number | null; estimated: boolean }>({ total: null, estimated: false });
   const [selected, setSelected] = useState(0);
   const [focused, setFocused] = useState<{ rowId: number; columnId: string } | null>(null);
-  const [drawer, setDrawer] = useState<{ rowId: number; columnId: string } | null>(null);
+  const [openCell, setOpenCell] = useState<{ rowId: number; columnId: string } | null>(null);
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [resolving, setResolving] = useState(false);
   const [dialog, setDialog] = useState<null | "add" | "import" | "dedupe" | "delete-rows">(null);
@@ -100,6 +100,19 @@ export function TablePage() {
 
   const columns = useMemo(() => table.data?.columns ?? [], [table.data]);
   const hidden = columns.filter((c) => c.hidden);
+  // `?row=<id>` (a search result, the quick search): that row's first visible cell is open.
+  const [searchParams, setSearchParams] = useSearchParams();
+  const linkedRow = Number(searchParams.get("row"));
+  const firstColumn = columns.find((c) => !c.hidden);
+  const drawer =
+    openCell ?? (Number.isSafeInteger(linkedRow) && linkedRow > 0 && firstColumn ? { rowId: linkedRow, columnId: firstColumn.id } : null);
+  const setDrawer = useCallback(
+    (cell: { rowId: number; columnId: string } | null) => {
+      setOpenCell(cell);
+      if (searchParams.has("row")) setSearchParams({}, { replace: true });
+    },
+    [searchParams, setSearchParams],
+  );
   const drawerColumn = drawer ? columns.find((c) => c.id === drawer.columnId) : undefined;
 
   // ---- live updates ----------------------------------------------------------------------------

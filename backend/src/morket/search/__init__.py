@@ -1,0 +1,1 @@
+"""Full-text, fuzzy and faceted search over every row of a workspace (docs/search.md)."""

@@ -1,0 +1,1 @@
+"""The search engines behind `SearchBackend`: PostgreSQL (default) and OpenSearch (`OPENSEARCH_URL`)."""

@@ -1,0 +1,331 @@
+"""Every SQL statement of search: generations, settings, and the PostgreSQL engine's documents.
+
+`search_documents` holds one row per (workspace, generation, table, row); its weighted tsvector
+is a generated column (migration 0040), so PostgreSQL computes it from the stored fields. Every
+statement filters by workspace id, and reads by the workspace's active generation.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from morket.search.documents import SearchDocument
+
+BUILDING = "building"
+ACTIVE = "active"
+RETIRED = "retired"
+
+_DOC_FIELDS = (
+    "table_name",
+    "name",
+    "email",
+    "email_terms",
+    "company",
+    "domain",
+    "domain_terms",
+    "title",
+    "location",
+    "industry",
+    "other",
+    "label",
+    "label_key",
+)
+# Words shorter than this are not worth a typo (the AUTO rule gives them none).
+_MIN_TERM = 3
+_MAX_TERM = 40
+
+
+class SearchRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- generations -------------------------------------------------------------------------
+
+    async def generations(self, workspace_id: uuid.UUID) -> dict[int, str]:
+        rows = await self.session.execute(
+            text("SELECT generation, state FROM search_generations WHERE workspace_id = :ws AND state <> 'retired'"),
+            {"ws": workspace_id},
+        )
+        return {int(r.generation): str(r.state) for r in rows}
+
+    async def ensure_active(self, workspace_ids: Sequence[uuid.UUID]) -> None:
+        """Generation 1 for workspaces that have none yet (the first document of a workspace)."""
+        await self.session.execute(
+            text(
+                "INSERT INTO search_generations (workspace_id, generation, state, activated_at) "
+                "SELECT w, 1, 'active', now() FROM unnest(CAST(:ws AS uuid[])) AS w "
+                "WHERE EXISTS (SELECT 1 FROM workspaces WHERE id = w) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"ws": list(workspace_ids)},
+        )
+
+    async def live_generations(self, workspace_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[int]]:
+        """Per workspace, the generations a write must reach (the active one and any being built)."""
+        rows = await self.session.execute(
+            text(
+                "SELECT workspace_id, generation FROM search_generations "
+                "WHERE workspace_id = ANY(CAST(:ws AS uuid[])) AND state IN ('active', 'building')"
+            ),
+            {"ws": list(workspace_ids)},
+        )
+        found: dict[uuid.UUID, list[int]] = {}
+        for row in rows:
+            found.setdefault(row.workspace_id, []).append(int(row.generation))
+        return found
+
+    async def active_generation(self, workspace_id: uuid.UUID) -> int | None:
+        row = (
+            await self.session.execute(
+                text("SELECT generation FROM search_generations WHERE workspace_id = :ws AND state = 'active'"),
+                {"ws": workspace_id},
+            )
+        ).first()
+        return int(row.generation) if row else None
+
+    async def open_generation(self, workspace_id: uuid.UUID) -> int:
+        await self.ensure_active([workspace_id])
+        # Serialise reindexes of one workspace: the active generation's row is the lock.
+        await self.session.execute(
+            text("SELECT 1 FROM search_generations WHERE workspace_id = :ws AND state = 'active' FOR UPDATE"),
+            {"ws": workspace_id},
+        )
+        generation = (
+            await self.session.execute(
+                text(
+                    "INSERT INTO search_generations (workspace_id, generation, state) "
+                    "SELECT :ws, coalesce(max(generation), 0) + 1, 'building' FROM search_generations "
+                    "WHERE workspace_id = :ws RETURNING generation"
+                ),
+                {"ws": workspace_id},
+            )
+        ).scalar_one()
+        return int(generation)
+
+    async def swap_generation(self, workspace_id: uuid.UUID, generation: int) -> None:
+        """The new generation becomes active in one statement order: retire the old, activate the new."""
+        await self.session.execute(
+            text(
+                "DELETE FROM search_documents d USING search_tombstones t "
+                "WHERE d.workspace_id = :ws AND d.generation = :g AND t.workspace_id = :ws "
+                "AND t.table_id = d.table_id AND (t.row_id = d.row_id OR t.row_id = 0)"
+            ),
+            {"ws": workspace_id, "g": generation},
+        )
+        await self.session.execute(
+            text(
+                "UPDATE search_generations SET state = 'retired' "
+                "WHERE workspace_id = :ws AND state = 'active' AND generation <> :g"
+            ),
+            {"ws": workspace_id, "g": generation},
+        )
+        await self.session.execute(
+            text(
+                "UPDATE search_generations SET state = 'active', activated_at = now() "
+                "WHERE workspace_id = :ws AND generation = :g"
+            ),
+            {"ws": workspace_id, "g": generation},
+        )
+        await self.session.execute(
+            text(
+                "DELETE FROM search_tombstones WHERE workspace_id = :ws AND NOT EXISTS ("
+                "SELECT 1 FROM search_generations WHERE workspace_id = :ws AND state = 'building')"
+            ),
+            {"ws": workspace_id},
+        )
+
+    async def drop_retired(self, workspace_id: uuid.UUID) -> int:
+        result = await self.session.execute(
+            text("DELETE FROM search_generations WHERE workspace_id = :ws AND state = 'retired'"),
+            {"ws": workspace_id},
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # -- settings ----------------------------------------------------------------------------
+
+    async def boosts(self, workspace_id: uuid.UUID) -> dict[str, Any] | None:
+        row = (
+            await self.session.execute(
+                text("SELECT boosts FROM search_settings WHERE workspace_id = :ws"), {"ws": workspace_id}
+            )
+        ).first()
+        return dict(row.boosts) if row else None
+
+    async def save_boosts(self, workspace_id: uuid.UUID, boosts: dict[str, Any]) -> None:
+        await self.session.execute(
+            text(
+                "INSERT INTO search_settings (workspace_id, boosts) VALUES (:ws, CAST(:b AS jsonb)) "
+                "ON CONFLICT (workspace_id) DO UPDATE SET boosts = excluded.boosts, updated_at = now()"
+            ),
+            {"ws": workspace_id, "b": json.dumps(boosts)},
+        )
+
+    # -- documents (the PostgreSQL engine) ---------------------------------------------------
+
+    async def upsert_documents(self, docs: Sequence[SearchDocument], generations: dict[uuid.UUID, list[int]]) -> int:
+        """Insert or replace documents in the given generations of their workspaces, set-wise.
+
+        A stored document with a higher version is kept (a reindex reading an older row never
+        overwrites the consumer's newer one). The words of the new documents join the vocabulary.
+        """
+        cols: dict[str, list[Any]] = {name: [] for name in ("ws", "gen", "table_id", "row_id", "version")}
+        for name in (*_DOC_FIELDS, "providers", "cells", "created", "updated"):
+            cols[name] = []
+        for doc in docs:
+            for generation in generations.get(doc.workspace_id, []):
+                cols["ws"].append(doc.workspace_id)
+                cols["gen"].append(generation)
+                cols["table_id"].append(doc.table_id)
+                cols["row_id"].append(doc.row_id)
+                cols["version"].append(doc.version)
+                label = doc.label
+                values = {
+                    "table_name": doc.table_name,
+                    "name": doc.name,
+                    "email": doc.email,
+                    "email_terms": doc.email_terms,
+                    "company": doc.company,
+                    "domain": doc.domain,
+                    "domain_terms": doc.domain_terms,
+                    "title": doc.title,
+                    "location": doc.location,
+                    "industry": doc.industry,
+                    "other": doc.other,
+                    "label": label,
+                    "label_key": label.lower()[:200],
+                }
+                for name in _DOC_FIELDS:
+                    cols[name].append(values[name])
+                cols["providers"].append("\x1f".join(doc.providers))
+                cols["cells"].append(json.dumps(doc.cells, separators=(",", ":")))
+                cols["created"].append(doc.row_created_at)
+                cols["updated"].append(doc.row_updated_at)
+        if not cols["ws"]:
+            return 0
+        field_list = ", ".join(_DOC_FIELDS)
+        unnest_args = ", ".join(f"CAST(:{name} AS text[])" for name in _DOC_FIELDS)
+        updates = ", ".join(
+            f"{name} = excluded.{name}"
+            for name in (
+                "version",
+                *_DOC_FIELDS,
+                "providers",
+                "cells",
+                "row_created_at",
+                "row_updated_at",
+            )
+        )
+        await self.session.execute(
+            text(
+                f"INSERT INTO search_documents (workspace_id, generation, table_id, row_id, version, {field_list}, "
+                "providers, cells, row_created_at, row_updated_at) "
+                f"SELECT u.ws, u.gen, u.table_id, u.row_id, u.version, {field_list}, "
+                "CASE WHEN u.providers = '' THEN '{}'::text[] ELSE string_to_array(u.providers, chr(31)) END, "
+                "CAST(u.cells AS jsonb), u.created, u.updated "
+                "FROM unnest(CAST(:ws AS uuid[]), CAST(:gen AS int[]), CAST(:table_id AS uuid[]), "
+                f"CAST(:row_id AS bigint[]), CAST(:version AS int[]), {unnest_args}, CAST(:providers AS text[]), "
+                "CAST(:cells AS text[]), CAST(:created AS timestamptz[]), CAST(:updated AS timestamptz[])) "
+                f"AS u(ws, gen, table_id, row_id, version, {field_list}, providers, cells, created, updated) "
+                "ON CONFLICT (workspace_id, generation, table_id, row_id) DO UPDATE SET "
+                f"{updates} WHERE search_documents.version <= excluded.version"
+            ),
+            cols,
+        )
+        await self.session.execute(
+            text(
+                "INSERT INTO search_terms (workspace_id, term) "
+                "SELECT DISTINCT u.ws, w FROM unnest(CAST(:ws AS uuid[]), CAST(:text AS text[])) AS u(ws, t), "
+                "unnest(tsvector_to_array(to_tsvector('simple'::regconfig, u.t))) AS w "
+                "WHERE length(w) BETWEEN :min AND :max AND w !~ '[0-9@]' "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {
+                "ws": [d.workspace_id for d in docs],
+                "text": [
+                    " ".join(
+                        v
+                        # Emails are identifiers (one per row): their words would double
+                        # the vocabulary for little; names and companies carry the typos.
+                        for v in (
+                            d.name,
+                            d.company,
+                            d.domain_terms,
+                            d.title,
+                            d.location,
+                            d.industry,
+                            d.other,
+                        )
+                        if v
+                    )
+                    for d in docs
+                ],
+                "min": _MIN_TERM,
+                "max": _MAX_TERM,
+            },
+        )
+        return len(cols["ws"])
+
+    async def delete_documents(
+        self, workspace_id: uuid.UUID, table_id: uuid.UUID, row_ids: Sequence[int] | None
+    ) -> None:
+        """Remove rows (or the table) from every generation; remembered while a generation is being built."""
+        building = (
+            await self.session.execute(
+                text("SELECT 1 FROM search_generations WHERE workspace_id = :ws AND state = 'building' LIMIT 1"),
+                {"ws": workspace_id},
+            )
+        ).first()
+        ids = list(row_ids) if row_ids is not None else [0]
+        if building:
+            # A reindex may have read the row before it went: its swap removes it again.
+            await self.session.execute(
+                text(
+                    "INSERT INTO search_tombstones (workspace_id, table_id, row_id) "
+                    "SELECT :ws, :t, unnest(CAST(:ids AS bigint[])) ON CONFLICT DO NOTHING"
+                ),
+                {"ws": workspace_id, "t": table_id, "ids": ids},
+            )
+        if row_ids is None:
+            await self.session.execute(
+                text("DELETE FROM search_documents WHERE workspace_id = :ws AND table_id = :t"),
+                {"ws": workspace_id, "t": table_id},
+            )
+        else:
+            await self.session.execute(
+                text(
+                    "DELETE FROM search_documents WHERE workspace_id = :ws AND table_id = :t "
+                    "AND row_id = ANY(CAST(:ids AS bigint[]))"
+                ),
+                {"ws": workspace_id, "t": table_id, "ids": ids},
+            )
+
+    async def fuzzy_variants(self, workspace_id: uuid.UUID, words: Sequence[tuple[str, int]]) -> dict[str, list[str]]:
+        """For each (word, max edits): vocabulary words within that many edits (trigram-prefiltered)."""
+        if not words:
+            return {}
+        # `%`: trigram similarity above pg_trgm's default threshold (0.3), served by the GIN index.
+        rows = await self.session.execute(
+            text(
+                "SELECT q.word, v.term FROM unnest(CAST(:words AS text[]), CAST(:edits AS int[])) AS q(word, edits) "
+                "CROSS JOIN LATERAL (SELECT term FROM search_terms WHERE workspace_id = :ws AND term % q.word "
+                "AND term <> q.word AND levenshtein_less_equal(term, q.word, q.edits) <= q.edits "
+                "ORDER BY levenshtein_less_equal(term, q.word, q.edits), term LIMIT 8) AS v"
+            ),
+            {"ws": workspace_id, "words": [w for w, _ in words], "edits": [e for _, e in words]},
+        )
+        found: dict[str, list[str]] = {}
+        for row in rows:
+            found.setdefault(row.word, []).append(row.term)
+        return found
+
+    async def tombstones(self, workspace_id: uuid.UUID) -> list[tuple[uuid.UUID, int]]:
+        rows = await self.session.execute(
+            text("SELECT table_id, row_id FROM search_tombstones WHERE workspace_id = :ws"), {"ws": workspace_id}
+        )
+        return [(r.table_id, int(r.row_id)) for r in rows]

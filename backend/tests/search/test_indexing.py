@@ -1,0 +1,167 @@
+"""Indexing: reindex without downtime (live writes reach both generations, deletions are not
+resurrected), freshness with the consumer running in the API process, provenance and documents."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from morket.app import create_app
+from morket.core.config import Settings
+from morket.core.db import unit_of_work
+from morket.search.documents import FieldPlan
+from morket.search.indexer import BackendFactory, SearchIndexer, documents, reindex_workspace
+from morket.tables.service import RowService, TableService
+from tests.search.conftest import CORPUS, Corpus, Sync, load_corpus
+
+
+async def _names(client: httpx.AsyncClient, corpus: Corpus, **params: Any) -> list[str]:
+    response = await client.get(corpus.url("/search"), params=params, headers=corpus.owner.headers)
+    assert response.status_code == 200, response.text
+    return [h["name"] for h in response.json()["data"]["hits"]]
+
+
+async def _generations(sessions: async_sessionmaker[AsyncSession], corpus: Corpus) -> list[tuple[int, str]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            text("SELECT generation, state FROM search_generations WHERE workspace_id = :ws ORDER BY generation"),
+            {"ws": corpus.workspace_id},
+        )
+        return [(int(r.generation), str(r.state)) for r in rows]
+
+
+async def test_reindex_serves_the_old_generation_until_the_swap(
+    search_client: httpx.AsyncClient,
+    corpus: Corpus,
+    sync: Sync,
+    sessions: async_sessionmaker[AsyncSession],
+    make_backend: BackendFactory,
+) -> None:
+    ws, table_id = corpus.workspace_id, uuid.UUID(corpus.table_id)
+    async with unit_of_work(sessions) as session:
+        generation = await make_backend(session).begin_reindex(ws)
+    assert await _generations(sessions, corpus) == [(1, "active"), (generation, "building")]
+    # The reindex reads Wei Chen's row now; the row is deleted before its page is written.
+    async with unit_of_work(sessions) as session:
+        columns = await TableService(session).columns(ws, table_id)
+        stale = await RowService(session).get_rows(ws, table_id, corpus.row_ids)
+    h = corpus.owner.headers
+    rows_url = corpus.url(f"/tables/{table_id}/rows")
+    assert (
+        await search_client.post(f"{rows_url}/delete", json={"ids": [corpus.row_of("Wei Chen")]}, headers=h)
+    ).is_success
+    cell = f"{rows_url}/{corpus.row_of('Priya Patel')}/cells/{corpus.columns['Company']}"
+    assert (await search_client.put(cell, json={"value": "Hooli", "version": 1}, headers=h)).is_success
+    await sync()
+    # Searches read the old generation throughout, and live changes reach it.
+    assert await _names(search_client, corpus, q="hooli") == ["Priya Patel"]
+    assert await _names(search_client, corpus, q="stripe") == ["Jonathan Smith"]
+
+    async with unit_of_work(sessions) as session:
+        # The stale page lands after the deletion and the edit were indexed (the race a reindex has).
+        docs = documents(ws, table_id, "Leads", FieldPlan.of(columns), stale)
+        await make_backend(session).index(docs, generation=generation)
+    await sync()
+    assert await _names(search_client, corpus, q="stripe") == ["Jonathan Smith"]
+
+    async with unit_of_work(sessions) as session:
+        await make_backend(session).finish_reindex(ws, generation)
+    await sync()
+    assert await _generations(sessions, corpus) == [(generation, "active")]
+    # The new generation: the deleted row stays deleted, the newer edit was not overwritten by the stale page.
+    assert await _names(search_client, corpus, q="stripe") == ["Jonathan Smith"]
+    assert await _names(search_client, corpus, q="hooli") == ["Priya Patel"]
+    total = (await search_client.get(corpus.url("/search"), headers=h)).json()["data"]["total"]
+    assert total == len(CORPUS) - 1
+
+
+async def test_reindex_command_while_searching(
+    search_client: httpx.AsyncClient,
+    corpus: Corpus,
+    sync: Sync,
+    sessions: async_sessionmaker[AsyncSession],
+    make_backend: BackendFactory,
+) -> None:
+    # A second table so the build takes several transactions.
+    await load_corpus(search_client, owner=corpus.owner)
+    await sync()
+    reindex = asyncio.create_task(reindex_workspace(sessions, make_backend, corpus.workspace_id))
+    answers: list[list[str]] = []
+    while not reindex.done():
+        answers.append(await _names(search_client, corpus, q="jonathan", table_id=corpus.table_id))
+    indexed = await reindex
+    await sync()
+    answers.append(await _names(search_client, corpus, q="jonathan", table_id=corpus.table_id))
+    assert indexed == len(CORPUS)  # the second workspace's table is not this workspace's
+    assert all(a == ["Jonathan Smith", "Jonathon Miller", "Maria Garcia"] for a in answers), answers
+    assert [state for _, state in await _generations(sessions, corpus)] == ["active"]
+
+
+async def test_an_edit_is_searchable_soon_after_commit(engine_settings: Settings, clean_db: None) -> None:
+    """The API process runs the consumer (as `make run` does): no drain here, only the outbox."""
+    app = create_app(engine_settings.model_copy(update={"search_consumer": True}))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        corpus = await load_corpus(client)
+        cell = corpus.url(
+            f"/tables/{corpus.table_id}/rows/{corpus.row_of('Olu Adeyemi')}/cells/{corpus.columns['Title']}"
+        )
+        edited = await client.put(cell, json={"value": "Chief Zymurgist", "version": 1}, headers=corpus.owner.headers)
+        assert edited.status_code == 200
+        committed = time.monotonic()
+        deadline = committed + 10.0
+        found: list[str] = []
+        while time.monotonic() < deadline and not found:
+            found = await _names(client, corpus, q="zymurgist")
+            if not found:
+                await asyncio.sleep(0.02)  # poll interval while waiting for the event, bounded by the deadline
+        elapsed = time.monotonic() - committed
+    await app.state.engine.dispose()
+    assert found == ["Olu Adeyemi"], f"not searchable after {elapsed:.2f} s"
+    print(f"searchable {elapsed * 1000:.0f} ms after the commit")
+
+
+async def test_provider_filter_and_facet_from_cell_provenance(
+    search_client: httpx.AsyncClient, corpus: Corpus, sync: Sync, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    ws, table_id = corpus.workspace_id, uuid.UUID(corpus.table_id)
+    found_by = {corpus.row_of("Jonathan Smith"): "apollo", corpus.row_of("Maria Garcia"): "hunter"}
+    async with unit_of_work(sessions) as session:
+        await RowService(session).set_cell_states(
+            ws,
+            table_id,
+            uuid.UUID(corpus.columns["Email"]),
+            [(row, {"state": "done", "provider": p}) for row, p in found_by.items()],
+        )
+    await sync()
+    h = corpus.owner.headers
+    apollo = await search_client.get(corpus.url("/search"), params={"provider": "apollo"}, headers=h)
+    assert [x["name"] for x in apollo.json()["data"]["hits"]] == ["Jonathan Smith"]
+    assert apollo.json()["data"]["hits"][0]["providers"] == ["apollo"]
+    facets = (await search_client.get(corpus.url("/search"), headers=h)).json()["data"]["facets"]["provider"]
+    assert sorted((f["value"], f["count"]) for f in facets) == [("apollo", 1), ("hunter", 1)]
+
+
+async def test_indexer_replays_a_batch_harmlessly(
+    search_client: httpx.AsyncClient,
+    corpus: Corpus,
+    sync: Sync,
+    sessions: async_sessionmaker[AsyncSession],
+    make_backend: BackendFactory,
+) -> None:
+    # Indexing the same rows again (a batch replayed after a crash) leaves one document per row.
+    table_id = uuid.UUID(corpus.table_id)
+    async with unit_of_work(sessions) as session:
+        await SearchIndexer(session, make_backend(session)).index_table(corpus.workspace_id, table_id)
+        await SearchIndexer(session, make_backend(session)).index_table(corpus.workspace_id, table_id)
+    await sync()
+    response = await search_client.get(corpus.url("/search"), headers=corpus.owner.headers)
+    assert response.json()["data"]["total"] == len(CORPUS)

@@ -1,0 +1,588 @@
+"""Search at 1,000,000 indexed rows on the PostgreSQL engine: bulk indexing, search, typeahead, freshness.
+
+Builds a prospect table inside PostgreSQL (name, email, company, title, location, industry,
+notes; generated from word pools with `generate_series`), writes the `rows.created` events an
+import writes (one per 1,000 rows) and times the search consumer draining them (bulk indexing,
+rows/s). Then, through HTTP to an API process (uvicorn, one worker):
+- search p50/p95 over a query mix (company, "company title", full name, a typo, a prefix, a
+  phrase), facets and highlights on, 20 hits; broad one-word queries reported apart;
+- typeahead p50/p95 (prefixes of 2-6 letters of names and companies, and a typo);
+- freshness under --rate edits/s for --seconds: single-cell edits (`update_rows`, one row per
+  transaction) while the consumer follows the outbox (NOTIFY); the time from each edit's commit
+  to its document being in the index (visible to search: the index is transactional).
+
+    .venv/bin/python bench/search.py [--rows 1000000] [--rate 100] [--seconds 10] [--samples 300]
+        [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import time
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from morket.core.db import make_engine, make_sessionmaker, unit_of_work
+from morket.devstack import database
+from morket.models import ColumnType, OutboxEventType
+from morket.outbox.service import OutboxService
+from morket.search.backends.postgres import PostgresSearchBackend
+from morket.search.indexer import search_consumer
+from morket.tables.schemas import ColumnCreate, RowPatch, TableCreate
+from morket.tables.service import RowService, TableService
+from tables import api_server, owner, pct
+
+FIRST = [
+    "james",
+    "mary",
+    "john",
+    "patricia",
+    "robert",
+    "jennifer",
+    "michael",
+    "linda",
+    "william",
+    "elizabeth",
+    "david",
+    "barbara",
+    "richard",
+    "susan",
+    "joseph",
+    "jessica",
+    "thomas",
+    "sarah",
+    "charles",
+    "karen",
+    "christopher",
+    "nancy",
+    "daniel",
+    "lisa",
+    "matthew",
+    "betty",
+    "anthony",
+    "margaret",
+    "mark",
+    "sandra",
+    "donald",
+    "ashley",
+    "steven",
+    "kimberly",
+    "paul",
+    "emily",
+    "andrew",
+    "donna",
+    "joshua",
+    "michelle",
+    "kenneth",
+    "carol",
+    "kevin",
+    "amanda",
+    "brian",
+    "dorothy",
+    "george",
+    "melissa",
+    "timothy",
+    "deborah",
+    "ronald",
+    "stephanie",
+    "edward",
+    "rebecca",
+    "jason",
+    "sharon",
+    "jeffrey",
+    "laura",
+    "ryan",
+    "cynthia",
+    "jacob",
+    "kathleen",
+    "gary",
+    "amy",
+    "nicholas",
+    "angela",
+    "eric",
+    "shirley",
+    "jonathan",
+    "anna",
+    "stephen",
+    "brenda",
+    "larry",
+    "pamela",
+    "justin",
+    "emma",
+    "scott",
+    "nicole",
+    "brandon",
+    "helen",
+    "benjamin",
+    "samantha",
+    "samuel",
+    "katherine",
+    "gregory",
+    "christine",
+    "alexander",
+    "debra",
+    "frank",
+    "rachel",
+    "patrick",
+    "carolyn",
+    "raymond",
+    "janet",
+    "jack",
+    "catherine",
+    "dennis",
+    "maria",
+    "jerry",
+    "heather",
+    "tyler",
+    "diane",
+    "aaron",
+    "ruth",
+    "jose",
+    "julie",
+    "adam",
+    "olivia",
+    "nathan",
+    "joyce",
+    "henry",
+    "virginia",
+    "douglas",
+    "victoria",
+    "zachary",
+    "kelly",
+    "peter",
+    "lauren",
+    "kyle",
+    "christina",
+    "ethan",
+    "joan",
+    "walter",
+    "evelyn",
+    "noah",
+    "judith",
+    "jeremy",
+    "megan",
+    "christian",
+    "andrea",
+    "keith",
+    "cheryl",
+    "roger",
+    "hannah",
+    "terry",
+    "jacqueline",
+    "gerald",
+    "martha",
+    "harold",
+    "gloria",
+    "sean",
+    "teresa",
+    "austin",
+    "ann",
+    "carl",
+    "sara",
+    "arthur",
+    "madison",
+    "lawrence",
+    "frances",
+    "dylan",
+    "kathryn",
+    "jesse",
+    "janice",
+    "jordan",
+    "jean",
+    "bryan",
+    "abigail",
+    "billy",
+    "alice",
+    "joe",
+    "judy",
+    "bruce",
+    "sophia",
+    "gabriel",
+    "grace",
+    "logan",
+    "denise",
+    "albert",
+    "amber",
+    "willie",
+    "doris",
+    "alan",
+    "marilyn",
+    "juan",
+    "danielle",
+    "wayne",
+    "beverly",
+    "elijah",
+    "isabella",
+    "randy",
+    "theresa",
+    "roy",
+    "diana",
+    "vincent",
+    "natalie",
+    "ralph",
+    "brittany",
+    "eugene",
+    "charlotte",
+    "russell",
+    "marie",
+    "bobby",
+    "kayla",
+    "mason",
+    "alexis",
+    "philip",
+    "lori",
+    "louis",
+    "priya",
+    "wei",
+    "olu",
+]
+SYL = [
+    "ka",
+    "lo",
+    "mi",
+    "ra",
+    "ve",
+    "zu",
+    "ti",
+    "no",
+    "sa",
+    "re",
+    "qu",
+    "ix",
+    "on",
+    "el",
+    "ar",
+    "te",
+    "ba",
+    "ko",
+    "lu",
+    "fi",
+    "da",
+    "ne",
+    "po",
+    "si",
+    "ma",
+    "go",
+    "be",
+    "tu",
+    "ry",
+    "vo",
+]
+TITLES = [
+    "CEO", "CFO", "CTO", "COO", "VP Sales", "VP Engineering", "VP Marketing", "Head of Growth",
+    "Head of Sales", "Sales Manager", "Account Executive", "SDR", "Engineer", "Senior Engineer",
+    "Staff Engineer", "Product Manager", "Designer", "Data Scientist", "Recruiter", "Founder",
+    "Marketing Manager", "Controller", "General Counsel", "Chief of Staff", "Operations Manager",
+    "Customer Success Manager", "Solutions Architect", "Analyst", "Consultant", "Director of IT",
+    "IT Manager", "HR Director", "Office Manager", "Partner", "Principal", "Research Scientist",
+    "Support Engineer", "DevOps Engineer", "Security Engineer", "Procurement Lead",
+]  # fmt: skip
+CITIES = [
+    "San Francisco", "New York", "London", "Berlin", "Paris", "Madrid", "Lagos", "Dublin", "Austin",
+    "Seattle", "Toronto", "Sydney", "Singapore", "Tokyo", "Bangalore", "Sao Paulo", "Mexico City",
+    "Chicago", "Boston", "Denver", "Amsterdam", "Stockholm", "Zurich", "Tel Aviv", "Dubai",
+]  # fmt: skip
+INDUSTRIES = [
+    "Fintech", "Software", "Logistics", "Healthcare", "Retail", "Manufacturing", "Education",
+    "Media", "Energy", "Insurance", "Real Estate", "Telecom", "Biotech", "Gaming", "Security",
+]  # fmt: skip
+COLUMNS = [
+    ("Name", ColumnType.TEXT),
+    ("Email", ColumnType.EMAIL),
+    ("Company", ColumnType.TEXT),
+    ("Title", ColumnType.TEXT),
+    ("Location", ColumnType.TEXT),
+    ("Industry", ColumnType.SINGLE_SELECT),
+    ("Notes", ColumnType.LONG_TEXT),
+]
+CHUNK = 200_000
+SECRET = secrets.token_urlsafe(48)
+
+
+def _arr(values: list[str]) -> str:
+    return "ARRAY[" + ",".join("'" + v.replace("'", "''") + "'" for v in values) + "]::text[]"
+
+
+def _pick(values: list[str]) -> str:
+    return f"({_arr(values)})[1 + floor(random() * {len(values)})::int]"
+
+
+def company_sql() -> str:
+    # 30^3 = 27,000 company names: three syllables, capitalised; about 37 rows each at 1M.
+    return f"initcap({_pick(SYL)} || {_pick(SYL)} || {_pick(SYL)})"
+
+
+async def build(sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, rows: int) -> uuid.UUID:
+    async with unit_of_work(sessions) as session:
+        out = await TableService(session).create_table(
+            workspace_id,
+            None,
+            TableCreate(name="Prospects", columns=[ColumnCreate(name=n, type=t) for n, t in COLUMNS]),
+        )
+        columns = await TableService(session).columns(workspace_id, out.id)
+    phys = {c.name: f'"{c.physical_name}"' for c in columns}
+    started = time.perf_counter()
+    for start in range(0, rows, CHUNK):
+        count = min(CHUNK, rows - start)
+        async with unit_of_work(sessions) as session:
+            await session.execute(text("SELECT setseed(:s)"), {"s": (start % 997) / 997})
+            await session.execute(
+                text(
+                    f"INSERT INTO tabledata.t_{out.id.hex} ({', '.join(phys.values())}) "
+                    "SELECT initcap(f) || ' ' || initcap(l), "
+                    "CASE WHEN random() < 0.8 THEN f || '.' || l || g || '@' || lower(c) || '.com' END, "
+                    f"c, {_pick(TITLES)}, {_pick(CITIES)}, {_pick(INDUSTRIES)}, "
+                    f"CASE WHEN random() < 0.5 THEN 'met ' || {_pick(FIRST)} || ' at ' || {company_sql()} "
+                    f"|| ' about ' || {_pick(INDUSTRIES)} END "
+                    f"FROM (SELECT g, {_pick(FIRST)} AS f, {_pick(FIRST)} || {_pick(SYL)} AS l, "
+                    f"{company_sql()} AS c FROM generate_series(CAST(:a AS bigint), CAST(:b AS bigint)) AS g) s"
+                ),
+                {"a": start + 1, "b": start + count},
+            )
+            await session.execute(
+                text("UPDATE data_tables SET row_count = row_count + :n WHERE id = :id"), {"n": count, "id": out.id}
+            )
+    async with unit_of_work(sessions) as session:
+        await TableService(session).build_indexes(workspace_id, out.id)
+    print(f"build: {rows:,} prospect rows generated in PostgreSQL in {time.perf_counter() - started:.1f} s", flush=True)
+    return out.id
+
+
+async def bulk_index(
+    sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, table_id: uuid.UUID, rows: int
+) -> None:
+    """The events an import writes (one `rows.created` per 1,000 rows), then the consumer drains them."""
+    async with unit_of_work(sessions) as session:
+        await OutboxService(session).emit_row_batches(
+            workspace_id, table_id, OutboxEventType.ROWS_CREATED, list(range(1, rows + 1)), {"source": "import"}
+        )
+    consumer = search_consumer(sessions, PostgresSearchBackend)
+    started = time.perf_counter()
+    handled = await consumer.drain()
+    elapsed = time.perf_counter() - started
+    async with sessions() as session:
+        indexed = (await session.execute(text("SELECT count(*) FROM search_documents"))).scalar_one()
+        size = (
+            await session.execute(
+                text(
+                    "SELECT pg_size_pretty(pg_total_relation_size('search_documents')), "
+                    "pg_size_pretty(pg_total_relation_size('search_terms')), (SELECT count(*) FROM search_terms)"
+                )
+            )
+        ).one()
+    print(
+        f"bulk indexing: {indexed:,} rows ({handled} events) in {elapsed:.1f} s = {indexed / elapsed:,.0f} rows/s; "
+        f"search_documents {size[0]}, vocabulary {size[2]:,} words ({size[1]})",
+        flush=True,
+    )
+    async with unit_of_work(sessions) as session:
+        await session.execute(text("ANALYZE search_documents"))
+        await session.execute(text("ANALYZE search_terms"))
+
+
+async def samples(sessions: async_sessionmaker[AsyncSession], n: int) -> list[tuple[str, Any]]:
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                text("SELECT name, company, title FROM search_documents ORDER BY random() LIMIT :n"), {"n": n}
+            )
+        ).all()
+    return [(r.name, r) for r in rows]
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    if len(word) < 4:
+        return word
+    i = rng.randrange(1, len(word) - 1)
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+async def timed(client: httpx.AsyncClient, url: str, params: dict[str, Any], headers: dict[str, str]) -> float:
+    started = time.perf_counter()
+    response = await client.get(url, params=params, headers=headers)
+    elapsed = (time.perf_counter() - started) * 1000
+    response.raise_for_status()
+    return elapsed
+
+
+async def bench_queries(
+    client: httpx.AsyncClient, base: str, headers: dict[str, str], picks: list[tuple[str, Any]], n: int
+) -> None:
+    rng = random.Random(7)
+    url = f"{base}/search"
+    mixes: dict[str, list[str]] = {"company": [], "company + title": [], "full name": [], "typo": [], "prefix": []}
+    mixes["phrase"] = []
+    mixes["broad: one title word"] = []
+    for name, row in picks[:n]:
+        mixes["company"].append(row.company)
+        mixes["company + title"].append(f"{row.company} {row.title.split()[-1]}")
+        mixes["full name"].append(name)
+        mixes["typo"].append(f"{_typo(row.company.lower(), rng)}")
+        mixes["prefix"].append(f"{name.split()[1][:5]}*")
+        mixes["phrase"].append(f'"{name}"')
+        mixes["broad: one title word"].append(row.title.split()[-1])
+    for query in mixes["company"][:20]:  # warm up
+        await timed(client, url, {"q": query}, headers)
+    everything: list[float] = []
+    for label, queries in mixes.items():
+        times = [await timed(client, url, {"q": q}, headers) for q in queries]
+        if not label.startswith("broad"):
+            everything += times
+        print(f"search {label:24} p50 {pct(times, 0.5):6.1f} ms  p95 {pct(times, 0.95):6.1f} ms  ({len(times)})")
+    print(f"search (mix, facets+highlights) p50 {pct(everything, 0.5):.1f} ms  p95 {pct(everything, 0.95):.1f} ms")
+    for label, params in (
+        ("no query, facets only", {}),
+        ("filter company + has_email", {"company": picks[0][1].company, "has_email": "true"}),
+        ("sort by name, q=title word", {"q": "engineer", "sort": "name", "order": "asc"}),
+    ):
+        times = [await timed(client, url, params, headers) for _ in range(10)]
+        print(f"search {label:32} p50 {pct(times, 0.5):6.1f} ms  p95 {pct(times, 0.95):6.1f} ms")
+
+
+async def bench_suggest(
+    client: httpx.AsyncClient, base: str, headers: dict[str, str], picks: list[tuple[str, Any]], n: int
+) -> None:
+    rng = random.Random(11)
+    url = f"{base}/search/suggest"
+    queries: list[str] = []
+    for name, row in picks[:n]:
+        source = rng.choice([name, row.company, name.split()[1]])
+        queries.append(source[: rng.randint(2, 6)])
+    typos = [_typo(row.company.lower(), rng) for _, row in picks[: max(1, n // 5)]]
+    for q in queries[:20]:
+        await timed(client, url, {"q": q}, headers)
+    times = [await timed(client, url, {"q": q}, headers) for q in queries]
+    print(f"typeahead prefix 2-6 letters p50 {pct(times, 0.5):.1f} ms  p95 {pct(times, 0.95):.1f} ms  ({len(times)})")
+    typo_times = [await timed(client, url, {"q": q}, headers) for q in typos]
+    print(f"typeahead typo                p50 {pct(typo_times, 0.5):.1f} ms  p95 {pct(typo_times, 0.95):.1f} ms")
+    both = times + typo_times
+    print(f"typeahead (all)               p50 {pct(both, 0.5):.1f} ms  p95 {pct(both, 0.95):.1f} ms")
+
+
+async def bench_freshness(
+    sessions: async_sessionmaker[AsyncSession],
+    url: str,
+    workspace_id: uuid.UUID,
+    table_id: uuid.UUID,
+    rows: int,
+    rate: int,
+    seconds: float,
+) -> None:
+    async with sessions() as session:
+        title = next(c for c in await TableService(session).columns(workspace_id, table_id) if c.name == "Title")
+    stop = asyncio.Event()
+    consumer = search_consumer(sessions, PostgresSearchBackend)
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    follow = asyncio.create_task(consumer.run(stop, listen_dsn=dsn))
+    committed: dict[int, tuple[str, float]] = {}
+    seen: dict[int, float] = {}
+    rng = random.Random(5)
+
+    async def edit(row_id: int, token: str) -> None:
+        async with unit_of_work(sessions) as session:
+            await RowService(session).update_rows(
+                workspace_id, table_id, [RowPatch(id=row_id, cells={str(title.id): token})], actor_id=None
+            )
+        committed[row_id] = (token, time.perf_counter())
+
+    async def writer() -> None:
+        started = time.perf_counter()
+        pending: set[asyncio.Task[None]] = set()
+        for i in range(int(rate * seconds)):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(edit(rng.randrange(1, rows + 1), f"fresh{i}x"))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        await asyncio.gather(*pending)
+        achieved = int(rate * seconds) / (time.perf_counter() - started)
+        print(f"freshness: {int(rate * seconds)} edits at {achieved:.0f} edits/s", flush=True)
+
+    async def watcher() -> None:
+        # The index is transactional: a document with the new title is what a search would find.
+        engine = make_engine(url, pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                while not stop.is_set() or len(seen) < len(committed):
+                    waiting = [r for r, (token, _) in list(committed.items()) if r not in seen]
+                    if waiting:
+                        found = await session.execute(
+                            text(
+                                "SELECT row_id, title FROM search_documents WHERE workspace_id = :ws "
+                                "AND table_id = :t AND row_id = ANY(CAST(:ids AS bigint[]))"
+                            ),
+                            {"ws": workspace_id, "t": table_id, "ids": waiting},
+                        )
+                        now = time.perf_counter()
+                        for row in found:
+                            token, at = committed[row.row_id]
+                            if row.title == token:
+                                seen[row.row_id] = now - at
+                        await session.commit()
+                    await asyncio.sleep(0.01)
+                    if stop.is_set() and time.perf_counter() > deadline:
+                        break
+        finally:
+            await engine.dispose()
+
+    deadline = time.perf_counter() + seconds + 60
+    watch = asyncio.create_task(watcher())
+    await writer()
+    stop.set()
+    await follow
+    # The consumer stopped: drain what is left, then let the watcher see it.
+    await consumer.drain()
+    await watch
+    lags = [v * 1000 for v in seen.values()]
+    print(
+        f"freshness under {rate} edits/s: {len(lags)} of {len(committed)} rows seen (same-row repeats count once); "
+        f"commit -> indexed p50 {pct(lags, 0.5):.0f} ms, p95 {pct(lags, 0.95):.0f} ms, max {max(lags):.0f} ms",
+        flush=True,
+    )
+
+
+async def main(args: argparse.Namespace, url: str) -> None:
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    os.environ["SEARCH_CONSUMER"] = "false"
+    os.environ["ANALYTICS_CONSUMER"] = "false"
+    try:
+        async with api_server(url) as (client, base):
+            workspace_id, headers = await owner(client, base)
+            table_id = await build(sessions, workspace_id, args.rows)
+            await bulk_index(sessions, workspace_id, table_id, args.rows)
+            picks = await samples(sessions, args.samples)
+            ws_url = f"{base}/api/v1/workspaces/{workspace_id}"
+            await bench_queries(client, ws_url, headers, picks, args.samples // 2)
+            await bench_suggest(client, ws_url, headers, picks, args.samples)
+            await bench_freshness(sessions, url, workspace_id, table_id, args.rows, args.rate, args.seconds)
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
+    args = parser.parse_args()
+    scratch = database.with_database(args.database_url, f"morket_bench_search_{os.getpid()}")
+    database.ensure_database(scratch, drop_first=True)
+    database.upgrade(scratch)
+    try:
+        asyncio.run(main(args, scratch))
+    finally:
+        asyncio.run(database.drop_database(scratch))
