@@ -97,7 +97,8 @@ async def _fill_outbox(sessions: async_sessionmaker[AsyncSession], ws: uuid.UUID
 async def _warm_up(ch: AnalyticsEngine) -> None:
     """The first insert of a process costs seconds in chDB (engine start-up); the API pays it once."""
     await ch.command(
-        "INSERT INTO jobs SELECT generateUUIDv4(), now64(3), 0, generateUUIDv4(), 'warm', 'up', 0, 0, 0, 0, 0, 0"
+        "INSERT INTO jobs (workspace_id, ts, event_id, job_id, kind, status) "
+        "SELECT generateUUIDv4(), now64(3), 0, generateUUIDv4(), 'warm', 'up'"
     )
     await ch.command("TRUNCATE TABLE jobs")
     await ch.command("TRUNCATE TABLE jobs_daily")
