@@ -1,4 +1,9 @@
-"""Outbox events (and, for the backfill, PostgreSQL rows) as ClickHouse fact rows. Pure functions."""
+"""Outbox events (and, for the backfill, PostgreSQL rows) as ClickHouse fact rows. Pure functions.
+
+Rows hold values ready for the Native insert, so the consumer spends as little as it can per fact:
+timestamps as milliseconds since the epoch (DateTime64(3)), UUIDs as their text (every UUID
+column gets text, never a mix: clickhouse-connect picks the encoding from a column's first value).
+"""
 
 from __future__ import annotations
 
@@ -51,13 +56,35 @@ JOB_COLUMNS = (
     "cancelled",
     "credits_spent",
     "duration_ms",
+    "queue_ms",
 )
-COLUMNS = {"enrichment_attempts": ATTEMPT_COLUMNS, "credit_transactions": CREDIT_COLUMNS, "jobs": JOB_COLUMNS}
+SCRAPE_COLUMNS = (
+    "workspace_id",
+    "ts",
+    "event_id",
+    "item",
+    "job_id",
+    "record_id",
+    "domain",
+    "field",
+    "outcome",
+    "fetched_with",
+    "latency_ms",
+)
+COLUMNS = {
+    "enrichment_attempts": ATTEMPT_COLUMNS,
+    "credit_transactions": CREDIT_COLUMNS,
+    "jobs": JOB_COLUMNS,
+    "scrape_tasks": SCRAPE_COLUMNS,
+}
 TABLE_OF = {
     OutboxEventType.ENRICHMENT_ATTEMPTS: "enrichment_attempts",
     OutboxEventType.CREDIT_TRANSACTIONS: "credit_transactions",
     OutboxEventType.JOB_LIFECYCLE: "jobs",
+    OutboxEventType.SCRAPE_TASKS: "scrape_tasks",
 }
+# The scraper's own outcomes (morket_scraper.models.Outcome); a call that got no result is an error.
+SCRAPE_OUTCOMES = ("success", "no_data", "refused", "blocked", "error")
 FOUND = "success"
 
 Row = list[Any]
@@ -67,13 +94,20 @@ def _ts(value: Any, default: datetime) -> datetime:
     if value is None:
         return default
     if isinstance(value, datetime):
-        return value
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    return None if value in (None, "") else uuid.UUID(str(value))
+def millis(value: datetime) -> int:
+    """Milliseconds since the epoch, exact (microseconds are exact in a double at this range)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return round(value.timestamp() * 1_000_000) // 1000
+
+
+def _uuid(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
 
 
 def provider_of_debit_key(key: str | None, job_id: Any) -> str:
@@ -100,12 +134,12 @@ def attempt_row(
 ) -> Row:
     found = outcome == FOUND
     return [
-        workspace_id,
-        ts,
+        str(workspace_id),
+        millis(ts),
         event_id,
         item,
-        _uuid(job_id),
-        _uuid(record_id),
+        str(job_id),
+        str(record_id),
         str(field),
         str(provider),
         str(outcome),
@@ -130,8 +164,8 @@ def credit_row(
     key: str | None,
 ) -> Row:
     return [
-        workspace_id,
-        ts,
+        str(workspace_id),
+        millis(ts),
         int(seq),
         event_id,
         str(kind),
@@ -144,25 +178,64 @@ def credit_row(
     ]
 
 
+def _between_ms(start: Any, end: Any, default: datetime) -> int:
+    if not start or not end:
+        return 0
+    return max(0, int((_ts(end, default) - _ts(start, default)).total_seconds() * 1000))
+
+
 def job_row(workspace_id: uuid.UUID, ts: datetime, event_id: int, payload: dict[str, Any]) -> Row:
+    """A job entered a status: queued, running (its queue time) or final (its duration)."""
+    status = str(payload["status"])
     started = payload.get("started_at")
-    finished = payload.get("finished_at")
-    duration = 0
-    if started and finished:
-        duration = max(0, int((_ts(finished, ts) - _ts(started, ts)).total_seconds() * 1000))
+    duration = _between_ms(started, payload.get("finished_at"), ts)
+    # Queue time is counted on the "running" fact only, so each job counts it once.
+    queue = _between_ms(payload.get("created_at"), started, ts) if status == "running" else 0
     return [
-        workspace_id,
-        ts,
+        str(workspace_id),
+        millis(ts),
         event_id,
-        uuid.UUID(str(payload["job_id"])),
+        str(uuid.UUID(str(payload["job_id"]))),
         str(payload.get("kind", "enrichment")),
-        str(payload["status"]),
+        status,
         int(payload.get("record_count", 0)),
         int(payload.get("completed", 0)),
         int(payload.get("failed", 0)),
         int(payload.get("cancelled", 0)),
         int(payload.get("credits_spent", 0)),
         duration,
+        queue,
+    ]
+
+
+def scrape_row(
+    workspace_id: uuid.UUID,
+    ts: datetime,
+    event_id: int,
+    item: int,
+    job_id: Any,
+    record_id: Any,
+    domain: str,
+    field: str,
+    outcome: str,
+    fetched_with: str | None,
+    latency_ms: int,
+) -> Row:
+    outcome = str(outcome)
+    if outcome not in SCRAPE_OUTCOMES:
+        raise ValueError(f"unknown scrape outcome {outcome!r}")
+    return [
+        str(workspace_id),
+        millis(ts),
+        event_id,
+        item,
+        str(job_id),
+        str(record_id),
+        str(domain),
+        str(field),
+        outcome,
+        str(fetched_with or ""),
+        max(0, int(latency_ms)),
     ]
 
 
@@ -211,8 +284,26 @@ def rows_of(event: StoredEvent) -> tuple[str, list[Row]] | None:
             )
             for r in p["rows"]
         ]
-    ts = _ts(p.get("finished_at") if p.get("status") != "queued" else None, event.created_at)
-    return table, [job_row(ws, ts, event.id, p)]
+    if table == "scrape_tasks":
+        return table, [
+            scrape_row(
+                ws,
+                event.created_at,
+                event.id,
+                i,
+                p["job_id"],
+                t["record_id"],
+                t["domain"],
+                t["field"],
+                t["outcome"],
+                t.get("fetched_with"),
+                t["latency_ms"],
+            )
+            for i, t in enumerate(p["tasks"])
+        ]
+    status = p.get("status")
+    moment = p.get("started_at") if status == "running" else None if status == "queued" else p.get("finished_at")
+    return table, [job_row(ws, _ts(moment, event.created_at), event.id, p)]
 
 
 def group_rows(events: Sequence[StoredEvent]) -> dict[str, dict[int, list[Row]]]:

@@ -87,10 +87,14 @@ class AnalyticsSink:
             await self._insert(table, todo)
 
     async def _present(self, table: str, event_ids: list[int]) -> set[int]:
+        # A range, not `IN (20,000 ids)`: binding the list cost more than the insert; the minmax
+        # index on event_id skips every part outside it, and the answer is intersected here.
         rows = await self.engine.query(
-            f"SELECT DISTINCT event_id FROM {table} WHERE event_id IN {{ids:Array(UInt64)}}", {"ids": event_ids}
+            f"SELECT DISTINCT event_id FROM {table} WHERE event_id BETWEEN {{low:UInt64}} AND {{high:UInt64}}",
+            {"low": min(event_ids), "high": max(event_ids)},
         )
-        return {int(r[0]) for r in rows}
+        wanted = set(event_ids)
+        return {int(r[0]) for r in rows} & wanted
 
     async def _insert(self, table: str, per_event: dict[int, list[Row]]) -> None:
         ids = sorted(per_event)
@@ -179,7 +183,8 @@ async def backfill(
 
 
 async def _copy_sources(engine: AnalyticsEngine, repo: AnalyticsRepository, xmin: int, page: int) -> dict[str, int]:
-    from morket.analytics.facts import attempt_row
+    from morket.analytics.capture import scrape_of
+    from morket.analytics.facts import attempt_row, scrape_row
 
     counts = dict.fromkeys(TABLE_OF.values(), 0)
     after = 0
@@ -225,15 +230,42 @@ async def _copy_sources(engine: AnalyticsEngine, repo: AnalyticsRepository, xmin
         await engine.insert("credit_transactions", facts, COLUMNS["credit_transactions"])
         counts["credit_transactions"] += len(facts)
         after = rows[-1].seq
+    after = 0
+    while rows := await repo.backfill_scrapes(xmin, after, page):
+        facts = []
+        for r in rows:
+            domain, outcome, fetched_with = scrape_of(r.raw, r.outcome)
+            facts.append(
+                scrape_row(
+                    r.workspace_id,
+                    r.created_at,
+                    0,
+                    r.id,
+                    r.job_id,
+                    r.record_id,
+                    domain,
+                    r.field,
+                    outcome,
+                    fetched_with,
+                    r.duration_ms,
+                )
+            )
+        await engine.insert("scrape_tasks", facts, COLUMNS["scrape_tasks"])
+        counts["scrape_tasks"] += len(facts)
+        after = rows[-1].id
     jobs: list[Row] = []
     for r in await repo.backfill_jobs(xmin):
         base = {
             "job_id": r.id,
+            "kind": "column_run" if r.table_id is not None else "enrichment",
             "record_count": r.record_count,
             "started_at": r.started_at,
             "finished_at": r.finished_at,
+            "created_at": r.created_at,
         }
         jobs.append(job_row(r.workspace_id, r.created_at, 0, {**base, "status": "queued"}))
+        if r.started_at is not None:
+            jobs.append(job_row(r.workspace_id, r.started_at, 0, {**base, "status": "running"}))
         if r.finished_at is not None:
             final = {
                 **base,

@@ -11,6 +11,8 @@ from morket.core.errors import ServiceUnavailable
 
 Granularity = Literal["day", "week", "month"]
 _BUCKET = {"day": "day", "week": "toMonday(day)", "month": "toStartOfMonth(day)"}
+_TS_BUCKET = {"day": "toDate(ts)", "week": "toMonday(ts)", "month": "toStartOfMonth(ts)"}
+_TS_RANGE = "workspace_id = {ws:UUID} AND toDate(ts) >= {start:Date} AND toDate(ts) <= {end:Date}"
 
 
 class AnalyticsUnavailable(ServiceUnavailable):
@@ -63,5 +65,35 @@ class AnalyticsQueries:
             "sum(failed), sum(credits_spent), sum(duration_ms) FROM jobs_daily "
             "WHERE workspace_id = {ws:UUID} AND day >= {start:Date} AND day <= {end:Date} "
             "GROUP BY bucket, status ORDER BY bucket, status",
+            self._params(workspace_id, start, end),
+        )
+
+    async def job_queue(
+        self, workspace_id: uuid.UUID, start: date, end: date, granularity: Granularity
+    ) -> list[tuple[Any, ...]]:
+        """(bucket, jobs started, queue_ms) per bucket, from the "running" facts (few: one per job)."""
+        return await self._query(
+            f"SELECT {_TS_BUCKET[granularity]} AS bucket, count(), sum(queue_ms) FROM jobs FINAL "
+            f"WHERE {_TS_RANGE} AND status = 'running' GROUP BY bucket ORDER BY bucket",
+            self._params(workspace_id, start, end),
+        )
+
+    async def scraping(
+        self, workspace_id: uuid.UUID, start: date, end: date, granularity: Granularity
+    ) -> list[tuple[Any, ...]]:
+        """(bucket, domain, tasks, succeeded, no_data, refused, failed, browser, latency_ms) per bucket."""
+        return await self._query(
+            f"SELECT {_BUCKET[granularity]} AS bucket, domain, sum(tasks), sum(succeeded), sum(no_data), "
+            "sum(refused), sum(failed), sum(browser), sum(latency_ms) FROM scrape_daily "
+            "WHERE workspace_id = {ws:UUID} AND day >= {start:Date} AND day <= {end:Date} "
+            "GROUP BY bucket, domain ORDER BY bucket, domain",
+            self._params(workspace_id, start, end),
+        )
+
+    async def scrape_latency(self, workspace_id: uuid.UUID, start: date, end: date) -> list[tuple[Any, ...]]:
+        """(domain, p50 latency, p95 latency) over the range: quantiles need the facts, not the sums."""
+        return await self._query(
+            "SELECT domain, quantileExact(0.5)(latency_ms), quantileExact(0.95)(latency_ms) FROM scrape_tasks FINAL "
+            f"WHERE {_TS_RANGE} GROUP BY domain ORDER BY domain",
             self._params(workspace_id, start, end),
         )

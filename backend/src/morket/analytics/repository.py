@@ -151,11 +151,24 @@ class AnalyticsRepository:
         )
         return list(rows)
 
+    async def backfill_scrapes(self, xmin: int, after_id: int, limit: int) -> list[Any]:
+        """The scraper's attempts (not answered from the cache), with what the adapter kept of the page."""
+        rows = await self.session.execute(
+            text(
+                "SELECT a.id, r.workspace_id, a.created_at, a.job_id, a.record_id, a.field, a.outcome, a.raw, "
+                "a.duration_ms FROM enrichment_attempts a JOIN enrichment_records r ON r.id = a.record_id "
+                f"WHERE a.id > :after AND a.provider = 'scraper' AND NOT a.cached AND {_older('a')} "
+                "ORDER BY a.id LIMIT :limit"
+            ),
+            {"after": after_id, "limit": limit, "xmin32": xmin % 2**32},
+        )
+        return list(rows)
+
     async def backfill_jobs(self, xmin: int) -> list[Any]:
         rows = await self.session.execute(
             text(
                 "SELECT id, workspace_id, created_at, status, record_count, completed_count, failed_count, "
-                "cancelled_count, credits_spent, started_at, finished_at FROM enrichment_jobs j "
+                "cancelled_count, credits_spent, started_at, finished_at, table_id FROM enrichment_jobs j "
                 f"WHERE {_older('j')} ORDER BY created_at"
             ),
             {"xmin32": xmin % 2**32},

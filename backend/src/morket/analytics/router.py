@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from morket.analytics.deps import EngineDep
-from morket.analytics.schemas import CreditReport, EnrichmentReport, Granularity, JobReport, Report
+from morket.analytics.schemas import CreditReport, EnrichmentReport, Granularity, JobReport, Report, ScrapingReport
 from morket.analytics.service import AnalyticsService, date_range
 from morket.core.deps import SessionDep
 from morket.core.envelope import Envelope, ok
@@ -68,6 +68,20 @@ async def job_report(
     """Job throughput: jobs created and finished, records processed, credits spent, duration."""
     window = date_range(start, end, granularity)
     return ok(await AnalyticsService(engine, session).jobs(access.workspace_id, window))
+
+
+@router.get("/scraping", responses=_UNAVAILABLE)
+async def scraping_report(
+    access: ViewerAccess,
+    session: SessionDep,
+    engine: EngineDep,
+    start: From = None,
+    end: To = None,
+    granularity: Grain = "day",
+) -> Envelope[ScrapingReport]:
+    """Pages the scraper fetched for enrichment: success rate and latency by domain, over time."""
+    window = date_range(start, end, granularity)
+    return ok(await AnalyticsService(engine, session).scraping(access.workspace_id, window))
 
 
 @router.get(

@@ -9,8 +9,8 @@ the consumer guarantees (it checks which events are already in before inserting)
 
 from __future__ import annotations
 
-FACT_TABLES = ("enrichment_attempts", "credit_transactions", "jobs")
-ROLLUP_TABLES = ("enrichment_daily", "credit_daily", "jobs_daily")
+FACT_TABLES = ("enrichment_attempts", "credit_transactions", "jobs", "scrape_tasks")
+ROLLUP_TABLES = ("enrichment_daily", "credit_daily", "jobs_daily", "scrape_daily")
 
 # Deduplication of a repeated insert of the same block (insert_deduplication_token) needs a
 # window on non-replicated tables; replicated tables on a cluster have one by default.
@@ -71,12 +71,15 @@ DDL: tuple[str, ...] = (
         cancelled UInt64,
         credits_spent Int64,
         duration_ms UInt64,
+        queue_ms UInt64 DEFAULT 0,
         INDEX ix_event_id event_id TYPE minmax GRANULARITY 1
     ) ENGINE = ReplacingMergeTree(event_id)
     PARTITION BY toYYYYMM(ts)
     ORDER BY (workspace_id, ts, job_id, status)
     {_DEDUP}
     """,
+    # Added after the first release of this table: a chDB directory made before it gets the column.
+    "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS queue_ms UInt64 DEFAULT 0",
     """
     CREATE TABLE IF NOT EXISTS enrichment_daily (
         workspace_id UUID,
@@ -140,5 +143,49 @@ DDL: tuple[str, ...] = (
            sum(completed) AS completed, sum(failed) AS failed, sum(credits_spent) AS credits_spent,
            sum(duration_ms) AS duration_ms
     FROM jobs GROUP BY workspace_id, day, kind, status
+    """,
+    f"""
+    CREATE TABLE IF NOT EXISTS scrape_tasks (
+        workspace_id UUID,
+        ts DateTime64(3, 'UTC'),
+        event_id UInt64,
+        item UInt64,
+        job_id UUID,
+        record_id UUID,
+        domain LowCardinality(String),
+        field LowCardinality(String),
+        outcome LowCardinality(String),
+        fetched_with LowCardinality(String),
+        latency_ms UInt32,
+        INDEX ix_event_id event_id TYPE minmax GRANULARITY 1
+    ) ENGINE = ReplacingMergeTree(event_id)
+    PARTITION BY toYYYYMM(ts)
+    ORDER BY (workspace_id, ts, event_id, item)
+    {_DEDUP}
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS scrape_daily (
+        workspace_id UUID,
+        day Date,
+        domain LowCardinality(String),
+        tasks UInt64,
+        succeeded UInt64,
+        no_data UInt64,
+        refused UInt64,
+        failed UInt64,
+        browser UInt64,
+        latency_ms UInt64
+    ) ENGINE = SummingMergeTree
+    PARTITION BY toYYYYMM(day)
+    ORDER BY (workspace_id, day, domain)
+    """,
+    """
+    CREATE MATERIALIZED VIEW IF NOT EXISTS scrape_daily_mv TO scrape_daily AS
+    SELECT workspace_id, toDate(ts) AS day, domain, count() AS tasks,
+           countIf(outcome = 'success') AS succeeded, countIf(outcome = 'no_data') AS no_data,
+           countIf(outcome = 'refused') AS refused,
+           countIf(outcome NOT IN ('success', 'no_data', 'refused')) AS failed,
+           countIf(fetched_with = 'browser') AS browser, sum(latency_ms) AS latency_ms
+    FROM scrape_tasks GROUP BY workspace_id, day, domain
     """,
 )

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 Granularity = Literal["day", "week", "month"]
-Report = Literal["enrichment", "credits", "jobs"]
+Report = Literal["enrichment", "credits", "jobs", "scraping"]
 
 
 class DateRange(BaseModel):
@@ -92,6 +92,7 @@ class CreditReport(BaseModel):
 
 class JobStats(BaseModel):
     created: int
+    started: int
     finished: int
     completed: int
     partially_completed: int
@@ -102,6 +103,8 @@ class JobStats(BaseModel):
     records_failed: int
     credits_spent: int
     avg_duration_ms: float | None
+    avg_queue_ms: float | None
+    records_per_second: float | None
 
 
 class JobPoint(JobStats):
@@ -112,3 +115,31 @@ class JobReport(BaseModel):
     range: DateRange
     totals: JobStats
     series: list[JobPoint]
+
+
+class ScrapeStats(BaseModel):
+    tasks: int
+    succeeded: int
+    no_data: int
+    refused: int
+    failed: int
+    browser: int
+    success_rate: float | None
+    avg_latency_ms: float | None
+
+
+class ScrapeDomain(ScrapeStats):
+    domain: str
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+
+
+class ScrapePoint(ScrapeStats):
+    bucket: date
+
+
+class ScrapingReport(BaseModel):
+    range: DateRange
+    totals: ScrapeStats
+    by_domain: list[ScrapeDomain]
+    series: list[ScrapePoint]

@@ -30,14 +30,19 @@ from morket.analytics.schemas import (
     JobStats,
     ProviderSpend,
     Report,
+    ScrapeDomain,
+    ScrapePoint,
+    ScrapeStats,
+    ScrapingReport,
 )
 from morket.core.errors import Unprocessable
 from morket.credits.service import CreditService
+from morket.models.enrichment_job import JobStatus
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
 TRAILING_DAYS = 14
-FINAL_STATUSES = ("completed", "partially_completed", "failed", "cancelled")
+FINAL_STATUSES = tuple(s.value for s in JobStatus if s.is_final)
 _ADDED = ("purchase", "auto_recharge", "adjustment")
 
 
@@ -184,10 +189,47 @@ class AnalyticsService:
                 target["records_failed"] += failed
                 target["credits_spent"] += spent
                 target["duration"] += duration
+        for bucket, started, queue_ms in await self.queries.job_queue(
+            workspace_id, window.start, window.end, window.granularity
+        ):
+            for target in (series[bucket], total):
+                target["started"] += started
+                target["queue"] += queue_ms
         return JobReport(
             range=window,
             totals=JobStats(**_job_stats(total)),
             series=[JobPoint(bucket=b, **_job_stats(v)) for b, v in sorted(series.items())],
+        )
+
+    async def scraping(self, workspace_id: uuid.UUID, window: DateRange) -> ScrapingReport:
+        """Pages the scraper fetched for enrichment: success and latency by domain and over time."""
+        rows = await self.queries.scraping(workspace_id, window.start, window.end, window.granularity)
+        total = [0] * 7
+        domains: dict[str, list[int]] = defaultdict(lambda: [0] * 7)
+        series: dict[date, list[int]] = defaultdict(lambda: [0] * 7)
+        for bucket, domain, *values in rows:
+            for target in (total, domains[domain], series[bucket]):
+                _add(target, values)
+        quantiles = {
+            domain: (p50, p95)
+            for domain, p50, p95 in await self.queries.scrape_latency(workspace_id, window.start, window.end)
+        }
+        return ScrapingReport(
+            range=window,
+            totals=ScrapeStats(**_scrape_stats(total)),
+            by_domain=sorted(
+                (
+                    ScrapeDomain(
+                        domain=d,
+                        p50_latency_ms=_float(quantiles.get(d, (None, None))[0]),
+                        p95_latency_ms=_float(quantiles.get(d, (None, None))[1]),
+                        **_scrape_stats(v),
+                    )
+                    for d, v in domains.items()
+                ),
+                key=lambda item: (-item.tasks, item.domain),
+            ),
+            series=[ScrapePoint(bucket=b, **_scrape_stats(v)) for b, v in sorted(series.items())],
         )
 
     async def export_csv(self, report: Report, workspace_id: uuid.UUID, window: DateRange) -> str:
@@ -210,6 +252,24 @@ class AnalyticsService:
             writer.writerow(["bucket", "type", "provider", "amount", "transactions"])
             for bucket, kind, provider, amount, count in rows:
                 writer.writerow([bucket.isoformat(), kind, _safe(provider), amount, count])
+        elif report == "scraping":
+            scraping = await self.scraping(workspace_id, window)
+            keys = list(ScrapeStats.model_fields)
+            writer.writerow(["bucket", "domain", *keys, "p50_latency_ms", "p95_latency_ms"])
+            for domain in scraping.by_domain:
+                data = domain.model_dump()
+                writer.writerow(
+                    [
+                        f"{window.start.isoformat()}..{window.end.isoformat()}",
+                        _safe(domain.domain),
+                        *(data[k] for k in keys),
+                        domain.p50_latency_ms,
+                        domain.p95_latency_ms,
+                    ]
+                )
+            for scrape_point in scraping.series:
+                data = scrape_point.model_dump()
+                writer.writerow([scrape_point.bucket.isoformat(), "", *(data[k] for k in keys), "", ""])
         else:
             jobs = await self.jobs(workspace_id, window)
             keys = list(JobStats.model_fields)
@@ -221,17 +281,40 @@ class AnalyticsService:
 
 
 def _job_stats(v: dict[str, float]) -> dict[str, Any]:
-    finished = int(v["finished"])
+    finished, started = int(v["finished"]), int(v["started"])
     names = ("created", "completed", "partially_completed", "failed", "cancelled", "records")
     stats: dict[str, Any] = {name: int(v[name]) for name in names}
+    processed = v["records_completed"] + v["records_failed"]
     stats.update(
+        started=started,
         finished=finished,
         records_completed=int(v["records_completed"]),
         records_failed=int(v["records_failed"]),
         credits_spent=int(v["credits_spent"]),
         avg_duration_ms=v["duration"] / finished if finished else None,
+        avg_queue_ms=v["queue"] / started if started else None,
+        # Throughput: records processed per second that the finished jobs ran.
+        records_per_second=processed * 1000 / v["duration"] if v["duration"] else None,
     )
     return stats
+
+
+def _scrape_stats(v: list[int]) -> dict[str, Any]:
+    tasks, succeeded, no_data, refused, failed, browser, latency = v
+    return {
+        "tasks": tasks,
+        "succeeded": succeeded,
+        "no_data": no_data,
+        "refused": refused,
+        "failed": failed,
+        "browser": browser,
+        "success_rate": succeeded / tasks if tasks else None,
+        "avg_latency_ms": latency / tasks if tasks else None,
+    }
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _safe(value: str) -> str:

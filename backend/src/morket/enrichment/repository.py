@@ -138,12 +138,15 @@ class EnrichmentRepository:
         stmt = select(EnrichmentJob.cancel_requested_at).where(EnrichmentJob.id == job_id)
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
-    async def mark_running(self, job_id: uuid.UUID) -> None:
-        await self.session.execute(
+    async def mark_running(self, job_id: uuid.UUID) -> EnrichmentJob | None:
+        """Queued -> running; the job when this call made the change (None when it was not queued)."""
+        result = await self.session.execute(
             update(EnrichmentJob)
             .where(EnrichmentJob.id == job_id, EnrichmentJob.status == JobStatus.QUEUED.value)
             .values(status=JobStatus.RUNNING.value, started_at=func.now())
+            .returning(EnrichmentJob)
         )
+        return result.scalar_one_or_none()
 
     async def unsettled_jobs_older_than(self, cutoff: datetime, limit: int = 500) -> Sequence[EnrichmentJob]:
         """Jobs not in a final status, created before `cutoff`, oldest first."""

@@ -51,6 +51,11 @@ from morket.webhooks.service import WebhookService, event_for_status
 log = logging.getLogger("morket.enrichment")
 
 
+def job_kind(job: EnrichmentJob) -> str:
+    """What analytics calls the job: an API enrichment job, or a table column's run (issue 10)."""
+    return "column_run" if job.table_id is not None else "enrichment"
+
+
 def debit_key(job_id: uuid.UUID, record_id: uuid.UUID, field: str, provider: str) -> str:
     """One debit per (record, field): the ledger refuses a second one with the same key."""
     return f"{job_id}:{record_id}:{field}:{provider}"
@@ -175,7 +180,7 @@ class EnrichmentService:
             workflow_id=workflow_id_for(str(job_id)),
         )
         await self.repo.add_job(job)
-        await AnalyticsCapture(self.session).job_status(job)
+        await AnalyticsCapture(self.session).job_status(job, job_kind(job))
         rows = await anyio.to_thread.run_sync(record_rows, job.id, workspace_id, body.records)
         await self.repo.copy_records(rows)
         if estimate > 0:
@@ -220,6 +225,7 @@ class EnrichmentService:
             budget=spec.budget,
         )
         await self.repo.add_job(job)
+        await AnalyticsCapture(self.session).job_status(job, job_kind(job))
         rows = await anyio.to_thread.run_sync(record_rows, job.id, spec.workspace_id, spec.inputs, spec.row_ids)
         await self.repo.copy_records(rows)
         if reserve > 0:
@@ -340,7 +346,9 @@ class EnrichmentService:
     # -- worker side ----------------------------------------------------------------------------
 
     async def begin(self, job_id: uuid.UUID) -> None:
-        await self.repo.mark_running(job_id)
+        job = await self.repo.mark_running(job_id)
+        if job is not None:
+            await AnalyticsCapture(self.session).job_status(job, job_kind(job), created_at=job.created_at)
 
     async def chunk_job(self, job_id: uuid.UUID) -> ChunkJob | None:
         job = await self.repo.get_job_by_id(job_id)
@@ -394,7 +402,9 @@ class EnrichmentService:
         keep_attempts = [a for a in attempts if a.record_id in pending]
         keep_debits = [d for d in debits if d.record_id in pending]
         await self.repo.save_results(job.id, keep_results, keep_attempts)
-        await AnalyticsCapture(self.session).enrichment_attempts(job.workspace_id, job.id, keep_attempts)
+        capture = AnalyticsCapture(self.session)
+        await capture.enrichment_attempts(job.workspace_id, job.id, keep_attempts)
+        await capture.scrape_tasks(job.workspace_id, job.id, keep_attempts)
         await CreditService(self.session).debit_many(
             job.workspace_id,
             job.id,
@@ -466,7 +476,7 @@ class EnrichmentService:
         if job.started_at is None:
             job.started_at = job.finished_at
         await self.session.flush()
-        await AnalyticsCapture(self.session).job_status(job)
+        await AnalyticsCapture(self.session).job_status(job, job_kind(job), created_at=job.created_at)
         payload = _event_payload(job)
         deliveries = await webhooks.enqueue_job_event(job.workspace_id, job.id, event_for_status(job.status), payload)
         return Settlement(job.status, deliveries)

@@ -40,6 +40,7 @@ class OutboxEventType(enum.StrEnum):
     ENRICHMENT_ATTEMPTS = "enrichment.attempts"
     CREDIT_TRANSACTIONS = "credit.transactions"
     JOB_LIFECYCLE = "job.lifecycle"
+    SCRAPE_TASKS = "scrape.tasks"
 
 
 class OutboxEvent(Base):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,21 +47,13 @@ class StoredEvent:
         return Position(self.xid, self.id)
 
 
-_COLUMNS = "id, xid::text::bigint AS xid, workspace_id, table_id, event_type, aggregate_id, payload, created_at"
-
-
-def _event(row: Any) -> StoredEvent:
-    payload = row.payload if isinstance(row.payload, dict) else json.loads(row.payload)
-    return StoredEvent(
-        id=int(row.id),
-        xid=int(row.xid),
-        workspace_id=row.workspace_id,
-        table_id=row.table_id,
-        event_type=OutboxEventType(row.event_type),
-        aggregate_id=row.aggregate_id,
-        payload=payload,
-        created_at=row.created_at,
-    )
+# The batch read: the payload as text (decoded with orjson, several times faster than the json
+# module that SQLAlchemy's asyncpg codec uses: it was two thirds of the analytics ingest time), and
+# `xid` ordered as the column itself, not as the bigint alias, so the (xid, id) index serves it.
+_READ_COLUMNS = (
+    "id, xid::text::bigint AS xid_number, workspace_id, table_id, event_type, aggregate_id, payload::text, created_at"
+)
+_TYPES = {member.value: member for member in OutboxEventType}
 
 
 class OutboxRepository:
@@ -96,15 +89,29 @@ class OutboxRepository:
         )
 
     async def read(self, after: Position, limit: int, table_id: uuid.UUID | None = None) -> list[StoredEvent]:
-        """Finished events after `after` in (xid, id) order; `table_id` narrows to one table."""
-        where = "(xid, id) > (CAST(:xid AS text)::xid8, :id) AND xid < pg_snapshot_xmin(pg_current_snapshot())"
+        """Finished events after `after` in (xid, id) order; `table_id` narrows to one table.
+
+        Read on the session's own asyncpg connection (same transaction): a batch is thousands of
+        rows, and SQLAlchemy's result rows and json codec cost more than the query itself.
+        """
+        where = "(xid, id) > ($1::text::xid8, $2) AND xid < pg_snapshot_xmin(pg_current_snapshot())"
+        args: list[Any] = [str(after.xid), after.id, limit]
         if table_id is not None:
-            where += " AND table_id = :table_id"
-        rows = await self.session.execute(
-            text(f"SELECT {_COLUMNS} FROM outbox_events WHERE {where} ORDER BY xid, id LIMIT :limit"),
-            {"xid": str(after.xid), "id": after.id, "limit": limit, "table_id": table_id},
+            where += " AND table_id = $4"
+            args.append(table_id)
+        connection = await self.session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        rows = await driver.fetch(
+            f"SELECT {_READ_COLUMNS} FROM outbox_events WHERE {where} "
+            "ORDER BY outbox_events.xid, outbox_events.id LIMIT $3",
+            *args,
         )
-        return [_event(row) for row in rows]
+        loads, types = orjson.loads, _TYPES
+        return [
+            StoredEvent(id, xid, workspace_id, table_id, types[kind], aggregate, loads(payload), created_at)
+            for id, xid, workspace_id, table_id, kind, aggregate, payload, created_at in rows
+        ]
 
     async def head(self) -> Position:
         """A position before every event not yet readable: where a new live reader starts."""

@@ -336,6 +336,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/analytics/scraping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scraping Report
+         * @description Pages the scraper fetched for enrichment: success rate and latency by domain, over time.
+         */
+        get: operations["scraping_report_api_v1_workspaces__workspace_id__analytics_scraping_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/billing": {
         parameters: {
             query?: never;
@@ -2418,6 +2438,20 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[ScrapingReport] */
+        Envelope_ScrapingReport_: {
+            data?: components["schemas"]["ScrapingReport"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[SearchResults] */
         Envelope_SearchResults_: {
             data?: components["schemas"]["SearchResults"] | null;
@@ -3107,6 +3141,8 @@ export interface components {
         JobPoint: {
             /** Avg Duration Ms */
             avg_duration_ms: number | null;
+            /** Avg Queue Ms */
+            avg_queue_ms: number | null;
             /**
              * Bucket
              * Format: date
@@ -3132,6 +3168,10 @@ export interface components {
             records_completed: number;
             /** Records Failed */
             records_failed: number;
+            /** Records Per Second */
+            records_per_second: number | null;
+            /** Started */
+            started: number;
         };
         /** JobReport */
         JobReport: {
@@ -3144,6 +3184,8 @@ export interface components {
         JobStats: {
             /** Avg Duration Ms */
             avg_duration_ms: number | null;
+            /** Avg Queue Ms */
+            avg_queue_ms: number | null;
             /** Cancelled */
             cancelled: number;
             /** Completed */
@@ -3164,6 +3206,10 @@ export interface components {
             records_completed: number;
             /** Records Failed */
             records_failed: number;
+            /** Records Per Second */
+            records_per_second: number | null;
+            /** Started */
+            started: number;
         };
         /**
          * JobStatus
@@ -3605,6 +3651,83 @@ export interface components {
              * @description only these rows (the selection)
              */
             row_ids?: number[] | null;
+        };
+        /** ScrapeDomain */
+        ScrapeDomain: {
+            /** Avg Latency Ms */
+            avg_latency_ms: number | null;
+            /** Browser */
+            browser: number;
+            /** Domain */
+            domain: string;
+            /** Failed */
+            failed: number;
+            /** No Data */
+            no_data: number;
+            /** P50 Latency Ms */
+            p50_latency_ms: number | null;
+            /** P95 Latency Ms */
+            p95_latency_ms: number | null;
+            /** Refused */
+            refused: number;
+            /** Succeeded */
+            succeeded: number;
+            /** Success Rate */
+            success_rate: number | null;
+            /** Tasks */
+            tasks: number;
+        };
+        /** ScrapePoint */
+        ScrapePoint: {
+            /** Avg Latency Ms */
+            avg_latency_ms: number | null;
+            /** Browser */
+            browser: number;
+            /**
+             * Bucket
+             * Format: date
+             */
+            bucket: string;
+            /** Failed */
+            failed: number;
+            /** No Data */
+            no_data: number;
+            /** Refused */
+            refused: number;
+            /** Succeeded */
+            succeeded: number;
+            /** Success Rate */
+            success_rate: number | null;
+            /** Tasks */
+            tasks: number;
+        };
+        /** ScrapeStats */
+        ScrapeStats: {
+            /** Avg Latency Ms */
+            avg_latency_ms: number | null;
+            /** Browser */
+            browser: number;
+            /** Failed */
+            failed: number;
+            /** No Data */
+            no_data: number;
+            /** Refused */
+            refused: number;
+            /** Succeeded */
+            succeeded: number;
+            /** Success Rate */
+            success_rate: number | null;
+            /** Tasks */
+            tasks: number;
+        };
+        /** ScrapingReport */
+        ScrapingReport: {
+            /** By Domain */
+            by_domain: components["schemas"]["ScrapeDomain"][];
+            range: components["schemas"]["DateRange"];
+            /** Series */
+            series: components["schemas"]["ScrapePoint"][];
+            totals: components["schemas"]["ScrapeStats"];
         };
         /**
          * SearchHit
@@ -4561,7 +4684,7 @@ export interface operations {
         parameters: {
             query: {
                 /** @description which report's series */
-                report: "enrichment" | "credits" | "jobs";
+                report: "enrichment" | "credits" | "jobs" | "scraping";
                 /** @description first day (UTC), default 29 days before `to` */
                 from?: string | null;
                 /** @description last day (UTC, inclusive), default today */
@@ -4633,6 +4756,54 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_JobReport_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Analytics is unavailable (ClickHouse/chDB not reachable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    scraping_report_api_v1_workspaces__workspace_id__analytics_scraping_get: {
+        parameters: {
+            query?: {
+                /** @description first day (UTC), default 29 days before `to` */
+                from?: string | null;
+                /** @description last day (UTC, inclusive), default today */
+                to?: string | null;
+                /** @description bucket size */
+                granularity?: "day" | "week" | "month";
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ScrapingReport_"];
                 };
             };
             /** @description Validation error */

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
+import { Button } from "@/components/ui/button";
 import { Card, CardHeader, PageHeader } from "@/components/ui/card";
 import { EmptyState, SkeletonRows } from "@/components/ui/feedback";
 import { Field, Input, Select } from "@/components/ui/form";
@@ -8,7 +9,16 @@ import { IconJobs } from "@/components/ui/icons";
 import { formatDate, formatNumber, formatPercent } from "@/lib/format";
 import { useWorkspaceId } from "@/lib/workspace";
 
-import { type AnalyticsRange, type Granularity, useCreditReport, useEnrichmentReport, useJobReport } from "../api/analytics";
+import {
+  type AnalyticsRange,
+  downloadReport,
+  type Granularity,
+  type ReportName,
+  useCreditReport,
+  useEnrichmentReport,
+  useJobReport,
+  useScrapingReport,
+} from "../api/analytics";
 
 function isoDay(date: Date): string {
   return date.toISOString().slice(0, 10);
@@ -25,6 +35,40 @@ function Stat({ label, value }: { label: string; value: string }) {
     <div className="rounded-xl bg-white p-4 shadow-sm ring-1 ring-zinc-200">
       <p className="text-xs font-medium text-zinc-500">{label}</p>
       <p className="mt-1 text-2xl font-semibold tabular-nums tracking-tight">{value}</p>
+    </div>
+  );
+}
+
+function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "–";
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+/** Downloads one report's CSV for the range shown (an authenticated fetch, then a Blob URL). */
+function CsvButton({ workspaceId, report, range, title }: { workspaceId: string; report: ReportName; range: AnalyticsRange; title: string }) {
+  const [busy, setBusy] = useState(false);
+  const [failed, setFailed] = useState(false);
+  return (
+    <div className="flex items-center gap-2">
+      {failed && <span role="alert" className="text-xs text-red-700">Download failed</span>}
+      <Button
+        size="sm"
+        busy={busy}
+        aria-label={`Download ${title} as CSV`}
+        onClick={async () => {
+          setBusy(true);
+          setFailed(false);
+          try {
+            await downloadReport(workspaceId, report, range);
+          } catch {
+            setFailed(true);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        CSV
+      </Button>
     </div>
   );
 }
@@ -75,7 +119,11 @@ function EnrichmentSection({ workspaceId, range }: { workspaceId: string; range:
   }));
   return (
     <Card>
-      <CardHeader title="Providers" description="Success rate (%) and credits per found value, by provider." />
+      <CardHeader
+        title="Providers"
+        description="Success rate (%) and credits per found value, by provider."
+        action={<CsvButton workspaceId={workspaceId} report="enrichment" range={range} title="provider analytics" />}
+      />
       <div className="grid gap-4 p-4 sm:grid-cols-4">
         <Stat label="Attempts" value={formatNumber(data.totals.attempts)} />
         <Stat label="Found" value={formatNumber(data.totals.found)} />
@@ -126,7 +174,11 @@ function CreditSection({ workspaceId, range }: { workspaceId: string; range: Ana
   const forecast = data.forecast;
   return (
     <Card>
-      <CardHeader title="Credits" description="Net credits spent over time, and when the balance runs out at the last 14 days' pace." />
+      <CardHeader
+        title="Credits"
+        description="Net credits spent over time, and when the balance runs out at the last 14 days' pace."
+        action={<CsvButton workspaceId={workspaceId} report="credits" range={range} title="credit analytics" />}
+      />
       <div className="grid gap-4 p-4 sm:grid-cols-4">
         <Stat label="Spent in period" value={formatNumber(data.totals.net_spent)} />
         <Stat label="Daily usage (14 days)" value={forecast.daily_usage.toFixed(1)} />
@@ -159,13 +211,69 @@ function JobSection({ workspaceId, range }: { workspaceId: string; range: Analyt
   if (!data) return <Card><SkeletonRows rows={2} label="Loading job analytics" /></Card>;
   return (
     <Card>
-      <CardHeader title="Jobs" description="Throughput of enrichment jobs in the period." />
+      <CardHeader
+        title="Jobs"
+        description="Enrichment jobs and column runs: how many ran, how long they waited, how fast they went."
+        action={<CsvButton workspaceId={workspaceId} report="jobs" range={range} title="job analytics" />}
+      />
       <div className="grid gap-4 p-4 sm:grid-cols-4">
-        <Stat label="Jobs finished" value={formatNumber(data.totals.finished)} />
-        <Stat label="Records" value={formatNumber(data.totals.records)} />
+        <Stat label="Jobs finished" value={`${formatNumber(data.totals.finished)} of ${formatNumber(data.totals.created)}`} />
+        <Stat label="Average queue time" value={formatMs(data.totals.avg_queue_ms)} />
+        <Stat label="Records per second" value={data.totals.records_per_second === null ? "–" : data.totals.records_per_second.toFixed(1)} />
         <Stat label="Records completed" value={formatNumber(data.totals.records_completed)} />
-        <Stat label="Credits spent" value={formatNumber(data.totals.credits_spent)} />
       </div>
+    </Card>
+  );
+}
+
+function ScrapingSection({ workspaceId, range }: { workspaceId: string; range: AnalyticsRange }) {
+  const report = useScrapingReport(workspaceId, range);
+  const data = report.data;
+  if (!data) return <Card><SkeletonRows rows={3} label="Loading scraping analytics" /></Card>;
+  return (
+    <Card>
+      <CardHeader
+        title="Scraping"
+        description="Pages the scraper fetched for enrichment: success and latency by domain."
+        action={<CsvButton workspaceId={workspaceId} report="scraping" range={range} title="scraping analytics" />}
+      />
+      {data.totals.tasks === 0 ? (
+        <EmptyState icon={<IconJobs />} title="No scraping in this period">
+          Domains appear here once enrichment uses the scraper.
+        </EmptyState>
+      ) : (
+        <>
+          <div className="grid gap-4 p-4 sm:grid-cols-3">
+            <Stat label="Pages" value={formatNumber(data.totals.tasks)} />
+            <Stat label="Success rate" value={formatPercent(data.totals.success_rate ?? 0)} />
+            <Stat label="Average latency" value={formatMs(data.totals.avg_latency_ms)} />
+          </div>
+          <table className="w-full text-left text-sm">
+            <thead className="text-xs text-zinc-500">
+              <tr className="border-b border-zinc-100">
+                <th scope="col" className="px-4 py-2 font-medium">Domain</th>
+                <th scope="col" className="px-4 py-2 text-right font-medium">Pages</th>
+                <th scope="col" className="px-4 py-2 text-right font-medium">Success rate</th>
+                <th scope="col" className="px-4 py-2 text-right font-medium">Failed</th>
+                <th scope="col" className="px-4 py-2 text-right font-medium">Median latency</th>
+                <th scope="col" className="px-4 py-2 text-right font-medium">p95 latency</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.by_domain.map((d) => (
+                <tr key={d.domain} className="border-b border-zinc-50">
+                  <td className="px-4 py-2">{d.domain || "(no answer)"}</td>
+                  <td className="px-4 py-2 text-right tabular-nums">{formatNumber(d.tasks)}</td>
+                  <td className="px-4 py-2 text-right tabular-nums">{formatPercent(d.success_rate ?? 0)}</td>
+                  <td className="px-4 py-2 text-right tabular-nums">{formatNumber(d.failed)}</td>
+                  <td className="px-4 py-2 text-right tabular-nums">{formatMs(d.p50_latency_ms)}</td>
+                  <td className="px-4 py-2 text-right tabular-nums">{formatMs(d.p95_latency_ms)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
     </Card>
   );
 }
@@ -183,6 +291,7 @@ export function AnalyticsPage() {
       <EnrichmentSection workspaceId={workspaceId} range={range} />
       <CreditSection workspaceId={workspaceId} range={range} />
       <JobSection workspaceId={workspaceId} range={range} />
+      <ScrapingSection workspaceId={workspaceId} range={range} />
     </div>
   );
 }
