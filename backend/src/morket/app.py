@@ -13,6 +13,9 @@ from redis.asyncio import Redis
 from morket import __version__
 from morket.analytics.router import router as analytics_router
 from morket.analytics.runtime import ConsumerTask
+from morket.apikeys.router import router as api_keys_router
+from morket.apikeys.router import self_router as api_key_self_router
+from morket.apikeys.service import ApiKeyUsage
 from morket.auth.identity_cache import IdentityCache
 from morket.auth.router import router as auth_router
 from morket.columns.router import router as columns_router
@@ -96,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.outbox_listener = OutboxListener(settings.database_url)
     # Who a token is, for a few seconds; emptied in every process by NOTIFY when access changes.
     app.state.identity_cache = IdentityCache(settings.database_url, settings.identity_cache_seconds)
+    # API keys' last use, written at most once a minute per key (apikeys/service.py).
+    app.state.api_key_usage = ApiKeyUsage(app.state.sessions)
 
     install_error_handlers(app)
     install_openapi(app)
@@ -132,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         workspaces_router,
         invitations_router,
+        api_keys_router,
+        api_key_self_router,
         credentials_router,
         credentials_internal_router,
         billing_router,

@@ -7,24 +7,42 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from morket.apikeys.tokens import PresentedApiKey, is_api_key
 from morket.auth.identity_cache import IdentityCache
 from morket.auth.repository import Identity
 from morket.auth.security import AccessClaims
 from morket.auth.service import AuthService
 from morket.core.deps import SessionDep, SettingsDep
-from morket.core.errors import TooManyRequests, Unauthorized
+from morket.core.errors import Forbidden, TooManyRequests, Unauthorized
 from morket.core.ratelimit import RateLimiter, retry_after_header
 
-_bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
+_bearer = HTTPBearer(
+    auto_error=False, description="Access token from /api/v1/auth/login, or a workspace API key (mk_...)"
+)
 
 
-async def access_claims(
+async def bearer_credential(
     settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> AccessClaims:
-    """The verified claims of the bearer token; no database yet (workspace routes add the role to that query)."""
+) -> AccessClaims | PresentedApiKey:
+    """A verified access token's claims, or an API key still to be looked up (workspace routes)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Authentication required: send 'Authorization: Bearer <access token>'.")
+    if is_api_key(credentials.credentials):
+        return PresentedApiKey(credentials.credentials)
     return AuthService.decode_with(settings, credentials.credentials)
+
+
+BearerCredential = Annotated[AccessClaims | PresentedApiKey, Depends(bearer_credential)]
+
+
+async def access_claims(credential: BearerCredential) -> AccessClaims:
+    """The verified claims of a user's access token; no database yet. API keys are for workspace routes."""
+    if isinstance(credential, PresentedApiKey):
+        raise Forbidden(
+            "API keys work on workspace routes (/api/v1/workspaces/{id}/...); this one needs a user's sign-in.",
+            code="api_key_not_supported",
+        )
+    return credential
 
 
 AccessClaimsDep = Annotated[AccessClaims, Depends(access_claims)]

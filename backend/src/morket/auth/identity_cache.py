@@ -7,9 +7,10 @@ family) is still live, and their role in the workspace of the URL. That is one q
 It may only do so while no change to access can slip past it, so an entry is dropped:
 
 - in every process, when PostgreSQL announces a change: triggers on `users`, `token_families`,
-  `memberships` and `workspaces` (migration 0013) `NOTIFY morket_identity` in the writing
-  transaction, which PostgreSQL delivers at commit, before the writer's request can answer. Each
-  process LISTENs on one dedicated connection and empties its cache on any notification.
+  `memberships` and `workspaces` (migration 0013), and on `api_keys` (0060: revocation, role,
+  scopes) `NOTIFY morket_identity` in the writing transaction, which PostgreSQL delivers at
+  commit, before the writer's request can answer. Each process LISTENs on one dedicated
+  connection and empties its cache on any notification.
 - in the writing process at once, when one of its sessions commits a write to those tables
   (SQLAlchemy events below), so its own next request cannot race the notification.
 - when the LISTEN connection is lost: the cache empties and stays off until it is back, since
@@ -36,6 +37,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql.elements import TextClause
 
+from morket.apikeys.repository import ApiKeyIdentity
 from morket.auth.repository import Identity
 from morket.models import Membership, TokenFamily, User, Workspace
 
@@ -65,6 +67,8 @@ class IdentityCache:
         self.max_entries = max_entries
         self._clock = clock
         self._entries: dict[Key, tuple[Identity, float]] = {}
+        # API keys by their SHA-256 (apikeys/service.py); emptied with everything else.
+        self._api_keys: dict[str, tuple[ApiKeyIdentity, float]] = {}
         # Bumped by every invalidation: a lookup that started before one must not store its answer.
         self.generation = 0
         self._conn: asyncpg.Connection | None = None
@@ -131,9 +135,26 @@ class IdentityCache:
             self._entries.clear()
         self._entries[key] = (identity, self._clock() + self.ttl)
 
+    def get_api_key(self, key_hash: str) -> ApiKeyIdentity | None:
+        entry = self._api_keys.get(key_hash)
+        if entry is None:
+            return None
+        if entry[1] <= self._clock() or not self.listening:
+            self._api_keys.pop(key_hash, None)
+            return None
+        return entry[0]
+
+    def put_api_key(self, key_hash: str, key: ApiKeyIdentity, generation: int) -> None:
+        if generation != self.generation or not self.listening:
+            return
+        if len(self._api_keys) >= self.max_entries:
+            self._api_keys.clear()
+        self._api_keys[key_hash] = (key, self._clock() + self.ttl)
+
     def invalidate(self) -> None:
         self.generation += 1
         self._entries.clear()
+        self._api_keys.clear()
 
     def _notified(self, *_: Any) -> None:
         self.invalidate()
@@ -195,6 +216,13 @@ def _note_statement(state: ORMExecuteState) -> None:
         table = getattr(getattr(statement, "table", None), "name", None)
         if table is None or table in WATCHED_TABLES:
             state.session.info[_FLAG] = True
+
+
+def note_access_change(session: Session | Any) -> None:
+    """Empty this process's caches when `session` commits: for writes the hooks above do not see
+    (an API key's revocation: `api_keys` is not watched, so recording a key's use empties nothing)."""
+    sync = getattr(session, "sync_session", session)
+    sync.info[_FLAG] = True
 
 
 # A flag left by a rolled-back write only costs one needless invalidation at the next commit.

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     rate_limit_auth_per_minute: int = Field(default=5, ge=1)
     rate_limit_general_per_minute: int = Field(default=600, ge=1)
+    # A workspace API key's own limit when its creator sets none (docs/api-keys.md).
+    api_key_rate_limit_per_minute: int = Field(default=600, ge=1, le=100_000)
     # How long an API process may reuse a token's identity and role without asking PostgreSQL
     # (auth/identity_cache.py). Revocations and role changes empty it at once by NOTIFY; this is
     # only the safety net should a notification be lost. 0 turns the cache off.

@@ -1,6 +1,7 @@
 """All ORM models, one file per table, imported here so alembic sees them."""
 
 from morket.models.analytics_dead_letter import AnalyticsDeadLetter
+from morket.models.api_key import ApiKey, ApiKeyScope
 from morket.models.cell_history import CellHistory, CellSource
 from morket.models.credential import Credential
 from morket.models.credential_access_log import CredentialAccessLog
@@ -29,6 +30,8 @@ from morket.models.workspace_provider_settings import WorkspaceProviderSettings
 
 __all__ = [
     "AnalyticsDeadLetter",
+    "ApiKey",
+    "ApiKeyScope",
     "CellHistory",
     "CellSource",
     "ColumnKind",

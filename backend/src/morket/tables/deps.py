@@ -10,13 +10,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from morket.apikeys.deps import api_key_access
+from morket.apikeys.tokens import PresentedApiKey, is_api_key
 from morket.auth.deps import IdentityCacheDep
 from morket.auth.service import AuthService
 from morket.core.deps import SessionDep, SettingsDep
 from morket.core.errors import NotFound, Unauthorized
+from morket.models import Role
 from morket.tables.live import decode_event_token
 from morket.workspaces.deps import WorkspaceAccess
 from morket.workspaces.service import WorkspaceService
@@ -25,6 +28,7 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/au
 
 
 async def event_stream_access(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     identities: IdentityCacheDep,
@@ -33,6 +37,10 @@ async def event_stream_access(
     table_id: Annotated[uuid.UUID, Path(description="Table id")],
     token: Annotated[str | None, Query(max_length=2000, description="Token from POST .../events/token")] = None,
 ) -> WorkspaceAccess:
+    if credentials is not None and credentials.scheme.lower() == "bearer" and is_api_key(credentials.credentials):
+        presented = PresentedApiKey(credentials.credentials)
+        key, key_role = await api_key_access(request, session, identities, presented, workspace_id, Role.VIEWER)
+        return WorkspaceAccess(workspace_id=workspace_id, user_id=key.created_by, role=key_role, api_key_id=key.id)
     if credentials is not None and credentials.scheme.lower() == "bearer":
         auth = AuthService(session, settings, identities)
         caller = await auth.identity(AuthService.decode_with(settings, credentials.credentials), workspace_id)

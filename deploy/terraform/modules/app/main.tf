@@ -27,6 +27,7 @@ locals {
     TRUSTED_PROXIES               = join(",", concat([var.vpc_cidr], var.trusted_proxy_cidrs))
     RATE_LIMIT_AUTH_PER_MINUTE    = "5"
     RATE_LIMIT_GENERAL_PER_MINUTE = "600"
+    API_KEY_RATE_LIMIT_PER_MINUTE = "600"
     IDENTITY_CACHE_SECONDS        = "5"
     DATABASE_POOL_SIZE            = "20"
     ACCESS_LOG                    = "false"
