@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/api/v1/api-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Describe Api Key
+         * @description The API key making the call: its workspace, role and scopes (for clients that hold only a key).
+         */
+        get: operations["describe_api_key_api_v1_api_key_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -351,6 +371,50 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Api Keys
+         * @description The workspace's API keys (admin+): prefixes only, never a key.
+         */
+        get: operations["list_api_keys_api_v1_workspaces__workspace_id__api_keys_get"];
+        put?: never;
+        /**
+         * Create Api Key
+         * @description Create an API key (admin+); the key is in the answer this once.
+         */
+        post: operations["create_api_key_api_v1_workspaces__workspace_id__api_keys_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Api Key
+         * @description Revoke an API key (admin+): it stops working in every API process at once.
+         */
+        delete: operations["revoke_api_key_api_v1_workspaces__workspace_id__api_keys__key_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1354,6 +1418,147 @@ export interface components {
             /** Reserved */
             reserved: number;
         };
+        /** ApiKeyCreate */
+        ApiKeyCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Rate Limit Per Minute
+             * @description default: API_KEY_RATE_LIMIT_PER_MINUTE
+             */
+            rate_limit_per_minute?: number | null;
+            /**
+             * @description viewer or member; never above the creator's role
+             * @default viewer
+             */
+            role: components["schemas"]["Role"];
+            /**
+             * Scopes
+             * @description read, write, enrich, billing; default read only (billing is never implied)
+             */
+            scopes?: components["schemas"]["ApiKeyScope"][];
+        };
+        /** ApiKeyCreated */
+        ApiKeyCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Created By
+             * Format: uuid
+             */
+            created_by: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Key
+             * @description the key; shown once, only its SHA-256 is kept
+             */
+            key: string;
+            /**
+             * Last Used At
+             * @description recorded at most once a minute
+             */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description the key's first characters, to recognise it; the rest is never shown again
+             */
+            prefix: string;
+            /** Rate Limit Per Minute */
+            rate_limit_per_minute: number;
+            /** Revoked At */
+            revoked_at: string | null;
+            role: components["schemas"]["Role"];
+            /** Scopes */
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
+        /** ApiKeyOut */
+        ApiKeyOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Created By
+             * Format: uuid
+             */
+            created_by: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Last Used At
+             * @description recorded at most once a minute
+             */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description the key's first characters, to recognise it; the rest is never shown again
+             */
+            prefix: string;
+            /** Rate Limit Per Minute */
+            rate_limit_per_minute: number;
+            /** Revoked At */
+            revoked_at: string | null;
+            role: components["schemas"]["Role"];
+            /** Scopes */
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
+        /**
+         * ApiKeyScope
+         * @description What a key may do, on top of its role (docs/api-keys.md has the route -> scope rule).
+         * @enum {string}
+         */
+        ApiKeyScope: "read" | "write" | "enrich" | "billing";
+        /**
+         * ApiKeySelf
+         * @description What the presented key is: a client learns its workspace from it.
+         */
+        ApiKeySelf: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /** Rate Limit Per Minute */
+            rate_limit_per_minute: number;
+            /** @description the key's role, capped by its creator's current role */
+            role: components["schemas"]["Role"];
+            /** Scopes */
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
         /** AttemptOut */
         AttemptOut: {
             /** Cached */
@@ -2116,6 +2321,48 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[ApiKeyCreated] */
+        Envelope_ApiKeyCreated_: {
+            data?: components["schemas"]["ApiKeyCreated"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[ApiKeyOut] */
+        Envelope_ApiKeyOut_: {
+            data?: components["schemas"]["ApiKeyOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[ApiKeySelf] */
+        Envelope_ApiKeySelf_: {
+            data?: components["schemas"]["ApiKeySelf"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[AuthResult] */
         Envelope_AuthResult_: {
             data?: components["schemas"]["AuthResult"] | null;
@@ -2553,6 +2800,21 @@ export interface components {
         /** Envelope[WorkspaceOut] */
         Envelope_WorkspaceOut_: {
             data?: components["schemas"]["WorkspaceOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[list[ApiKeyOut]] */
+        Envelope_list_ApiKeyOut__: {
+            /** Data */
+            data?: components["schemas"]["ApiKeyOut"][] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -4132,6 +4394,26 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    describe_api_key_api_v1_api_key_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ApiKeySelf_"];
+                };
+            };
+        };
+    };
     login_api_v1_auth_login_post: {
         parameters: {
             query?: never;
@@ -4817,6 +5099,110 @@ export interface operations {
             };
             /** @description Analytics is unavailable (ClickHouse/chDB not reachable) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_api_keys_api_v1_workspaces__workspace_id__api_keys_get: {
+        parameters: {
+            query?: {
+                /** @description also list revoked keys */
+                include_revoked?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_ApiKeyOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_api_key_api_v1_workspaces__workspace_id__api_keys_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ApiKeyCreated_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    revoke_api_key_api_v1_workspaces__workspace_id__api_keys__key_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ApiKeyOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
