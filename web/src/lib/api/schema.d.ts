@@ -847,7 +847,7 @@ export interface paths {
         head?: never;
         /**
          * Rename Table
-         * @description Rename a table.
+         * @description Rename a table and/or switch its auto-run (off: no column of the table auto-runs).
          */
         patch: operations["rename_table_api_v1_workspaces__workspace_id__tables__table_id__patch"];
         trace?: never;
@@ -3494,6 +3494,12 @@ export interface components {
         };
         /** TableCreate */
         TableCreate: {
+            /**
+             * Auto Run
+             * @description Off: no column of the table auto-runs.
+             * @default true
+             */
+            auto_run: boolean;
             /** Columns */
             columns?: components["schemas"]["ColumnCreate"][];
             /** Name */
@@ -3501,6 +3507,11 @@ export interface components {
         };
         /** TableOut */
         TableOut: {
+            /**
+             * Auto Run
+             * @default true
+             */
+            auto_run: boolean;
             /** Columns */
             columns?: components["schemas"]["ColumnOut"][] | null;
             /**
@@ -3532,10 +3543,18 @@ export interface components {
              */
             workspace_id: string;
         };
-        /** TableUpdate */
+        /**
+         * TableUpdate
+         * @description A rename, the table's auto-run switch, or both; at least one.
+         */
         TableUpdate: {
+            /**
+             * Auto Run
+             * @description Off: no column of the table auto-runs (columns keep their own switch).
+             */
+            auto_run?: boolean | null;
             /** Name */
-            name: string;
+            name?: string | null;
         };
         /** TokenPair */
         TokenPair: {
