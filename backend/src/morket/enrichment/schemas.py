@@ -26,6 +26,11 @@ class EnrichmentJobCreate(BaseModel):
     fields: list[str] = Field(min_length=1, max_length=MAX_FIELDS)
     waterfall: dict[str, list[str]] | None = None
     options: EnrichmentOptions | None = None
+    table_id: uuid.UUID | None = Field(
+        default=None,
+        description="The table the records go into (columns matched by name, missing ones created); "
+        "none: a new table named after the job.",
+    )
 
 
 class JobCounts(BaseModel):
@@ -56,6 +61,7 @@ class EnrichmentJobOut(BaseModel):
     progress: float
     credits: JobCredits
     workflow_id: str
+    table_id: uuid.UUID | None = Field(default=None, description="The table holding the job's rows and results.")
     error: str | None
     created_at: datetime
     started_at: datetime | None
@@ -83,6 +89,7 @@ class EnrichmentRecordOut(BaseModel):
     credits_spent: int
     error: str | None
     finished_at: datetime | None
+    row_id: int | None = Field(default=None, description="The record's row in the job's table.")
 
 
 class AttemptOut(BaseModel):

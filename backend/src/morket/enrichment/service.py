@@ -26,6 +26,7 @@ from morket.core.config import Settings
 from morket.core.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from morket.credits.service import CreditService, DebitRequest
 from morket.enrichment.catalog import ProviderCatalog
+from morket.enrichment.inline_table import InlineTableBuilder
 from morket.enrichment.repository import (
     BATCH_SIZE,
     AttemptRow,
@@ -46,6 +47,7 @@ from morket.enrichment.schemas import (
 )
 from morket.enrichment.workflows import EnrichmentJobWorkflow, JobWorkflowInput, workflow_id_for
 from morket.models import EnrichmentJob, EnrichmentRecord, JobStatus, RecordStatus
+from morket.tables.service import RowService
 from morket.webhooks.service import WebhookService, event_for_status
 
 log = logging.getLogger("morket.enrichment")
@@ -159,6 +161,17 @@ class EnrichmentService:
                 code="insufficient_credits",
                 details={"estimated": estimate, "available": account.available},
             )
+        options = body.options.model_dump(exclude_none=True) if body.options else {}
+        # issue 10, item 3: the records become rows of a table (docs/enrichment.md).
+        inline = await InlineTableBuilder(self.session).build(
+            workspace_id,
+            user_id,
+            table_id=body.table_id,
+            name=options.get("label") or f"Enrichment job {job_id}",
+            records=body.records,
+            fields=fields,
+            waterfall=waterfall,
+        )
         job = EnrichmentJob(
             id=job_id,
             workspace_id=workspace_id,
@@ -166,17 +179,19 @@ class EnrichmentService:
             status=JobStatus.QUEUED.value,
             fields=fields,
             waterfall=waterfall,
-            options=body.options.model_dump(exclude_none=True) if body.options else {},
+            options=options,
             record_count=record_count,
             batch_count=math.ceil(record_count / BATCH_SIZE),
             credits_estimated=estimate,
             credits_reserved=estimate,
             credits_spent=0,
             workflow_id=workflow_id_for(str(job_id)),
+            table_id=inline.table_id,
+            target=inline.target,
         )
         await self.repo.add_job(job)
         await AnalyticsCapture(self.session).job_status(job)
-        rows = await anyio.to_thread.run_sync(record_rows, job.id, workspace_id, body.records)
+        rows = await anyio.to_thread.run_sync(record_rows, job.id, workspace_id, body.records, inline.row_ids)
         await self.repo.copy_records(rows)
         if estimate > 0:
             try:
@@ -185,6 +200,14 @@ class EnrichmentService:
                 raise PaymentRequired(
                     exc.message, code=exc.code, details={"estimated": estimate, **(exc.details or {})}
                 ) from None
+        await sink.set_states(
+            self.session,
+            workspace_id,
+            inline.table_id,
+            inline.target,
+            inline.row_ids,
+            lambda: sink.state("queued", job_id),
+        )
         return job
 
     async def create_table_job(self, spec: TableJobSpec) -> EnrichmentJob:
@@ -290,6 +313,7 @@ class EnrichmentService:
                 settled=JobStatus(job.status).is_final,
             ),
             workflow_id=job.workflow_id,
+            table_id=job.table_id,
             error=job.error,
             created_at=job.created_at,
             started_at=job.started_at,
@@ -309,16 +333,40 @@ class EnrichmentService:
     async def records(
         self, workspace_id: uuid.UUID, job_id: uuid.UUID, status: str | None, page: int, limit: int
     ) -> tuple[list[EnrichmentRecordOut], int]:
-        await self._job(workspace_id, job_id)
+        job = await self._job(workspace_id, job_id)
         rows, total = await self.repo.list_records(workspace_id, job_id, status, (page - 1) * limit, limit)
-        return [_record_out(row) for row in rows], total
+        return await self._records_out(job, rows), total
 
     async def record(self, workspace_id: uuid.UUID, record_id: uuid.UUID) -> EnrichmentRecordDetail:
         row = await self.repo.get_record(workspace_id, record_id)
         if row is None:
             raise NotFound("Enrichment record not found.")
+        job = await self._job(workspace_id, row.job_id)
         attempts = [AttemptOut.model_validate(a, from_attributes=True) for a in await self.repo.attempts_of(row.id)]
-        return EnrichmentRecordDetail(**_record_out(row).model_dump(), attempts=attempts)
+        (out,) = await self._records_out(job, [row])
+        return EnrichmentRecordDetail(**out.model_dump(), attempts=attempts)
+
+    async def _records_out(self, job: EnrichmentJob, rows: Sequence[EnrichmentRecord]) -> list[EnrichmentRecordOut]:
+        """issue 10, item 3: an inline job's input and output are read from its table's rows (the
+        one store: edits made in the grid show here). A record whose row or table is gone keeps
+        what the job stored when it ran."""
+        cells: dict[int, dict[str, Any]] = {}
+        target = job.target or {}
+        if job.table_id is not None and "inputs" in target:
+            ids = [r.row_id for r in rows if r.row_id is not None]
+            with contextlib.suppress(NotFound):  # the table was deleted since
+                found = await RowService(self.session).get_rows(job.workspace_id, job.table_id, ids)
+                cells = {row.id: row.cells for row in found}
+        out: list[EnrichmentRecordOut] = []
+        for row in rows:
+            record = _record_out(row)
+            stored = cells.get(row.row_id) if row.row_id is not None else None
+            if stored is not None:
+                record.input = {k: v for k, c in target["inputs"].items() if (v := stored.get(c)) is not None}
+                if record.output is not None:
+                    record.output = {f: v for f, c in target["columns"].items() if (v := stored.get(c)) is not None}
+            out.append(record)
+        return out
 
     # -- cancelling -----------------------------------------------------------------------------
 
@@ -505,4 +553,5 @@ def _record_out(row: EnrichmentRecord) -> EnrichmentRecordOut:
         credits_spent=row.credits_spent,
         error=row.error,
         finished_at=row.finished_at,
+        row_id=row.row_id,
     )

@@ -1843,6 +1843,11 @@ export interface components {
             started_at: string | null;
             /** Status */
             status: string;
+            /**
+             * Table Id
+             * @description The table holding the job's rows and results.
+             */
+            table_id?: string | null;
             /** Waterfall */
             waterfall: {
                 [key: string]: string[];
@@ -1915,6 +1920,11 @@ export interface components {
             results: {
                 [key: string]: components["schemas"]["FieldResult"];
             } | null;
+            /**
+             * Row Id
+             * @description The record's row in the job's table.
+             */
+            row_id?: number | null;
             /** Seq */
             seq: number;
             /** Status */
@@ -1952,6 +1962,11 @@ export interface components {
             results: {
                 [key: string]: components["schemas"]["FieldResult"];
             } | null;
+            /**
+             * Row Id
+             * @description The record's row in the job's table.
+             */
+            row_id?: number | null;
             /** Seq */
             seq: number;
             /** Status */
@@ -4724,6 +4739,11 @@ export interface operations {
                     records: {
                         [key: string]: unknown;
                     }[];
+                    /**
+                     * Table Id
+                     * @description The table the records go into (columns matched by name, missing ones created); none: a new table named after the job.
+                     */
+                    table_id?: string | null;
                     /** Waterfall */
                     waterfall?: {
                         [key: string]: string[];
