@@ -141,8 +141,8 @@ class EnrichmentRepository:
     async def mark_running(self, job_id: uuid.UUID) -> None:
         await self.session.execute(
             update(EnrichmentJob)
-            .where(EnrichmentJob.id == job_id, EnrichmentJob.status == JobStatus.QUEUED.value)
-            .values(status=JobStatus.RUNNING.value, started_at=func.now())
+            .where(EnrichmentJob.id == job_id, EnrichmentJob.status == JobStatus.QUEUED)
+            .values(status=JobStatus.RUNNING, started_at=func.now())
         )
 
     async def unsettled_jobs_older_than(self, cutoff: datetime, limit: int = 500) -> Sequence[EnrichmentJob]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from morket.models import JobStatus, RecordStatus
 
 MAX_FIELDS = 20
 MAX_WATERFALL = 10
@@ -51,7 +53,7 @@ class JobCredits(BaseModel):
 class EnrichmentJobOut(BaseModel):
     id: uuid.UUID
     workspace_id: uuid.UUID
-    status: str
+    status: JobStatus
     fields: list[str]
     waterfall: dict[str, list[str]]
     options: dict[str, Any]
@@ -70,7 +72,7 @@ class EnrichmentJobOut(BaseModel):
 
 
 class FieldResult(BaseModel):
-    status: str  # found | not_found | failed | skipped
+    status: Literal["found", "not_found", "failed", "skipped"]
     value: Any = None
     provider: str | None = None
     cost: int = 0
@@ -82,7 +84,7 @@ class EnrichmentRecordOut(BaseModel):
     job_id: uuid.UUID
     seq: int
     batch_no: int
-    status: str
+    status: RecordStatus
     input: dict[str, Any]
     output: dict[str, Any] | None
     results: dict[str, FieldResult] | None

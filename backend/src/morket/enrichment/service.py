@@ -176,7 +176,7 @@ class EnrichmentService:
             id=job_id,
             workspace_id=workspace_id,
             created_by=user_id,
-            status=JobStatus.QUEUED.value,
+            status=JobStatus.QUEUED,
             fields=fields,
             waterfall=waterfall,
             options=options,
@@ -228,7 +228,7 @@ class EnrichmentService:
             id=job_id,
             workspace_id=spec.workspace_id,
             created_by=spec.user_id,
-            status=JobStatus.QUEUED.value,
+            status=JobStatus.QUEUED,
             fields=list(spec.fields),
             waterfall={k: list(v) for k, v in spec.waterfall.items()},
             options={"label": spec.label},
@@ -378,7 +378,7 @@ class EnrichmentService:
             raise Conflict(f"The job is already {locked.status}.", code="job_finished")
         if locked.cancel_requested_at is None:
             locked.cancel_requested_at = datetime.now(UTC)
-            locked.status = JobStatus.CANCELLING.value
+            locked.status = JobStatus.CANCELLING
             await self.session.flush()
         return locked
 
@@ -504,7 +504,7 @@ class EnrichmentService:
                 self.session, job.id, job.workspace_id, job.table_id, job.target, budget_reached=budget_stop
             )
         await CreditService(self.session).release(job.workspace_id, job.id)
-        job.status = status.value
+        job.status = status
         job.completed_count = completed
         job.failed_count = failed
         job.cancelled_count = cancelled_count

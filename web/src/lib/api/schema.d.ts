@@ -1841,8 +1841,7 @@ export interface components {
             record_count: number;
             /** Started At */
             started_at: string | null;
-            /** Status */
-            status: string;
+            status: components["schemas"]["JobStatus"];
             /**
              * Table Id
              * @description The table holding the job's rows and results.
@@ -1927,8 +1926,7 @@ export interface components {
             row_id?: number | null;
             /** Seq */
             seq: number;
-            /** Status */
-            status: string;
+            status: components["schemas"]["RecordStatus"];
         };
         /** EnrichmentRecordOut */
         EnrichmentRecordOut: {
@@ -1969,8 +1967,7 @@ export interface components {
             row_id?: number | null;
             /** Seq */
             seq: number;
-            /** Status */
-            status: string;
+            status: components["schemas"]["RecordStatus"];
         };
         /** EnrichmentReport */
         EnrichmentReport: {
@@ -2728,8 +2725,11 @@ export interface components {
             cost: number;
             /** Provider */
             provider?: string | null;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "found" | "not_found" | "failed" | "skipped";
             /** Value */
             value?: unknown;
         };
