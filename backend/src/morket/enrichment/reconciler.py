@@ -14,7 +14,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from morket.core.config import Settings
 from morket.core.db import unit_of_work
-from morket.enrichment.service import EnrichmentService
+from morket.enrichment.control import JobControl
+from morket.enrichment.runs import JobRunService
 from morket.enrichment.workflows import EnrichmentJobWorkflow
 from morket.models import EnrichmentJob
 from morket.webhooks.workflows import DeliveryInput, WebhookDeliveryWorkflow
@@ -45,7 +46,7 @@ async def reconcile_jobs(
     Returns the number of jobs acted on.
     """
     async with sessions() as session:
-        jobs = await EnrichmentService(session, settings).unsettled_jobs(older_than)
+        jobs = await JobRunService(session, settings).unsettled_jobs(older_than)
     acted = 0
     for job in jobs:
         try:
@@ -72,12 +73,11 @@ async def _reconcile(
         await handle.signal(EnrichmentJobWorkflow.cancel)
         return 1
     if status is None and not cancel_requested:
-        async with sessions() as session:
-            await EnrichmentService(session, settings).start_workflow(client, job)
+        await JobControl(settings).start_workflow(client, job)
         return 1
     error = None if status is None else f"the job's workflow was {status.name.lower()} before it settled the job"
     async with unit_of_work(sessions) as session:
-        settlement = await EnrichmentService(session, settings).settle(
+        settlement = await JobRunService(session, settings).settle(
             job.id, cancelled=cancel_requested, error=None if cancel_requested else error
         )
     log.warning("settled job %s as %s (workflow: %s)", job.id, settlement.status, status)
