@@ -107,7 +107,7 @@ async def run_after_commit(session: AsyncSession) -> None:
     for hook in hooks:
         try:
             await hook()
-        except Exception:
+        except Exception:  # noqa: BLE001 - committed already: a failing hook is logged, its sweep retries
             _log.exception("an after-commit hook failed")
 
 
