@@ -210,6 +210,20 @@ class EnrichmentService:
             await credits.reserve(spec.workspace_id, job.id, reserve, idempotency_key=f"job:{job.id}:reserve")
         return job
 
+    async def create_table_jobs(self, specs: Sequence[TableJobSpec]) -> list[EnrichmentJob]:
+        """Jobs for several column runs started together: the job of each spec, in order.
+
+        Specs over the same rows with the same write policy and no budget share one job
+        (`merge_specs`): one record per row asks every field, so a provider call that answers
+        several fields (Clearbit: company_name and industry) is made once for the row, and the
+        row is read, locked and written once per batch instead of once per column."""
+        jobs: list[EnrichmentJob | None] = [None] * len(specs)
+        for merged, members in merge_specs(specs):
+            job = await self.create_table_job(merged)
+            for index in members:
+                jobs[index] = job
+        return [job for job in jobs if job is not None]
+
     # Temporal control lives in enrichment/control.py; these stay for the callers written against them.
     def workflow_input(self, job: EnrichmentJob) -> JobWorkflowInput:
         return JobControl(self.settings).workflow_input(job)
@@ -337,6 +351,48 @@ class EnrichmentService:
         return await JobRunService(self.session, self.settings, self.catalog).settle(
             job_id, cancelled=cancelled, error=error
         )
+
+
+def _mergeable(a: TableJobSpec, b: TableJobSpec) -> bool:
+    if (a.table_id, a.row_ids, a.target["write_policy"]) != (b.table_id, b.row_ids, b.target["write_policy"]):
+        return False
+    if a.budget is not None or b.budget is not None:  # a budget is per column run
+        return False
+    if set(a.fields) & set(b.fields) or set(a.target["columns"].values()) & set(b.target["columns"].values()):
+        return False
+    # The same provider input key must mean the same value on every row.
+    return all(x[k] == y[k] for x, y in zip(a.inputs, b.inputs, strict=True) for k in x.keys() & y.keys())
+
+
+def merge_specs(specs: Sequence[TableJobSpec]) -> list[tuple[TableJobSpec, list[int]]]:
+    """Column runs that can be one job (same table, same rows in the same order, same write
+    policy, no budget, different fields and columns, agreeing inputs), each with the indexes of
+    the specs it stands for. Pure; order kept."""
+    groups: list[tuple[TableJobSpec, list[int]]] = []
+    for index, spec in enumerate(specs):
+        for position, (merged, members) in enumerate(groups):
+            if _mergeable(merged, spec):
+                groups[position] = (
+                    TableJobSpec(
+                        workspace_id=merged.workspace_id,
+                        user_id=merged.user_id,
+                        table_id=merged.table_id,
+                        label=f"{merged.label} + {spec.label.rsplit(' / ', 1)[-1]}"[:200],
+                        fields=[*merged.fields, *spec.fields],
+                        waterfall={**merged.waterfall, **spec.waterfall},
+                        inputs=[{**x, **y} for x, y in zip(merged.inputs, spec.inputs, strict=True)],
+                        row_ids=merged.row_ids,
+                        target={
+                            **merged.target,
+                            "columns": {**merged.target["columns"], **spec.target["columns"]},
+                        },
+                    ),
+                    [*members, index],
+                )
+                break
+        else:
+            groups.append((spec, [index]))
+    return groups
 
 
 def _record_out(row: EnrichmentRecord) -> EnrichmentRecordOut:
