@@ -198,6 +198,13 @@ async def test_inline_job_refusals_write_nothing(
         assert response.status_code == 404, response.text
     assert (await api.post(_jobs(ws), json={**body, "table_id": "nope"}, headers=user.headers)).status_code == 422
 
+    # A label names the new table; a blank one does not.
+    for label, expected in (("Q3 leads", "Q3 leads"), ("   ", None)):
+        job = await create_job(api, user, ws, {**body, "options": {"label": label}})
+        table = (await api.get(_tables(ws, f"/{job['table_id']}"), headers=user.headers)).json()["data"]
+        assert table["name"] == (expected or f"Enrichment job {job['id']}")
+        before = (before[0] + 1, before[1] + 1)
+
     # Not enough credits: 402 before a table is made.
     poor, poor_ws = await funded_workspace(api, credits=1)
     response = await api.post(_jobs(poor_ws), json=body, headers=poor.headers)

@@ -128,7 +128,7 @@ class EnrichmentService:
             workspace_id,
             user_id,
             table_id=body.table_id,
-            name=options.get("label") or f"Enrichment job {job_id}",
+            name=_table_name(options.get("label"), job_id),
             records=body.records,
             fields=fields,
             waterfall=waterfall,
@@ -351,6 +351,12 @@ class EnrichmentService:
         return await JobRunService(self.session, self.settings, self.catalog).settle(
             job_id, cancelled=cancelled, error=error
         )
+
+
+def _table_name(label: str | None, job_id: uuid.UUID) -> str:
+    """The new table of an inline job: its label, or "Enrichment job <id>" (a blank label too)."""
+    cleaned = (label or "").replace("\x00", "").strip()[:200]
+    return cleaned or f"Enrichment job {job_id}"
 
 
 def _mergeable(a: TableJobSpec, b: TableJobSpec) -> bool:
