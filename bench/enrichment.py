@@ -150,6 +150,30 @@ async def raw_capacity_at(sandbox_url: str, seconds: float, concurrency: int) ->
         return done / (time.monotonic() - started)
 
 
+async def wait_for_workers(settings: Settings, count: int, timeout: float = 120.0) -> None:
+    """Until `count` worker processes poll the task queue for activities (Temporal says so).
+
+    A worker process compiles every module when it starts (no .pyc in this environment:
+    PYTHONDONTWRITEBYTECODE), several seconds on a busy machine; a fixed sleep let that start-up
+    leak into the measured time."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+    from temporalio.client import Client
+
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    request = DescribeTaskQueueRequest(
+        namespace=settings.temporal_namespace,
+        task_queue=TaskQueue(name=settings.temporal_task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    )
+    deadline = time.monotonic() + timeout
+    while len((await client.workflow_service.describe_task_queue(request)).pollers) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the worker did not start polling")
+        await asyncio.sleep(0.1)
+
+
 async def sandbox_stats(sandbox_url: str) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=sandbox_url) as http:
         stats: dict[str, Any] = (await http.get("/_admin/stats")).json()
@@ -369,7 +393,7 @@ async def throughput(
     with contextlib.ExitStack() as workers:
         for _ in range(args.workers):
             workers.enter_context(process([sys.executable, *profile, "-m", "morket.cli", "worker"], env, log))
-        await asyncio.sleep(2)
+        await wait_for_workers(settings, args.workers)
         before = await sandbox_stats(sandbox_url)
         runner = run_table if args.path == "table" else run_job
         job = await runner(api, headers, ws, args.records, f"tp{uuid.uuid4().hex[:4]}")
@@ -410,7 +434,7 @@ async def ratelimit(
             await asyncio.sleep(0.25)
 
     with process([sys.executable, "-m", "morket.cli", "worker"], env, log):
-        await asyncio.sleep(2)
+        await wait_for_workers(settings, 1)
         sampler = asyncio.create_task(sample())
         runner = run_table if args.path == "table" else run_job
         job = await runner(api, headers, ws, args.ratelimit_records, f"rl{uuid.uuid4().hex[:4]}")
