@@ -43,6 +43,7 @@ from morket.enrichment.schemas import (
 )
 from morket.enrichment.workflows import JobWorkflowInput, workflow_id_for
 from morket.models import EnrichmentJob, EnrichmentRecord, JobStatus, RecordStatus
+from morket.providers import registry
 from morket.tables.service import RowService
 
 # Names of the worker's side, importable from here as before the split.
@@ -366,14 +367,31 @@ def _mergeable(a: TableJobSpec, b: TableJobSpec) -> bool:
         return False
     if set(a.fields) & set(b.fields) or set(a.target["columns"].values()) & set(b.target["columns"].values()):
         return False
+    # Neither column's providers may see an input the other brings (it could change their answer).
+    a_keys = {k for record in a.inputs for k in record}
+    b_keys = {k for record in b.inputs for k in record}
+    if (b_keys - a_keys) & _reads(a) or (a_keys - b_keys) & _reads(b):
+        return False
     # The same provider input key must mean the same value on every row.
     return all(x[k] == y[k] for x, y in zip(a.inputs, b.inputs, strict=True) for k in x.keys() & y.keys())
 
 
+def _reads(spec: TableJobSpec) -> set[str]:
+    """Every input key some provider of the spec's waterfalls can use."""
+    return {
+        key
+        for name in spec.fields
+        for slug in spec.waterfall.get(name, [])
+        for alternative in registry.required_inputs(slug, name).alternatives
+        for key in alternative
+    }
+
+
 def merge_specs(specs: Sequence[TableJobSpec]) -> list[tuple[TableJobSpec, list[int]]]:
     """Column runs that can be one job (same table, same rows in the same order, same write
-    policy, no budget, different fields and columns, agreeing inputs), each with the indexes of
-    the specs it stands for. Pure; order kept."""
+    policy, no budget, different fields and columns, agreeing inputs, and no input of one that a
+    provider of the other would read), each with the indexes of the specs it stands for. Pure;
+    order kept."""
     groups: list[tuple[TableJobSpec, list[int]]] = []
     for index, spec in enumerate(specs):
         for position, (merged, members) in enumerate(groups):
