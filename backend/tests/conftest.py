@@ -25,7 +25,7 @@ from morket.devstack import database
 from morket.devstack.ports import free_port, port_open
 from morket.devstack.postgres import PrivatePostgres
 from morket.devstack.temporal import TemporalDevServer
-from morket.enrichment.worker import connect
+from morket.worker import connect
 
 TEST_PG_PORT = 54339
 # One chDB path per test process (chDB opens one path per process, and only one process a path).

@@ -1,7 +1,7 @@
 """search: documents per workspace row (weighted tsvector, trigram), terms, generations, settings
 
 Revision ID: 0040
-Revises: 0014
+Revises: 0035
 """
 
 from collections.abc import Sequence
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0040"
-down_revision: str | None = "0014"
+down_revision: str | None = "0035"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

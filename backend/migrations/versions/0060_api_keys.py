@@ -5,7 +5,7 @@ API process drops its cached key at the commit. `last_used_at` is not in the tri
 list: recording use (at most once a minute) must not empty every cache.
 
 Revision ID: 0060
-Revises: 0014
+Revises: 0040
 """
 
 from collections.abc import Sequence

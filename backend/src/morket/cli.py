@@ -130,7 +130,7 @@ def seed_demo() -> None:
 def worker() -> None:
     """Run the Temporal worker: enrichment workflows and activities, webhook delivery."""
     from morket.core.logging import configure_logging
-    from morket.enrichment.worker import main
+    from morket.worker import main
 
     _settings_or_exit()
     settings = load_settings()

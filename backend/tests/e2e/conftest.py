@@ -19,8 +19,8 @@ from morket.core.config import Settings
 from morket.core.db import make_sessionmaker
 from morket.devstack.ports import free_port
 from morket.devstack.temporal import TemporalDevServer
-from morket.enrichment.worker import connect, enrichment_worker
 from morket.webui import default_dist_dir
+from morket.worker import build_worker, connect
 from tests.conftest import make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,7 +54,7 @@ def _run_worker(settings: Settings, ready: threading.Event, stop: threading.Even
         engine = create_async_engine(settings.database_url, pool_size=4)
         client = await connect(settings)
         try:
-            async with enrichment_worker(client, settings, make_sessionmaker(engine)) as worker, worker:
+            async with build_worker(client, settings, make_sessionmaker(engine)) as worker, worker:
                 ready.set()
                 while not stop.is_set():
                     await asyncio.sleep(0.1)

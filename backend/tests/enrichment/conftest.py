@@ -15,8 +15,8 @@ from temporalio.client import Client
 from morket.app import create_app
 from morket.core.config import Settings
 from morket.devstack.temporal import TemporalDevServer
-from morket.enrichment.worker import enrichment_worker
 from morket.sandbox.server import SandboxServer
+from morket.worker import build_worker
 from tests.conftest import make_settings
 from tests.webhooks.receiver import RECEIVER_PORTS
 
@@ -81,5 +81,5 @@ async def api(
 async def worker(
     enrichment_settings: Settings, temporal_client: Client, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[None]:
-    async with enrichment_worker(temporal_client, enrichment_settings, sessions) as w, w:
+    async with build_worker(temporal_client, enrichment_settings, sessions) as w, w:
         yield

@@ -14,10 +14,10 @@ from temporalio.client import Client
 
 from morket.core.config import Settings
 from morket.enrichment.gateway_access import GatewayProviderAccess
-from morket.enrichment.worker import enrichment_worker
 from morket.providers.breaker import BreakerConfig, BreakerState, InMemoryCircuitBreaker, Permit
 from morket.providers.gateway import ProviderGateway
 from morket.sandbox.server import SandboxServer
+from morket.worker import build_worker
 from tests.enrichment.helpers import all_records, balance, create_job, funded_workspace, ledger, people, wait_for_job
 
 WATERFALL = {"email": ["apollo", "hunter"], "company_name": ["clearbit"], "industry": ["clearbit"]}
@@ -49,7 +49,7 @@ async def faulty_worker(
     )
     async with (
         gateway,
-        enrichment_worker(temporal_client, enrichment_settings, sessions, GatewayProviderAccess(gateway)) as w,
+        build_worker(temporal_client, enrichment_settings, sessions, GatewayProviderAccess(gateway)) as w,
         w,
     ):
         yield states

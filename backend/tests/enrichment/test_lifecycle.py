@@ -29,10 +29,11 @@ from morket.devstack.temporal import TemporalDevServer
 from morket.enrichment.activities import EnrichmentActivities
 from morket.enrichment.catalog import ProviderCatalog
 from morket.enrichment.gateway_access import GatewayProviderAccess
+from morket.enrichment.reconciler import reconcile_jobs
 from morket.enrichment.service import EnrichmentService
-from morket.enrichment.worker import enrichment_worker, reconcile_jobs
 from morket.enrichment.workflows import RUN_CHUNK, ChunkInput
 from morket.sandbox.server import SandboxServer
+from morket.worker import build_worker
 from tests.enrichment.conftest import enrichment_settings_for
 from tests.enrichment.helpers import (
     all_records,
@@ -100,7 +101,7 @@ async def api_temporal_down(enrichment_settings: Settings, api: httpx.AsyncClien
 
 @asynccontextmanager
 async def running_worker(settings: Settings, client: Client, sessions: Sessions) -> AsyncIterator[None]:
-    async with enrichment_worker(client, settings, sessions) as w, w:
+    async with build_worker(client, settings, sessions) as w, w:
         yield
 
 

@@ -79,10 +79,14 @@ class AutoRunner:
 
     async def handle(self, session: AsyncSession, events: Sequence[StoredEvent]) -> None:
         for table_id, item in changes_of(events).items():
+            tables = TableService(session)
             try:
-                columns = await TableService(session).columns(item.workspace_id, table_id)
+                table = await tables.get(item.workspace_id, table_id)
             except NotFound:  # deleted since
                 continue
+            if not table.auto_run:  # the table's switch is off: its columns keep theirs, none runs
+                continue
+            columns = await tables.columns(item.workspace_id, table_id)
             for column in columns:
                 if column.kind is not ColumnKind.ENRICHMENT or not column.config.get("auto_run"):
                     continue

@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 
 from morket.columns.schemas import RunOut, RunPreview, RunRequest
 from morket.columns.service import ColumnRunService
+from morket.core.db import after_commit
 from morket.core.deps import SessionDep, SettingsDep
 from morket.core.envelope import Envelope, ok
 from morket.enrichment.deps import get_temporal_client
@@ -48,12 +49,15 @@ async def start_run(
     jobs = [job for _, job in runs if job is not None]
     if jobs:
         temporal = await get_temporal_client(request)  # a 503 here rolls the uncommitted run back
-        await session.commit()
-        for job in jobs:
-            try:
-                await enrichment.start_workflow(temporal, job)
-            except (RPCError, RuntimeError):
-                log.exception("could not start the workflow of job %s (the reconciler will)", job.id)
+
+        async def start() -> None:
+            for job in jobs:
+                try:
+                    await enrichment.start_workflow(temporal, job)
+                except (RPCError, RuntimeError):
+                    log.exception("could not start the workflow of job %s (the reconciler will)", job.id)
+
+        after_commit(session, start)
     out = []
     for run, maybe_job in runs:
         job_out = await enrichment.job_out(maybe_job) if maybe_job is not None else None

@@ -195,6 +195,7 @@ class ColumnRunService:
         table = await self.tables.get(workspace_id, table_id)
         enrichment = EnrichmentService(self.session, self.settings)
         runs: list[tuple[ColumnRun, EnrichmentJob | None]] = []
+        specs: list[tuple[int, TableJobSpec]] = []  # (index in runs, spec): jobs made together below
         for plan in plans:
             config = plan.config
             read = [c for c in columns if c.id in set(config.inputs.values())]
@@ -221,24 +222,32 @@ class ColumnRunService:
             target = sink.target_for(
                 plan.column.id, {config.field: plan.column.id, **config.outputs}, config.write_policy
             )
-            job = await enrichment.create_table_job(
-                TableJobSpec(
-                    workspace_id=workspace_id,
-                    user_id=user_id,
-                    table_id=table_id,
-                    label=f"{table.name} / {plan.column.name}",
-                    fields=plan.fields,
-                    waterfall=plan.waterfall,
-                    inputs=inputs,
-                    row_ids=row_ids,
-                    target=target,
-                    budget=body.budget,
-                )
+            spec = TableJobSpec(
+                workspace_id=workspace_id,
+                user_id=user_id,
+                table_id=table_id,
+                label=f"{table.name} / {plan.column.name}",
+                fields=plan.fields,
+                waterfall=plan.waterfall,
+                inputs=inputs,
+                row_ids=row_ids,
+                target=target,
+                budget=body.budget,
             )
+            specs.append((len(runs), spec))
+            runs.append((run, None))
+        # Columns over the same rows may share a job (one call for fields one provider answers together).
+        jobs = await enrichment.create_table_jobs([spec for _, spec in specs])
+        for (index, spec), job in zip(specs, jobs, strict=True):
             await sink.set_states(
-                self.session, workspace_id, table_id, target, row_ids, lambda job=job: sink.state("queued", job.id)
+                self.session,
+                workspace_id,
+                table_id,
+                spec.target,
+                spec.row_ids,
+                lambda job=job: sink.state("queued", job.id),
             )
-            runs.append((run, job))
+            runs[index] = (runs[index][0], job)
         return runs
 
 

@@ -1,7 +1,7 @@
 """Where a column run's results land: the table's cells, their state and provenance in `_meta`.
 
 Called by the enrichment engine in the transaction that writes a batch of records with their
-debits (`EnrichmentService.save_batch`), so a cell, its provenance and the debit that paid for
+debits (`JobRunService.save_batch`, enrichment/runs.py), so a cell, its provenance and the debit that paid for
 it commit together or not at all; a chunk re-run after a crash skips records already written,
 hence cells already written. Writes go through `RowService` (cell history, outbox events: the
 table's SSE stream shows the cells fill in).

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -80,13 +81,46 @@ def _refuse_flush(session: Session, _flush: UOWTransaction, _instances: object) 
         raise ReadOnlySessionError("a read-only session was asked to write rows")
 
 
+AfterCommit = Callable[[], Awaitable[None]]
+_AFTER_COMMIT = "morket.after_commit"
+_log = logging.getLogger("morket.db")
+
+
+def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
+    """Run `hook` once the session's transaction has committed (never if it rolls back).
+
+    The one place where work that must only see committed rows happens: starting a workflow
+    for a job, signalling a cancel. The request's session dependency (and `unit_of_work`) own
+    the commit; routes and services never call `session.commit()` themselves. A hook that
+    fails is logged, not raised: the transaction is already committed, and what the hook does
+    must have a sweep behind it (the reconciler starts queued jobs and re-signals cancels).
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(hook)
+
+
+def discard_after_commit(session: AsyncSession) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    hooks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+    for hook in hooks:
+        try:
+            await hook()
+        except Exception:  # noqa: BLE001 - committed already: a failing hook is logged, its sweep retries
+            _log.exception("an after-commit hook failed")
+
+
 @asynccontextmanager
 async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session whose transaction commits when the block ends and rolls back on error."""
+    """A session whose transaction commits when the block ends and rolls back on error;
+    `after_commit` hooks run after the commit."""
     async with sessions() as session:
         try:
             yield session
             await session.commit()
         except BaseException:
+            discard_after_commit(session)
             await session.rollback()
             raise
+        await run_after_commit(session)

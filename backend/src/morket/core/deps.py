@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.config import Settings
+from morket.core.db import discard_after_commit, run_after_commit
 from morket.core.errors import AppError
 
 
@@ -31,6 +32,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
     Reads (GET, HEAD) get no transaction at all: a session in autocommit that refuses writes
     (core.db.make_read_sessionmaker), which saves the BEGIN and COMMIT round trips.
+    The transaction boundary is here and only here: routes never commit. Work that must see
+    the committed rows (start a job's workflow, signal a cancel) is registered with
+    `core.db.after_commit` and runs after the commit, before the response is sent.
     An AppError with `persist=True` (e.g. refresh-token reuse, which must revoke the family even
     though the request fails) commits what was flushed before it was raised.
     """
@@ -43,16 +47,19 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
         except AppError as exc:
+            discard_after_commit(session)  # the request failed: what it meant to start does not exist
             if getattr(exc, "persist", False):
                 await session.commit()
             else:
                 await session.rollback()
             raise
         except BaseException:
+            discard_after_commit(session)
             await session.rollback()
             raise
         else:
             await session.commit()
+            await run_after_commit(session)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

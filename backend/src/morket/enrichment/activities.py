@@ -25,7 +25,7 @@ from morket.core.config import Settings
 from morket.core.db import unit_of_work
 from morket.enrichment.budget import BudgetGate
 from morket.enrichment.repository import AttemptRow, PendingRecord, RecordResult
-from morket.enrichment.service import ChunkJob, Debit, EnrichmentService
+from morket.enrichment.runs import ChunkJob, Debit, JobRunService
 from morket.enrichment.waterfall import FieldOutcome, ProviderCall, RecordOutcome, run_waterfall, unexpected
 from morket.enrichment.workflows import (
     BEGIN_JOB,
@@ -120,12 +120,12 @@ class EnrichmentActivities:
     @activity.defn(name=BEGIN_JOB)
     async def begin_job(self, inp: BeginJobInput) -> None:
         async with unit_of_work(self.sessions) as session:
-            await EnrichmentService(session, self.settings).begin(uuid.UUID(inp.job_id))
+            await JobRunService(session, self.settings).begin(uuid.UUID(inp.job_id))
 
     @activity.defn(name=FINALIZE_JOB)
     async def finalize_job(self, inp: FinalizeInput) -> FinalizeResult:
         async with unit_of_work(self.sessions) as session:
-            settlement = await EnrichmentService(session, self.settings).settle(
+            settlement = await JobRunService(session, self.settings).settle(
                 uuid.UUID(inp.job_id), cancelled=inp.cancelled, error=inp.error
             )
         return FinalizeResult(
@@ -139,7 +139,7 @@ class EnrichmentActivities:
     async def run_chunk(self, inp: ChunkInput) -> ChunkResult:
         job_id = uuid.UUID(inp.job_id)
         async with unit_of_work(self.sessions) as session:
-            service = EnrichmentService(session, self.settings)
+            service = JobRunService(session, self.settings)
             job = await service.chunk_job(job_id)
             if job is None:
                 raise ApplicationError(f"job {job_id} does not exist", type="JobNotFound", non_retryable=True)
@@ -158,11 +158,11 @@ class EnrichmentActivities:
         gate = None
         if job.budget is not None:  # issue 10: a run's budget (morket/enrichment/budget.py)
             async with unit_of_work(self.sessions) as session:
-                gate = BudgetGate(await EnrichmentService(session, self.settings).budget_left(job.id, job.budget))
+                gate = BudgetGate(await JobRunService(session, self.settings).budget_left(job.id, job.budget))
         result = await self._enrich(job, records, adapters, call, gate)
         if gate is not None and gate.exhausted:
             async with unit_of_work(self.sessions) as session:
-                await EnrichmentService(session, self.settings).mark_budget_reached(job.id)
+                await JobRunService(session, self.settings).mark_budget_reached(job.id)
             result.cancelled = True  # stop scheduling chunks; the settlement says why
         return result
 
@@ -247,7 +247,7 @@ class EnrichmentActivities:
         items, progress.buffer = progress.buffer, []
         results, attempts, debits = to_rows(items)
         async with unit_of_work(self.sessions) as session:
-            written = await EnrichmentService(session, self.settings).save_batch(job, results, attempts, debits)
+            written = await JobRunService(session, self.settings).save_batch(job, results, attempts, debits)
         progress.written += written
         progress.completed += sum(1 for r in results if r.status == "completed")
         progress.failed += sum(1 for r in results if r.status == "failed")
@@ -265,7 +265,7 @@ class EnrichmentActivities:
         """Poll the job's cancel flag: the way a cancel reaches a chunk when the signal was lost."""
         while True:
             async with self.sessions() as session:
-                if await EnrichmentService(session, self.settings).cancel_requested(job_id):
+                if await JobRunService(session, self.settings).cancel_requested(job_id):
                     cancelled.set()
                     for task in tasks:
                         task.cancel()

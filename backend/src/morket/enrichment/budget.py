@@ -1,7 +1,7 @@
 """A run's budget inside one chunk (issue 10): a record starts only when the budget left covers
 its worst case, so what the run is charged can never pass the budget.
 
-A budgeted run has one chunk at a time (`EnrichmentService.workflow_input`), and each chunk
+A budgeted run has one chunk at a time (`JobControl.workflow_input`), and each chunk
 starts from what the database says was spent (records are written with their debits), so the
 gate is exact across chunks, retries and crashes: a record of a killed attempt was never written
 and never charged, and is run again by the retry under the same gate.

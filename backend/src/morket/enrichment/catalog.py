@@ -44,6 +44,10 @@ class ProviderCatalog:
         adapter = registry.get_provider(slug)
         return max(op.cost for op in adapter.operations_for(field))
 
+    def worst_case(self, record_count: int, fields: Sequence[str], waterfall: Mapping[str, Sequence[str]]) -> int:
+        """Every record charged the dearest provider of every field: what a job reserves."""
+        return record_count * sum(max(self.field_cost(slug, name) for slug in waterfall[name]) for name in fields)
+
     def validate_plan(self, fields: Sequence[str], waterfall: Mapping[str, Sequence[str]]) -> list[Problem]:
         problems: list[Problem] = []
         if len(set(fields)) != len(fields):

@@ -142,8 +142,8 @@ class EnrichmentRepository:
         """Queued -> running; the job when this call made the change (None when it was not queued)."""
         result = await self.session.execute(
             update(EnrichmentJob)
-            .where(EnrichmentJob.id == job_id, EnrichmentJob.status == JobStatus.QUEUED.value)
-            .values(status=JobStatus.RUNNING.value, started_at=func.now())
+            .where(EnrichmentJob.id == job_id, EnrichmentJob.status == JobStatus.QUEUED)
+            .values(status=JobStatus.RUNNING, started_at=func.now())
             .returning(EnrichmentJob)
         )
         return result.scalar_one_or_none()

@@ -8,6 +8,7 @@ import anyio
 from fastapi import APIRouter, Query, Request, status
 from temporalio.service import RPCError
 
+from morket.core.db import after_commit
 from morket.core.deps import SessionDep, SettingsDep
 from morket.core.envelope import Envelope, PageMeta, ok
 from morket.core.errors import AppError
@@ -50,13 +51,16 @@ async def create_job(
     # After every check: bad input is a 4xx whatever the state of the workflow engine. A 503 here
     # rolls the uncommitted job back.
     temporal = await get_temporal_client(request)
+
+    async def start() -> None:
+        try:
+            await service.start_workflow(temporal, job)
+        except (RPCError, RuntimeError):  # RuntimeError: the client could not (re)connect
+            # The job stays queued; the worker starts queued jobs it finds on its sweep.
+            log.exception("could not start the workflow of job %s", job.id)
+
     # The workflow may only see a job that is committed (with its reservation).
-    await session.commit()
-    try:
-        await service.start_workflow(temporal, job)
-    except (RPCError, RuntimeError):  # RuntimeError: the client could not (re)connect
-        # The job stays queued; the worker starts queued jobs it finds on its sweep.
-        log.exception("could not start the workflow of job %s", job.id)
+    after_commit(session, start)
     return ok(await service.job_out(job))
 
 
@@ -91,13 +95,16 @@ async def cancel_job(
     """Cancel a running job: running chunks stop, unstarted records are cancelled, credits released."""
     service = EnrichmentService(session, settings)
     job = await service.request_cancel(access.workspace_id, job_id)
-    await session.commit()
-    try:
-        await service.signal_cancel(temporal, job)
-    except (RPCError, RuntimeError):  # RuntimeError: the client could not (re)connect
-        # Chunks also read the cancel flag from the database, so the job still stops; a job whose
-        # workflow never started is settled by the worker's reconciler.
-        log.exception("could not signal the cancellation of job %s", job.id)
+
+    async def signal() -> None:
+        try:
+            await service.signal_cancel(temporal, job)
+        except (RPCError, RuntimeError):  # RuntimeError: the client could not (re)connect
+            # Chunks also read the cancel flag from the database, so the job still stops; a job
+            # whose workflow never started is settled by the worker's reconciler.
+            log.exception("could not signal the cancellation of job %s", job.id)
+
+    after_commit(session, signal)  # the workflow must find the flag committed
     return ok(await service.job_out(job))
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from morket.models import JobStatus, RecordStatus
 
 MAX_FIELDS = 20
 MAX_WATERFALL = 10
@@ -26,6 +28,11 @@ class EnrichmentJobCreate(BaseModel):
     fields: list[str] = Field(min_length=1, max_length=MAX_FIELDS)
     waterfall: dict[str, list[str]] | None = None
     options: EnrichmentOptions | None = None
+    table_id: uuid.UUID | None = Field(
+        default=None,
+        description="The table the records go into (columns matched by name, missing ones created); "
+        "none: a new table named after the job.",
+    )
 
 
 class JobCounts(BaseModel):
@@ -46,7 +53,7 @@ class JobCredits(BaseModel):
 class EnrichmentJobOut(BaseModel):
     id: uuid.UUID
     workspace_id: uuid.UUID
-    status: str
+    status: JobStatus
     fields: list[str]
     waterfall: dict[str, list[str]]
     options: dict[str, Any]
@@ -56,6 +63,7 @@ class EnrichmentJobOut(BaseModel):
     progress: float
     credits: JobCredits
     workflow_id: str
+    table_id: uuid.UUID | None = Field(default=None, description="The table holding the job's rows and results.")
     error: str | None
     created_at: datetime
     started_at: datetime | None
@@ -64,7 +72,7 @@ class EnrichmentJobOut(BaseModel):
 
 
 class FieldResult(BaseModel):
-    status: str  # found | not_found | failed | skipped
+    status: Literal["found", "not_found", "failed", "skipped"]
     value: Any = None
     provider: str | None = None
     cost: int = 0
@@ -76,13 +84,14 @@ class EnrichmentRecordOut(BaseModel):
     job_id: uuid.UUID
     seq: int
     batch_no: int
-    status: str
+    status: RecordStatus
     input: dict[str, Any]
     output: dict[str, Any] | None
     results: dict[str, FieldResult] | None
     credits_spent: int
     error: str | None
     finished_at: datetime | None
+    row_id: int | None = Field(default=None, description="The record's row in the job's table.")
 
 
 class AttemptOut(BaseModel):

@@ -1,7 +1,9 @@
-"""Enrichment jobs: validation, cost estimate and reservation, storage, progress, settlement.
+"""Enrichment jobs, the API's side: validation, cost estimate and reservation, storage, progress,
+records, cancel requests.
 
-The API creates a job (flush only; the request commits), then the router starts the workflow.
-The worker's activities call the methods below in their own units of work.
+The API creates a job (flush only; the request's session commits), and the workflow starts after
+the commit (`core.db.after_commit` -> `enrichment/control.py`). The worker's bookkeeping (chunks,
+batches, settlement) is `enrichment/runs.py`.
 """
 
 from __future__ import annotations
@@ -12,28 +14,23 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from morket.analytics.capture import AnalyticsCapture
 from morket.columns import sink
 from morket.core.config import Settings
 from morket.core.errors import Conflict, NotFound, PaymentRequired, Unprocessable
-from morket.credits.service import CreditService, DebitRequest
+from morket.credits.service import CreditService
 from morket.enrichment.catalog import ProviderCatalog
-from morket.enrichment.repository import (
-    BATCH_SIZE,
-    AttemptRow,
-    EnrichmentRepository,
-    PendingRecord,
-    RecordResult,
-    record_rows,
-)
+from morket.enrichment.control import JobControl
+from morket.enrichment.inline_table import InlineTableBuilder
+from morket.enrichment.repository import BATCH_SIZE, EnrichmentRepository, record_rows
+from morket.enrichment.runs import ChunkJob, Debit, JobRunService, Settlement, debit_key, job_kind
 from morket.enrichment.schemas import (
     AttemptOut,
     EnrichmentJobCreate,
@@ -44,46 +41,15 @@ from morket.enrichment.schemas import (
     JobCounts,
     JobCredits,
 )
-from morket.enrichment.workflows import EnrichmentJobWorkflow, JobWorkflowInput, workflow_id_for
+from morket.enrichment.workflows import JobWorkflowInput, workflow_id_for
 from morket.models import EnrichmentJob, EnrichmentRecord, JobStatus, RecordStatus
-from morket.webhooks.service import WebhookService, event_for_status
+from morket.providers import registry
+from morket.tables.service import RowService
+
+# Names of the worker's side, importable from here as before the split.
+__all__ = ["ChunkJob", "Debit", "EnrichmentService", "JobRunService", "Settlement", "TableJobSpec", "debit_key"]
 
 log = logging.getLogger("morket.enrichment")
-
-
-def job_kind(job: EnrichmentJob) -> str:
-    """What analytics calls the job: an API enrichment job, or a table column's run (issue 10)."""
-    return "column_run" if job.table_id is not None else "enrichment"
-
-
-def debit_key(job_id: uuid.UUID, record_id: uuid.UUID, field: str, provider: str) -> str:
-    """One debit per (record, field): the ledger refuses a second one with the same key."""
-    return f"{job_id}:{record_id}:{field}:{provider}"
-
-
-@dataclass(frozen=True)
-class Debit:
-    record_id: uuid.UUID
-    field: str
-    provider: str
-    amount: int
-
-
-@dataclass(frozen=True)
-class ChunkJob:
-    """What a chunk activity needs to know about its job."""
-
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    fields: list[str]
-    waterfall: dict[str, list[str]]
-    cancel_requested: bool
-    final: bool
-    # issue 10: a column run writes its results into this table (see morket/columns/sink.py).
-    table_id: uuid.UUID | None = None
-    target: dict[str, Any] | None = None
-    budget: int | None = None
-    worst_per_record: int = 0
 
 
 @dataclass(frozen=True)
@@ -100,12 +66,6 @@ class TableJobSpec:
     row_ids: list[int]
     target: dict[str, Any]
     budget: int | None = None
-
-
-@dataclass(frozen=True)
-class Settlement:
-    status: str
-    delivery_ids: list[uuid.UUID]
 
 
 class EnrichmentService:
@@ -136,8 +96,7 @@ class EnrichmentService:
 
     def estimate(self, record_count: int, fields: Sequence[str], waterfall: dict[str, list[str]]) -> int:
         """Worst case: every record charged the dearest provider of every field."""
-        per_record = sum(max(self.catalog.field_cost(slug, name) for slug in waterfall[name]) for name in fields)
-        return record_count * per_record
+        return self.catalog.worst_case(record_count, fields, waterfall)
 
     async def create_job(
         self, workspace_id: uuid.UUID, user_id: uuid.UUID | None, body: EnrichmentJobCreate
@@ -164,24 +123,37 @@ class EnrichmentService:
                 code="insufficient_credits",
                 details={"estimated": estimate, "available": account.available},
             )
+        options = body.options.model_dump(exclude_none=True) if body.options else {}
+        # issue 10, item 3: the records become rows of a table (docs/enrichment.md).
+        inline = await InlineTableBuilder(self.session).build(
+            workspace_id,
+            user_id,
+            table_id=body.table_id,
+            name=_table_name(options.get("label"), job_id),
+            records=body.records,
+            fields=fields,
+            waterfall=waterfall,
+        )
         job = EnrichmentJob(
             id=job_id,
             workspace_id=workspace_id,
             created_by=user_id,
-            status=JobStatus.QUEUED.value,
+            status=JobStatus.QUEUED,
             fields=fields,
             waterfall=waterfall,
-            options=body.options.model_dump(exclude_none=True) if body.options else {},
+            options=options,
             record_count=record_count,
             batch_count=math.ceil(record_count / BATCH_SIZE),
             credits_estimated=estimate,
             credits_reserved=estimate,
             credits_spent=0,
             workflow_id=workflow_id_for(str(job_id)),
+            table_id=inline.table_id,
+            target=inline.target,
         )
         await self.repo.add_job(job)
         await AnalyticsCapture(self.session).job_status(job, job_kind(job))
-        rows = await anyio.to_thread.run_sync(record_rows, job.id, workspace_id, body.records)
+        rows = await anyio.to_thread.run_sync(record_rows, job.id, workspace_id, body.records, inline.row_ids)
         await self.repo.copy_records(rows)
         if estimate > 0:
             try:
@@ -190,6 +162,14 @@ class EnrichmentService:
                 raise PaymentRequired(
                     exc.message, code=exc.code, details={"estimated": estimate, **(exc.details or {})}
                 ) from None
+        await sink.set_states(
+            self.session,
+            workspace_id,
+            inline.table_id,
+            inline.target,
+            inline.row_ids,
+            lambda: sink.state("queued", job_id),
+        )
         return job
 
     async def create_table_job(self, spec: TableJobSpec) -> EnrichmentJob:
@@ -210,7 +190,7 @@ class EnrichmentService:
             id=job_id,
             workspace_id=spec.workspace_id,
             created_by=spec.user_id,
-            status=JobStatus.QUEUED.value,
+            status=JobStatus.QUEUED,
             fields=list(spec.fields),
             waterfall={k: list(v) for k, v in spec.waterfall.items()},
             options={"label": spec.label},
@@ -232,26 +212,26 @@ class EnrichmentService:
             await credits.reserve(spec.workspace_id, job.id, reserve, idempotency_key=f"job:{job.id}:reserve")
         return job
 
+    async def create_table_jobs(self, specs: Sequence[TableJobSpec]) -> list[EnrichmentJob]:
+        """Jobs for several column runs started together: the job of each spec, in order.
+
+        Specs over the same rows with the same write policy and no budget share one job
+        (`merge_specs`): one record per row asks every field, so a provider call that answers
+        several fields (Clearbit: company_name and industry) is made once for the row, and the
+        row is read, locked and written once per batch instead of once per column."""
+        jobs: list[EnrichmentJob | None] = [None] * len(specs)
+        for merged, members in merge_specs(specs):
+            job = await self.create_table_job(merged)
+            for index in members:
+                jobs[index] = job
+        return [job for job in jobs if job is not None]
+
+    # Temporal control lives in enrichment/control.py; these stay for the callers written against them.
     def workflow_input(self, job: EnrichmentJob) -> JobWorkflowInput:
-        return JobWorkflowInput(
-            job_id=str(job.id),
-            record_count=job.record_count,
-            chunk_size=self.settings.enrichment_chunk_size,
-            # issue 10: a budgeted run has one chunk at a time, so each chunk's budget gate sees
-            # everything spent before it (docs/columns.md, "Budgets").
-            parallel_chunks=1 if job.budget is not None else self.settings.enrichment_parallel_chunks,
-            chunks_per_run=self.settings.enrichment_chunks_per_run,
-        )
+        return JobControl(self.settings).workflow_input(job)
 
     async def start_workflow(self, client: Client, job: EnrichmentJob) -> None:
-        """Start the job's workflow (after the commit). The id comes from the job, so a repeat is a no-op."""
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await client.start_workflow(
-                EnrichmentJobWorkflow.run,
-                self.workflow_input(job),
-                id=job.workflow_id,
-                task_queue=self.settings.temporal_task_queue,
-            )
+        await JobControl(self.settings).start_workflow(client, job)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -296,6 +276,7 @@ class EnrichmentService:
                 settled=JobStatus(job.status).is_final,
             ),
             workflow_id=job.workflow_id,
+            table_id=job.table_id,
             error=job.error,
             created_at=job.created_at,
             started_at=job.started_at,
@@ -315,16 +296,40 @@ class EnrichmentService:
     async def records(
         self, workspace_id: uuid.UUID, job_id: uuid.UUID, status: str | None, page: int, limit: int
     ) -> tuple[list[EnrichmentRecordOut], int]:
-        await self._job(workspace_id, job_id)
+        job = await self._job(workspace_id, job_id)
         rows, total = await self.repo.list_records(workspace_id, job_id, status, (page - 1) * limit, limit)
-        return [_record_out(row) for row in rows], total
+        return await self._records_out(job, rows), total
 
     async def record(self, workspace_id: uuid.UUID, record_id: uuid.UUID) -> EnrichmentRecordDetail:
         row = await self.repo.get_record(workspace_id, record_id)
         if row is None:
             raise NotFound("Enrichment record not found.")
+        job = await self._job(workspace_id, row.job_id)
         attempts = [AttemptOut.model_validate(a, from_attributes=True) for a in await self.repo.attempts_of(row.id)]
-        return EnrichmentRecordDetail(**_record_out(row).model_dump(), attempts=attempts)
+        (out,) = await self._records_out(job, [row])
+        return EnrichmentRecordDetail(**out.model_dump(), attempts=attempts)
+
+    async def _records_out(self, job: EnrichmentJob, rows: Sequence[EnrichmentRecord]) -> list[EnrichmentRecordOut]:
+        """issue 10, item 3: an inline job's input and output are read from its table's rows (the
+        one store: edits made in the grid show here). A record whose row or table is gone keeps
+        what the job stored when it ran."""
+        cells: dict[int, dict[str, Any]] = {}
+        target = job.target or {}
+        if job.table_id is not None and "inputs" in target:
+            ids = [r.row_id for r in rows if r.row_id is not None]
+            with contextlib.suppress(NotFound):  # the table was deleted since
+                found = await RowService(self.session).get_rows(job.workspace_id, job.table_id, ids)
+                cells = {row.id: row.cells for row in found}
+        out: list[EnrichmentRecordOut] = []
+        for row in rows:
+            record = _record_out(row)
+            stored = cells.get(row.row_id) if row.row_id is not None else None
+            if stored is not None:
+                record.input = {k: v for k, c in target["inputs"].items() if (v := stored.get(c)) is not None}
+                if record.output is not None:
+                    record.output = {f: v for f, c in target["columns"].items() if (v := stored.get(c)) is not None}
+            out.append(record)
+        return out
 
     # -- cancelling -----------------------------------------------------------------------------
 
@@ -336,170 +341,83 @@ class EnrichmentService:
             raise Conflict(f"The job is already {locked.status}.", code="job_finished")
         if locked.cancel_requested_at is None:
             locked.cancel_requested_at = datetime.now(UTC)
-            locked.status = JobStatus.CANCELLING.value
+            locked.status = JobStatus.CANCELLING
             await self.session.flush()
         return locked
 
     async def signal_cancel(self, client: Client, job: EnrichmentJob) -> None:
-        await client.get_workflow_handle(job.workflow_id).signal(EnrichmentJobWorkflow.cancel)
-
-    # -- worker side ----------------------------------------------------------------------------
-
-    async def begin(self, job_id: uuid.UUID) -> None:
-        job = await self.repo.mark_running(job_id)
-        if job is not None:
-            await AnalyticsCapture(self.session).job_status(job, job_kind(job), created_at=job.created_at)
-
-    async def chunk_job(self, job_id: uuid.UUID) -> ChunkJob | None:
-        job = await self.repo.get_job_by_id(job_id)
-        if job is None:
-            return None
-        return ChunkJob(
-            id=job.id,
-            workspace_id=job.workspace_id,
-            fields=list(job.fields),
-            waterfall={k: list(v) for k, v in job.waterfall.items()},
-            cancel_requested=job.cancel_requested_at is not None,
-            final=JobStatus(job.status).is_final,
-            table_id=job.table_id,
-            target=job.target,
-            budget=job.budget,
-            worst_per_record=self.estimate(1, list(job.fields), dict(job.waterfall)) if job.budget is not None else 0,
-        )
-
-    async def cancel_requested(self, job_id: uuid.UUID) -> bool:
-        return await self.repo.cancel_requested(job_id)
-
-    async def budget_left(self, job_id: uuid.UUID, budget: int) -> int:
-        """issue 10: what a budgeted run may still spend (records written carry their debits)."""
-        return budget - await self.repo.credits_spent(job_id)
-
-    async def mark_budget_reached(self, job_id: uuid.UUID) -> None:
-        job = await self.repo.get_job_by_id(job_id, for_update=True)
-        if job is not None and job.budget_reached_at is None:
-            job.budget_reached_at = datetime.now(UTC)
-            await self.session.flush()
-
-    async def pending_records(self, job_id: uuid.UUID, start_seq: int, end_seq: int) -> list[PendingRecord]:
-        return await self.repo.pending_records(job_id, start_seq, end_seq)
-
-    async def save_batch(
-        self,
-        job: ChunkJob,
-        results: Sequence[RecordResult],
-        attempts: Sequence[AttemptRow],
-        debits: Sequence[Debit],
-    ) -> int:
-        """Write finished records, their attempts and their debits in one transaction.
-
-        Records that are no longer pending (another execution of this chunk got there first) are
-        skipped whole; debits are idempotent by key anyway. Returns the number of records written.
-        """
-        pending = await self.repo.lock_pending([r.record_id for r in results])
-        if not pending:
-            return 0
-        keep_results = [r for r in results if r.record_id in pending]
-        keep_attempts = [a for a in attempts if a.record_id in pending]
-        keep_debits = [d for d in debits if d.record_id in pending]
-        await self.repo.save_results(job.id, keep_results, keep_attempts)
-        capture = AnalyticsCapture(self.session)
-        await capture.enrichment_attempts(job.workspace_id, job.id, keep_attempts)
-        await capture.scrape_tasks(job.workspace_id, job.id, keep_attempts)
-        await CreditService(self.session).debit_many(
-            job.workspace_id,
-            job.id,
-            [
-                DebitRequest(
-                    amount=d.amount,
-                    idempotency_key=debit_key(job.id, d.record_id, d.field, d.provider),
-                    record_id=d.record_id,
-                    description=f"{d.provider} {d.field}",
-                    field=d.field,
-                )
-                for d in keep_debits
-            ],
-        )
-        if job.table_id is not None and job.target is not None:
-            # issue 10: the cells, with the debits that paid for them, in this transaction.
-            await sink.write_results(self.session, job.id, job.workspace_id, job.table_id, job.target, keep_results)
-        return len(keep_results)
+        await JobControl(self.settings).signal_cancel(client, job)
 
     async def settle(self, job_id: uuid.UUID, *, cancelled: bool, error: str | None) -> Settlement:
-        """Final status, counts and credits; release what is left of the reservation; queue webhooks."""
-        job = await self.repo.get_job_by_id(job_id, for_update=True)
-        if job is None:
-            return Settlement("missing", [])
-        webhooks = WebhookService(self.session, self.settings)
-        if JobStatus(job.status).is_final:
-            deliveries = await webhooks.enqueue_job_event(
-                job.workspace_id, job.id, event_for_status(job.status), _event_payload(job)
-            )
-            return Settlement(job.status, deliveries)
-        cancelled = cancelled or job.cancel_requested_at is not None
-        # issue 10: a chunk stopped at the run's budget (not a user's cancel).
-        budget_stop = job.budget_reached_at is not None and job.cancel_requested_at is None
-        if cancelled:
-            await self.repo.cancel_pending(job.id)
-        elif error is not None:
-            await self.repo.fail_pending(job.id, error)
-        counts = await self.repo.status_counts(job.id)
-        completed = counts.get(RecordStatus.COMPLETED.value, 0)
-        failed = counts.get(RecordStatus.FAILED.value, 0)
-        cancelled_count = counts.get(RecordStatus.CANCELLED.value, 0)
-        pending = counts.get(RecordStatus.PENDING.value, 0)
-        if pending:
-            # Cannot happen when every chunk ran; never leave a job half-open if it does.
-            failed += await self.repo.fail_pending(job.id, "the record was not processed")
-        if budget_stop:
-            status = JobStatus.BUDGET_REACHED
-        elif cancelled:
-            status = JobStatus.CANCELLED
-        elif failed == 0:
-            status = JobStatus.COMPLETED
-        elif completed == 0:
-            status = JobStatus.FAILED
-        else:
-            status = JobStatus.PARTIALLY_COMPLETED
-        if job.table_id is not None and job.target is not None:
-            # issue 10: rows the run never reached show cancelled or the error.
-            await sink.settle_cells(
-                self.session, job.id, job.workspace_id, job.table_id, job.target, budget_reached=budget_stop
-            )
-        await CreditService(self.session).release(job.workspace_id, job.id)
-        job.status = status.value
-        job.completed_count = completed
-        job.failed_count = failed
-        job.cancelled_count = cancelled_count
-        job.credits_spent = await self.repo.credits_spent(job.id)
-        job.error = error
-        job.finished_at = datetime.now(UTC)
-        if job.started_at is None:
-            job.started_at = job.finished_at
-        await self.session.flush()
-        await AnalyticsCapture(self.session).job_status(job, job_kind(job), created_at=job.created_at)
-        payload = _event_payload(job)
-        deliveries = await webhooks.enqueue_job_event(job.workspace_id, job.id, event_for_status(job.status), payload)
-        return Settlement(job.status, deliveries)
-
-    async def unsettled_jobs(self, older_than: timedelta) -> list[EnrichmentJob]:
-        """Jobs still open after `older_than`: the reconciler checks each against its workflow."""
-        return list(await self.repo.unsettled_jobs_older_than(datetime.now(UTC) - older_than))
+        """The worker's settlement (enrichment/runs.py), for callers written against this class."""
+        return await JobRunService(self.session, self.settings, self.catalog).settle(
+            job_id, cancelled=cancelled, error=error
+        )
 
 
-def _event_payload(job: EnrichmentJob) -> dict[str, Any]:
+def _table_name(label: str | None, job_id: uuid.UUID) -> str:
+    """The new table of an inline job: its label, or "Enrichment job <id>" (a blank label too)."""
+    cleaned = (label or "").replace("\x00", "").strip()[:200]
+    return cleaned or f"Enrichment job {job_id}"
+
+
+def _mergeable(a: TableJobSpec, b: TableJobSpec) -> bool:
+    if (a.table_id, a.row_ids, a.target["write_policy"]) != (b.table_id, b.row_ids, b.target["write_policy"]):
+        return False
+    if a.budget is not None or b.budget is not None:  # a budget is per column run
+        return False
+    if set(a.fields) & set(b.fields) or set(a.target["columns"].values()) & set(b.target["columns"].values()):
+        return False
+    # Neither column's providers may see an input the other brings (it could change their answer).
+    a_keys = {k for record in a.inputs for k in record}
+    b_keys = {k for record in b.inputs for k in record}
+    if (b_keys - a_keys) & _reads(a) or (a_keys - b_keys) & _reads(b):
+        return False
+    # The same provider input key must mean the same value on every row.
+    return all(x[k] == y[k] for x, y in zip(a.inputs, b.inputs, strict=True) for k in x.keys() & y.keys())
+
+
+def _reads(spec: TableJobSpec) -> set[str]:
+    """Every input key some provider of the spec's waterfalls can use."""
     return {
-        "job_id": str(job.id),
-        "workspace_id": str(job.workspace_id),
-        "status": job.status,
-        "record_count": job.record_count,
-        "counts": {
-            "completed": job.completed_count,
-            "failed": job.failed_count,
-            "cancelled": job.cancelled_count,
-        },
-        "credits": {"estimated": job.credits_estimated, "spent": job.credits_spent},
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        key
+        for name in spec.fields
+        for slug in spec.waterfall.get(name, [])
+        for alternative in registry.required_inputs(slug, name).alternatives
+        for key in alternative
     }
+
+
+def merge_specs(specs: Sequence[TableJobSpec]) -> list[tuple[TableJobSpec, list[int]]]:
+    """Column runs that can be one job (same table, same rows in the same order, same write
+    policy, no budget, different fields and columns, agreeing inputs, and no input of one that a
+    provider of the other would read), each with the indexes of the specs it stands for. Pure;
+    order kept."""
+    groups: list[tuple[TableJobSpec, list[int]]] = []
+    for index, spec in enumerate(specs):
+        for position, (merged, members) in enumerate(groups):
+            if _mergeable(merged, spec):
+                groups[position] = (
+                    TableJobSpec(
+                        workspace_id=merged.workspace_id,
+                        user_id=merged.user_id,
+                        table_id=merged.table_id,
+                        label=f"{merged.label} + {spec.label.rsplit(' / ', 1)[-1]}"[:200],
+                        fields=[*merged.fields, *spec.fields],
+                        waterfall={**merged.waterfall, **spec.waterfall},
+                        inputs=[{**x, **y} for x, y in zip(merged.inputs, spec.inputs, strict=True)],
+                        row_ids=merged.row_ids,
+                        target={
+                            **merged.target,
+                            "columns": {**merged.target["columns"], **spec.target["columns"]},
+                        },
+                    ),
+                    [*members, index],
+                )
+                break
+        else:
+            groups.append((spec, [index]))
+    return groups
 
 
 def _record_out(row: EnrichmentRecord) -> EnrichmentRecordOut:
@@ -515,4 +433,5 @@ def _record_out(row: EnrichmentRecord) -> EnrichmentRecordOut:
         credits_spent=row.credits_spent,
         error=row.error,
         finished_at=row.finished_at,
+        row_id=row.row_id,
     )

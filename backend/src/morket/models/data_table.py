@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from morket.core.db import Base
@@ -24,6 +24,8 @@ class DataTable(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     # Exact row count, maintained in the transaction that inserts or deletes rows.
     row_count: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # issue 10: when false no column of the table auto-runs (each column keeps its own switch).
+    auto_run: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=text("true"))
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)

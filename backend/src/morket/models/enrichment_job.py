@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from morket.core.db import Base
-from morket.models._common import created_at, updated_at, uuid_pk
+from morket.models._common import created_at, str_enum, updated_at, uuid_pk
 
 
 class JobStatus(enum.StrEnum):
@@ -44,7 +44,7 @@ class EnrichmentJob(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False)
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    status: Mapped[str] = mapped_column(String(32), nullable=False, default=JobStatus.QUEUED.value)
+    status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, 32), nullable=False, default=JobStatus.QUEUED)
     fields: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     waterfall: Mapped[dict[str, list[str]]] = mapped_column(JSONB, nullable=False)
     options: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)

@@ -5,12 +5,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from morket.core.db import Base
-from morket.models._common import created_at, uuid_pk
+from morket.models._common import created_at, str_enum, uuid_pk
 
 
 class RecordStatus(enum.StrEnum):
@@ -38,7 +38,9 @@ class EnrichmentRecord(Base):
     output: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     # field -> {"status", "value", "provider", "cost", "cached"}
     results: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default=RecordStatus.PENDING.value)
+    status: Mapped[RecordStatus] = mapped_column(
+        str_enum(RecordStatus, 16), nullable=False, default=RecordStatus.PENDING
+    )
     credits_spent: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -72,8 +72,8 @@ async def get_table(table_id: uuid.UUID, access: ViewerAccess, session: SessionD
 async def rename_table(
     table_id: uuid.UUID, body: TableUpdate, access: MemberAccess, session: SessionDep
 ) -> Envelope[TableOut]:
-    """Rename a table."""
-    return ok(await TableService(session).rename(access.workspace_id, table_id, body.name))
+    """Rename a table and/or switch its auto-run (off: no column of the table auto-runs)."""
+    return ok(await TableService(session).update(access.workspace_id, table_id, body))
 
 
 @router.delete("/{table_id}")

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from morket.models import CellSource, ColumnKind, ColumnType
 
@@ -61,11 +61,23 @@ class TypeChangeReport(BaseModel):
 
 class TableCreate(BaseModel):
     name: Name
+    auto_run: bool = Field(default=True, description="Off: no column of the table auto-runs.")
     columns: list[ColumnCreate] = Field(default_factory=list, max_length=500)
 
 
 class TableUpdate(BaseModel):
-    name: Name
+    """A rename, the table's auto-run switch, or both; at least one."""
+
+    name: Name | None = None
+    auto_run: bool | None = Field(
+        default=None, description="Off: no column of the table auto-runs (columns keep their own switch)."
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> TableUpdate:
+        if self.name is None and self.auto_run is None:
+            raise ValueError("Give name, auto_run or both.")
+        return self
 
 
 class TableOut(BaseModel):
@@ -75,6 +87,7 @@ class TableOut(BaseModel):
     workspace_id: uuid.UUID
     name: str
     row_count: int
+    auto_run: bool = True
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None

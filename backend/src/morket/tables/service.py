@@ -30,6 +30,7 @@ from morket.tables.schemas import (
     RowPatch,
     TableCreate,
     TableOut,
+    TableUpdate,
     TypeChangeReport,
 )
 from morket.tables.storage import StoredRow, TableStorage, sa_table
@@ -143,7 +144,14 @@ class TableService:
         if len(set(names)) != len(names):
             raise Unprocessable("Column names must be unique within a table.", code="duplicate_column_name")
         table = await self.repo.add_table(
-            DataTable(id=uuid.uuid4(), workspace_id=workspace_id, name=body.name, row_count=0, created_by=actor_id)
+            DataTable(
+                id=uuid.uuid4(),
+                workspace_id=workspace_id,
+                name=body.name,
+                row_count=0,
+                auto_run=body.auto_run,
+                created_by=actor_id,
+            )
         )
         await self.storage.create_table(table.id)
         columns = [await self._add_column(table, spec, index=index, emit=False) for spec in body.columns]
@@ -167,14 +175,17 @@ class TableService:
         tables, total = await self.repo.list_tables(workspace_id, deleted=deleted, offset=offset, limit=limit)
         return [_table_out(t) for t in tables], total
 
-    async def rename(self, workspace_id: uuid.UUID, table_id: uuid.UUID, name: str) -> TableOut:
+    async def update(self, workspace_id: uuid.UUID, table_id: uuid.UUID, body: TableUpdate) -> TableOut:
+        """Rename the table and/or set its auto-run switch (`TABLE_UPDATED` names what changed)."""
         table = await self.get(workspace_id, table_id, lock=True)
-        table.name = name
+        changes: dict[str, Any] = {}
+        if body.name is not None:
+            table.name = changes["name"] = body.name
+        if body.auto_run is not None:
+            table.auto_run = changes["auto_run"] = body.auto_run
         await self.session.flush()
         await self.session.refresh(table)
-        await self.outbox.emit(
-            workspace_id, OutboxEventType.TABLE_UPDATED, str(table.id), {"name": name}, table_id=table.id
-        )
+        await self.outbox.emit(workspace_id, OutboxEventType.TABLE_UPDATED, str(table.id), changes, table_id=table.id)
         return _table_out(table, await self.repo.columns(table.id))
 
     async def soft_delete(self, workspace_id: uuid.UUID, table_id: uuid.UUID, actor_id: uuid.UUID) -> TableOut:

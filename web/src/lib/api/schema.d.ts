@@ -995,7 +995,7 @@ export interface paths {
         head?: never;
         /**
          * Rename Table
-         * @description Rename a table.
+         * @description Rename a table and/or switch its auto-run (off: no column of the table auto-runs).
          */
         patch: operations["rename_table_api_v1_workspaces__workspace_id__tables__table_id__patch"];
         trace?: never;
@@ -2159,8 +2159,12 @@ export interface components {
             record_count: number;
             /** Started At */
             started_at: string | null;
-            /** Status */
-            status: string;
+            status: components["schemas"]["JobStatus"];
+            /**
+             * Table Id
+             * @description The table holding the job's rows and results.
+             */
+            table_id?: string | null;
             /** Waterfall */
             waterfall: {
                 [key: string]: string[];
@@ -2233,10 +2237,14 @@ export interface components {
             results: {
                 [key: string]: components["schemas"]["FieldResult"];
             } | null;
+            /**
+             * Row Id
+             * @description The record's row in the job's table.
+             */
+            row_id?: number | null;
             /** Seq */
             seq: number;
-            /** Status */
-            status: string;
+            status: components["schemas"]["RecordStatus"];
         };
         /** EnrichmentRecordOut */
         EnrichmentRecordOut: {
@@ -2270,10 +2278,14 @@ export interface components {
             results: {
                 [key: string]: components["schemas"]["FieldResult"];
             } | null;
+            /**
+             * Row Id
+             * @description The record's row in the job's table.
+             */
+            row_id?: number | null;
             /** Seq */
             seq: number;
-            /** Status */
-            status: string;
+            status: components["schemas"]["RecordStatus"];
         };
         /** EnrichmentReport */
         EnrichmentReport: {
@@ -3159,8 +3171,11 @@ export interface components {
             cost: number;
             /** Provider */
             provider?: string | null;
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "found" | "not_found" | "failed" | "skipped";
             /** Value */
             value?: unknown;
         };
@@ -4128,6 +4143,12 @@ export interface components {
         };
         /** TableCreate */
         TableCreate: {
+            /**
+             * Auto Run
+             * @description Off: no column of the table auto-runs.
+             * @default true
+             */
+            auto_run: boolean;
             /** Columns */
             columns?: components["schemas"]["ColumnCreate"][];
             /** Name */
@@ -4135,6 +4156,11 @@ export interface components {
         };
         /** TableOut */
         TableOut: {
+            /**
+             * Auto Run
+             * @default true
+             */
+            auto_run: boolean;
             /** Columns */
             columns?: components["schemas"]["ColumnOut"][] | null;
             /**
@@ -4166,10 +4192,18 @@ export interface components {
              */
             workspace_id: string;
         };
-        /** TableUpdate */
+        /**
+         * TableUpdate
+         * @description A rename, the table's auto-run switch, or both; at least one.
+         */
         TableUpdate: {
+            /**
+             * Auto Run
+             * @description Off: no column of the table auto-runs (columns keep their own switch).
+             */
+            auto_run?: boolean | null;
             /** Name */
-            name: string;
+            name?: string | null;
         };
         /** TokenPair */
         TokenPair: {
@@ -5511,6 +5545,11 @@ export interface operations {
                     records: {
                         [key: string]: unknown;
                     }[];
+                    /**
+                     * Table Id
+                     * @description The table the records go into (columns matched by name, missing ones created); none: a new table named after the job.
+                     */
+                    table_id?: string | null;
                     /** Waterfall */
                     waterfall?: {
                         [key: string]: string[];
