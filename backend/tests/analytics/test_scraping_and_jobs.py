@@ -17,7 +17,7 @@ from morket.analytics.engine import AnalyticsEngine
 from morket.analytics.ingest import analytics_consumer, backfill
 from morket.core.config import Settings
 from morket.core.db import unit_of_work
-from morket.enrichment.service import EnrichmentService
+from morket.enrichment.runs import JobRunService
 from morket.models import EnrichmentJob
 from tests.analytics.conftest import drain_all
 from tests.factories import create_workspace, register
@@ -143,11 +143,11 @@ async def test_every_job_has_queued_started_and_finished_facts(
         await session.flush()
         await AnalyticsCapture(session).job_status(job)
     async with unit_of_work(sessions) as session:
-        await EnrichmentService(session, settings).begin(job_id)
+        await JobRunService(session, settings).begin(job_id)
     async with unit_of_work(sessions) as session:
-        await EnrichmentService(session, settings).begin(job_id)  # a retried activity: no second start
+        await JobRunService(session, settings).begin(job_id)  # a retried activity: no second start
     async with unit_of_work(sessions) as session:
-        settled = await EnrichmentService(session, settings).settle(job_id, cancelled=False, error=None)
+        settled = await JobRunService(session, settings).settle(job_id, cancelled=False, error=None)
     assert settled.status == "completed"
     await drain_all(analytics_consumer(fresh_ch, sessions), sessions)
 
