@@ -315,6 +315,7 @@ class TableService:
         await self.session.refresh(column)
         await self._column_event(table, OutboxEventType.COLUMN_UPDATED, column)
         for other in renamed:  # issue 10, AI columns
+            await self.session.refresh(other)
             await self._column_event(table, OutboxEventType.COLUMN_UPDATED, other)
         return ColumnOut.model_validate(column), report
 
