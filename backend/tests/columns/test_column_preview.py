@@ -4,11 +4,13 @@ workspace's tables are 404 to everyone else; bad input is a clear 4xx, never a 5
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.api.test_bad_input import NASTY
 from tests.factories import TestUser, add_member, create_workspace, register
 
 COLUMNS = [
@@ -157,3 +159,35 @@ async def test_bad_path_and_body_shapes(client: httpx.AsyncClient) -> None:
     assert raw.status_code == 422, raw.text
     listed = await client.post(f"{url}/columns/preview", json=[body], headers=user.headers)
     assert listed.status_code == 422, listed.text
+
+
+async def test_nasty_values_in_every_part_are_never_a_500(client: httpx.AsyncClient) -> None:
+    """The bad-input sweep of tests/api on a real table (there, table ids are random: 404 first)."""
+    user, _, url, col = await _table(client)
+    bases: list[dict[str, Any]] = [
+        {"kind": "formula", "config": {"expression": "UPPER({First})"}, "limit": 3},
+        {
+            "kind": "ai",
+            "config": {
+                "prompt": "Hi {{First}}",
+                "model": "gpt-4o-mini",
+                "output": {"type": "choice", "choices": ["a", "b"]},
+                "only_if": {"conditions": [{"column_id": col["First"], "operator": "eq", "value": "ada"}]},
+            },
+        },
+    ]
+    bodies: list[Any] = []
+    for base in bases:
+        for key in base:
+            bodies.extend({**base, key: value} for value in NASTY)
+        for key in base["config"]:
+            bodies.extend({**base, "config": {**base["config"], key: value}} for value in NASTY)
+    for body in bodies:
+        response = await client.post(
+            f"{url}/columns/preview",
+            content=json.dumps(body, allow_nan=True, ensure_ascii=True),
+            headers={**user.headers, "content-type": "application/json"},
+        )
+        assert response.status_code in (200, 422), (str(body)[:120], response.status_code, response.text[:300])
+        if response.status_code == 422:
+            assert response.json()["success"] is False
