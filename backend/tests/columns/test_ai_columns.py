@@ -104,6 +104,14 @@ async def test_bad_configs_are_422_naming_the_part(client: httpx.AsyncClient) ->
     assert _details(await leads.add_column(ai("A", "Hi", model="gpt 4; drop")))[0]["field"] == "config.model"
     assert _details(await leads.add_column(ai("A", "Hi", colour="red")))[0]["field"] == "config.colour"
     assert _details(await leads.add_column(ai("A", "", output={})))[0]["field"] == "config.prompt"
+    # What PostgreSQL cannot store is refused before anything is written.
+    assert _details(await leads.add_column(ai("A", "nul\u0000byte")))[0]["field"] == "config"
+    surrogate = await leads.client.post(
+        leads.url("/columns"),
+        content=b'{"name": "A", "type": "text", "kind": "ai", "config": {"prompt": "lone \\ud800 x"}}',
+        headers={**leads.user.headers, "content-type": "application/json"},
+    )
+    assert _details(surrogate)[0]["field"] == "config"
     # A number answer cannot go into a checkbox column; text cannot go into a number column.
     typed = _details(await leads.add_column(ai("A", "Hi", "checkbox", output={"type": "number"})))
     assert typed[0]["field"] == "config.output.type"

@@ -31,6 +31,7 @@ from morket.columns.kinds import (
     invalid_config,
 )
 from morket.columns.plan import ColumnPlan, all_of, target_for
+from morket.core.text import json_problem
 from morket.models import ColumnKind, ColumnType, TableColumn
 from morket.providers.llm import DEFAULT_MODEL, MAX_ANSWER_FIELDS, MAX_CHOICES, AnswerSchema, AnswerType, FieldType
 from morket.tables.query import Conjunction, FilterCondition, FilterGroup, FilterOperator
@@ -206,9 +207,12 @@ def writes_of(column_id: uuid.UUID, config: Mapping[str, Any]) -> set[uuid.UUID]
 
 def validate_ai_config(config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:
     """The config to store (`prompt` as written, `parts` and `refs` with ids), or 422 with paths."""
+    given = {k: v for k, v in config.items() if k not in ("parts", "refs")}
+    if problem := json_problem(given):  # stored as JSONB: refuse what PostgreSQL cannot hold
+        raise invalid_config([{"field": "config", "message": f"the configuration {problem}"}])
     try:
         # `parts` and `refs` are ours: a client sending back what it read gets them recomputed.
-        parsed = AiConfig.model_validate({k: v for k, v in config.items() if k not in ("parts", "refs")})
+        parsed = AiConfig.model_validate(given)
     except ValidationError as exc:
         raise invalid_config(config_problems(exc)) from None
     by_id = {c.id: c for c in ctx.columns}
