@@ -3,7 +3,9 @@ was printed from (hypothesis), syntax errors carry positions, functions behave p
 
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
@@ -100,6 +102,122 @@ def reference(node: Any) -> Any:
 @given(expr)
 def test_parsed_text_evaluates_like_the_reference(node: Any) -> None:
     assert evaluate(parse(show(node)), ROW) == reference(node)
+
+
+# -- the functions of the issue's list, each against its own reference -------------------------------
+# ("call", NAME, [argument trees]); printed as NAME(a, b, ...). Values that need construction to
+# have a known answer (URLs and emails for DOMAIN, dates) carry it: ("lit", text, expected).
+
+PATTERNS = ["^a", "b$", "[XYZ]", "a.c", "^$", "&", "'"]
+SEPARATORS = [",", " ", "ab", "&"]
+hosts = st.builds(
+    lambda label, tld: f"{label}{tld}",
+    st.text(alphabet="abcxyz09", min_size=1, max_size=8),
+    st.sampled_from([".com", ".io", ".co.uk"]),
+)
+
+
+def _url(scheme: str, www: bool, host: str, path: str, upper: bool) -> tuple[str, str, str]:
+    text = f"{scheme}{'www.' if www else ''}{host}{path}"
+    return ("lit", text.upper() if upper else text, host)
+
+
+urls = st.builds(
+    _url,
+    st.sampled_from(["", "http://", "https://"]),
+    st.booleans(),
+    hosts,
+    st.sampled_from(["", "/", "/about", "/a?b=1", "#top"]),
+    st.booleans(),
+)
+emails = st.builds(
+    lambda local, host: ("lit", f"{local}@{host}", host), st.text(alphabet="abc.+_1", min_size=1, max_size=6), hosts
+)
+dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31))
+date_lits = dates.map(lambda d: ("lit", d.isoformat(), d))
+small = st.integers(min_value=0, max_value=8).map(lambda n: ("num", n))
+split_index = st.sampled_from([-3, -2, -1, 1, 2, 3]).map(lambda n: ("num", n) if n > 0 else ("neg", ("num", -n)))
+fn_expr = st.one_of(
+    st.tuples(st.just("call"), st.sampled_from(["AND", "OR"]), st.lists(bool_expr, min_size=1, max_size=4)),
+    st.tuples(st.just("call"), st.just("NOT"), st.tuples(bool_expr)),
+    st.tuples(st.just("call"), st.just("COALESCE"), st.lists(text_expr, min_size=1, max_size=4)),
+    st.tuples(st.just("call"), st.just("CONCAT"), st.lists(text_expr, min_size=1, max_size=4)),
+    st.tuples(st.just("call"), st.sampled_from(["LEFT", "RIGHT"]), st.tuples(text_expr, small)),
+    st.tuples(
+        st.just("call"),
+        st.just("SPLIT"),
+        st.tuples(text_expr, st.sampled_from(SEPARATORS).map(lambda s: ("str", s)), split_index),
+    ),
+    st.tuples(
+        st.just("call"),
+        st.just("REGEX_MATCH"),
+        st.tuples(text_expr, st.sampled_from(PATTERNS).map(lambda p: ("str", p))),
+    ),
+    st.tuples(st.just("call"), st.just("DOMAIN"), st.tuples(st.one_of(urls, emails))),
+    st.tuples(st.just("call"), st.sampled_from(["YEAR", "MONTH", "DAY"]), st.tuples(date_lits)),
+    st.tuples(st.just("call"), st.just("DAYS_BETWEEN"), st.tuples(date_lits, date_lits)),
+    st.tuples(st.just("call"), st.just("ABS"), st.tuples(num_expr)),
+    st.tuples(st.just("call"), st.just("ROUND"), st.tuples(num_expr, st.integers(0, 2).map(lambda n: ("num", n)))),
+)
+
+
+def show_fn(node: Any) -> str:
+    if node[0] == "lit":
+        return '"' + node[1].replace('"', '""') + '"'
+    if node[0] == "call":
+        return f"{node[1]}({', '.join(show_fn(a) for a in node[2])})"
+    return show(node)
+
+
+def _split_ref(text: str, sep: str, index: int) -> str | None:
+    parts = text.split(sep)
+    try:
+        return parts[index - 1 if index > 0 else index]
+    except IndexError:
+        return None
+
+
+def reference_fn(node: Any) -> Any:
+    if node[0] == "lit":
+        return node[2]
+    if node[0] != "call":
+        return reference(node)
+    name, args = node[1], node[2]
+    if name == "COALESCE":
+        return next((v for v in (reference(a) for a in args) if v is not None and v != ""), None)
+    if name == "DOMAIN":
+        return args[0][2]
+    if name in ("YEAR", "MONTH", "DAY"):
+        return getattr(args[0][2], name.lower())
+    if name == "DAYS_BETWEEN":
+        return (args[1][2] - args[0][2]).days
+    values = [reference(a) for a in args]
+    text = [v or "" for v in values]
+    if name == "AND":
+        return all(values)
+    if name == "OR":
+        return any(values)
+    if name == "NOT":
+        return not values[0]
+    if name == "CONCAT":
+        return "".join(text)
+    if name == "LEFT":
+        return text[0][: values[1]]
+    if name == "RIGHT":
+        return text[0][-values[1] :] if values[1] else ""
+    if name == "SPLIT":
+        return _split_ref(text[0], values[1], values[2])
+    if name == "REGEX_MATCH":
+        return re.search(values[1], text[0]) is not None
+    if name == "ABS":
+        return abs(values[0])
+    return round(float(values[0]), values[1])
+
+
+@settings(max_examples=400, deadline=None)
+@given(fn_expr)
+def test_functions_evaluate_like_the_reference(node: Any) -> None:
+    assert evaluate(parse(show_fn(node)), ROW) == reference_fn(node)
 
 
 @pytest.mark.parametrize(

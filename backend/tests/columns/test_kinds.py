@@ -108,6 +108,6 @@ async def test_only_if_is_a_valid_filter_of_the_table(client: httpx.AsyncClient)
 
 async def test_kinds_without_an_engine_yet_are_refused(client: httpx.AsyncClient) -> None:
     leads = await _leads(client)
-    response = await leads.add_column({"name": "F", "type": "text", "kind": "ai", "config": {"prompt": "{{Domain}}"}})
+    response = await leads.add_column({"name": "F", "type": "text", "kind": "lookup", "config": {}})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "kind_not_available"

@@ -24,12 +24,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from morket.columns.kinds import reads_writes
 from morket.columns.schemas import MAX_RUN_ROW_IDS, RunRequest
 from morket.columns.service import ColumnRunService
 from morket.core.config import Settings
 from morket.core.errors import AppError, NotFound
 from morket.enrichment.service import EnrichmentService
-from morket.models import ColumnKind, EnrichmentJob, OutboxEventType
+from morket.models import EnrichmentJob, OutboxEventType
 from morket.outbox.consumer import OutboxConsumer
 from morket.outbox.repository import StoredEvent
 from morket.tables.service import TableService
@@ -88,9 +89,11 @@ class AutoRunner:
                 continue
             columns = await tables.columns(item.workspace_id, table_id)
             for column in columns:
-                if column.kind is not ColumnKind.ENRICHMENT or not column.config.get("auto_run"):
+                # issue 10: enrichment and AI columns (kinds.reads_writes knows what each reads)
+                reads = reads_writes(column)
+                if reads is None:
                     continue
-                inputs = {uuid.UUID(c) for c in column.config.get("inputs", {}).values()}
+                inputs = reads[0]
                 # Only what happened since the column was (re)configured: saving an auto-run
                 # column does not run it on the table's history.
                 rows = item.rows_for(inputs, column.updated_at)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from morket.columns.formula import MAX_FORMULA, FormulaSyntaxError, compile_formula
 from morket.core.errors import Unprocessable
 from morket.enrichment.catalog import ProviderCatalog
-from morket.models import ColumnKind, TableColumn
+from morket.models import ColumnKind, ColumnType, TableColumn
 from morket.providers import registry
 from morket.providers.fields import CANONICAL_FIELDS
 from morket.tables.query import FilterGroup, RowView, compile_view
@@ -66,6 +66,7 @@ class KindContext:
     table_id: uuid.UUID
     columns: Sequence[TableColumn]
     column_id: uuid.UUID | None  # None while the column is being created
+    column_type: ColumnType | None = None  # the column's type, when the caller knows it
 
 
 class KindSpec(Protocol):
@@ -76,6 +77,17 @@ class KindSpec(Protocol):
 
 def _invalid(details: list[dict[str, Any]], message: str = "The column's configuration is not valid.") -> Unprocessable:
     return Unprocessable(message, code="invalid_column_config", details=details)
+
+
+invalid_config = _invalid
+
+
+def config_problems(exc: ValidationError) -> list[dict[str, Any]]:
+    """A config's pydantic errors as details, each `field` a path into the request."""
+    return [
+        {"field": ".".join(["config", *(str(p) for p in e["loc"])]), "message": e["msg"]}
+        for e in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
 
 
 @cache
@@ -202,34 +214,60 @@ class EnrichmentKind:
 
 
 def _auto_run_cycle(config: EnrichmentConfig, ctx: KindContext) -> bool:
-    """Whether this column's auto-run closes a loop with other auto-run columns: a column's
-    writes trigger every auto-run column that reads them."""
+    own = {*config.outputs.values(), *([ctx.column_id] if ctx.column_id else [])}
+    return auto_run_loop(set(config.inputs.values()), own, ctx)
+
+
+def reads_writes(column: TableColumn) -> tuple[set[uuid.UUID], set[uuid.UUID]] | None:
+    """The columns an auto-run column reads and writes (None when it does not auto-run)."""
+    config = column.config or {}
+    if not config.get("auto_run"):
+        return None
+    if column.kind is ColumnKind.ENRICHMENT:
+        outputs = {uuid.UUID(str(c)) for c in config.get("outputs", {}).values()}
+        return {uuid.UUID(str(c)) for c in config.get("inputs", {}).values()}, {column.id, *outputs}
+    if column.kind is ColumnKind.AI:  # issue 10, AI columns (morket/columns/ai.py)
+        fields = (config.get("output") or {}).get("fields") or {}
+        return {uuid.UUID(str(c)) for c in config.get("refs", [])}, {
+            column.id,
+            *(uuid.UUID(str(c)) for c in fields.values()),
+        }
+    return None
+
+
+def auto_run_loop(reads: set[uuid.UUID], writes: set[uuid.UUID], ctx: KindContext) -> bool:
+    """Whether a column reading `reads` and writing `writes` closes a loop with the table's
+    other auto-run columns: a column's writes trigger every auto-run column that reads them."""
     edges: dict[uuid.UUID, set[uuid.UUID]] = {}  # column read -> columns written by its readers
 
-    def add(inputs: Mapping[str, Any], writes: set[uuid.UUID]) -> None:
-        for column in inputs.values():
-            edges.setdefault(uuid.UUID(str(column)), set()).update(writes)
+    def add(inputs: set[uuid.UUID], written: set[uuid.UUID]) -> None:
+        for column in inputs:
+            edges.setdefault(column, set()).update(written)
 
     for column in ctx.columns:
-        if column.id == ctx.column_id or column.kind is not ColumnKind.ENRICHMENT:
+        if column.id == ctx.column_id:
             continue
-        if column.config.get("auto_run"):
-            outputs = {uuid.UUID(str(c)) for c in column.config.get("outputs", {}).values()}
-            add(column.config.get("inputs", {}), {column.id, *outputs})
-    own = {*config.outputs.values(), *([ctx.column_id] if ctx.column_id else [])}
-    add(config.inputs, own)
+        other = reads_writes(column)
+        if other is not None:
+            add(*other)
+    add(reads, writes)
     # A loop exists when something this column writes leads back to one of its inputs.
     seen: set[uuid.UUID] = set()
-    stack = list(own)
+    stack = list(writes)
     while stack:
         node = stack.pop()
-        if node in config.inputs.values():
+        if node in reads:
             return True
         if node in seen:
             continue
         seen.add(node)
         stack.extend(edges.get(node, ()))
     return False
+
+
+def filter_problems(group: FilterGroup, ctx: KindContext) -> list[dict[str, Any]]:
+    """An only-if filter tree's problems, each under `config.only_if`."""
+    return _filter_problems(group, ctx)
 
 
 def _filter_problems(group: FilterGroup, ctx: KindContext) -> list[dict[str, Any]]:
@@ -296,7 +334,23 @@ class FormulaKind:
         return {"expression": parsed.expression, "refs": {n: str(c) for n, c in compiled.refs.items()}}
 
 
-KINDS: dict[ColumnKind, KindSpec] = {ColumnKind.ENRICHMENT: EnrichmentKind(), ColumnKind.FORMULA: FormulaKind()}
+class AiKind:
+    """issue 10, AI columns: the rules are in morket/columns/ai.py (imported here when used: it
+    builds on this module)."""
+
+    kind = ColumnKind.AI
+
+    def validate(self, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:
+        from morket.columns.ai import validate_ai_config
+
+        return validate_ai_config(config, ctx)
+
+
+KINDS: dict[ColumnKind, KindSpec] = {
+    ColumnKind.ENRICHMENT: EnrichmentKind(),
+    ColumnKind.FORMULA: FormulaKind(),
+    ColumnKind.AI: AiKind(),  # issue 10, AI columns
+}
 
 
 def validate_column_config(kind: ColumnKind, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:

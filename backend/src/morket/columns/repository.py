@@ -79,6 +79,16 @@ class ColumnsRepository:
                 out.append(tuple(values))
             yield out
 
+    async def first_rows(
+        self, table_id: uuid.UUID, columns: Sequence[TableColumn], read: Sequence[TableColumn], limit: int
+    ) -> list[tuple[int, dict[uuid.UUID, Any]]]:
+        """The first `limit` rows in the table's default order (row id), with the `read` columns'
+        values as the API renders them."""
+        table = sa_table(table_id, columns)
+        stmt = sa.select(table.c._id, *(table.c[c.physical_name] for c in read)).order_by(table.c._id).limit(limit)
+        rows = await self.session.execute(stmt)
+        return [(int(row[0]), {c.id: render_value(c.type, row[i + 1]) for i, c in enumerate(read)}) for row in rows]
+
     async def count_rows(self, table_id: uuid.UUID, columns: Sequence[TableColumn], where: FilterGroup | None) -> int:
         table = sa_table(table_id, columns)
         view = compile_view(RowView(filter=where), columns, table)

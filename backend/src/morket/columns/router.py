@@ -1,4 +1,5 @@
-"""Routes of column runs: run enrichment columns on rows, and preview what a run would cost.
+"""Routes of column runs: run enrichment and AI columns on rows, preview what a run would cost,
+and preview a formula's values or an AI column's prompts before the column is saved.
 
 A run's progress, records and cancel are the enrichment job's routes (`/enrichment-jobs/{id}`);
 its cells fill in on the table's event stream.
@@ -12,7 +13,8 @@ import uuid
 from fastapi import APIRouter, Request, status
 from temporalio.service import RPCError
 
-from morket.columns.schemas import RunOut, RunPreview, RunRequest
+from morket.columns.preview import ColumnPreviewService
+from morket.columns.schemas import RunOut, RunPreview, RunRequest, ValuesPreview, ValuesPreviewRequest
 from morket.columns.service import ColumnRunService
 from morket.core.db import after_commit
 from morket.core.deps import SessionDep, SettingsDep
@@ -63,3 +65,11 @@ async def start_run(
         job_out = await enrichment.job_out(maybe_job) if maybe_job is not None else None
         out.append(run.model_copy(update={"job": job_out}))
     return ok(RunOut(runs=out))
+
+
+@router.post("/{table_id}/columns/preview")
+async def preview_values(
+    table_id: uuid.UUID, body: ValuesPreviewRequest, access: MemberAccess, session: SessionDep
+) -> Envelope[ValuesPreview]:
+    """A formula's values (or an AI column's rendered prompts, no model call) on the first rows."""
+    return ok(await ColumnPreviewService(session).preview(access.workspace_id, table_id, body))

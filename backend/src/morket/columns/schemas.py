@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,3 +67,28 @@ class ColumnRun(BaseModel):
 
 class RunOut(BaseModel):
     runs: list[ColumnRun]
+
+
+# -- issue 10: a computing column's values on the first rows, before it is saved -------------------
+
+MAX_PREVIEW_ROWS = 20
+
+
+class ValuesPreviewRequest(BaseModel):
+    """A formula's values, or an AI column's rendered prompts (the model is not called)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["formula", "ai"]
+    config: dict[str, Any]
+    limit: int = Field(default=5, ge=1, le=MAX_PREVIEW_ROWS, description="the first rows of the table, in id order")
+
+
+class PreviewRow(BaseModel):
+    row_id: int
+    value: Any = Field(description="the formula's value, or the prompt the row would send")
+    error: str | None = Field(description="why the cell would be an error (formula), or why a run skips the row (ai)")
+
+
+class ValuesPreview(BaseModel):
+    rows: list[PreviewRow]

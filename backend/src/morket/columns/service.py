@@ -9,14 +9,14 @@ in the transaction of its debits. See docs/columns.md.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from morket.columns import sink
+from morket.columns import ai, sink
 from morket.columns.kinds import EnrichmentConfig, EnrichmentKind, KindContext, WritePolicy, plan_of
+from morket.columns.plan import ColumnPlan, RecordOf, all_of
 from morket.columns.repository import ColumnsRepository
 from morket.columns.schemas import ColumnPreview, ColumnRun, ProviderCalls, RunPreview, RunRequest
 from morket.core.config import Settings
@@ -24,25 +24,24 @@ from morket.core.errors import Unprocessable
 from morket.credits.service import CreditService
 from morket.enrichment.catalog import ProviderCatalog
 from morket.enrichment.service import EnrichmentService, TableJobSpec
-from morket.models import ColumnKind, EnrichmentJob, TableColumn
+from morket.models import ColumnKind, EnrichmentJob
 from morket.providers import registry
 from morket.providers.base import present_keys
 from morket.tables.query import Conjunction, FilterCondition, FilterGroup, FilterOperator
 from morket.tables.service import TableService
 
-
-@dataclass(frozen=True)
-class _Plan:
-    column: TableColumn
-    config: EnrichmentConfig
-    fields: list[str]
-    waterfall: dict[str, list[str]]
-    selection: FilterGroup  # the rows the run is about (scope, only-if, policy)
-    runnable: FilterGroup  # ... that also have the inputs some provider needs
+_all = all_of
 
 
-def _all(*parts: FilterCondition | FilterGroup | None) -> FilterGroup:
-    return FilterGroup(conjunction=Conjunction.AND, conditions=[p for p in parts if p is not None])
+def _enrichment_record(config: EnrichmentConfig) -> RecordOf:
+    """A row's record: its mapped input cells that have a value (None when none has)."""
+
+    def record_of(values: Mapping[uuid.UUID, Any]) -> dict[str, Any] | None:
+        record = {key: values[col] for key, col in config.inputs.items() if col in values}
+        present = present_keys(record)
+        return {k: v for k, v in record.items() if k in present} if present else None
+
+    return record_of
 
 
 def _inputs_present(config: EnrichmentConfig, waterfall: dict[str, list[str]]) -> FilterGroup:
@@ -73,17 +72,24 @@ class ColumnRunService:
         self.repo = ColumnsRepository(session)
         self.catalog = ProviderCatalog()
 
-    async def _plans(self, workspace_id: uuid.UUID, table_id: uuid.UUID, body: RunRequest) -> list[_Plan]:
+    async def _plans(self, workspace_id: uuid.UUID, table_id: uuid.UUID, body: RunRequest) -> list[ColumnPlan]:
         columns = await self.tables.columns(workspace_id, table_id)
         by_id = {c.id: c for c in columns}
         problems: list[dict[str, Any]] = []
-        plans: list[_Plan] = []
+        plans: list[ColumnPlan] = []
         if len(set(body.column_ids)) != len(body.column_ids):
             problems.append({"field": "column_ids", "message": "a column appears twice"})
         for index, column_id in enumerate(body.column_ids):
             column = by_id.get(column_id)
             if column is None:
                 problems.append({"field": f"column_ids.{index}", "message": "no such column in this table"})
+                continue
+            if column.kind is ColumnKind.AI:  # issue 10, AI columns: morket/columns/ai.py
+                try:
+                    plans.append(ai.run_plan(column, columns, table_id, body.filter, only_empty=body.only_empty))
+                except Unprocessable as exc:
+                    details = exc.details if isinstance(exc.details, list) else []
+                    problems.extend({**d, "field": f"column_ids.{index}.{d.get('field', 'config')}"} for d in details)
                 continue
             if column.kind is not ColumnKind.ENRICHMENT:
                 problems.append(
@@ -104,7 +110,16 @@ class ColumnRunService:
                 empty = FilterCondition(column_id=column.id, operator=FilterOperator.IS_EMPTY)
             selection = _all(body.filter, config.only_if, empty)
             plans.append(
-                _Plan(column, config, fields, waterfall, selection, _all(selection, _inputs_present(config, waterfall)))
+                ColumnPlan(
+                    column=column,
+                    fields=fields,
+                    waterfall=waterfall,
+                    selection=selection,
+                    runnable=_all(selection, _inputs_present(config, waterfall)),
+                    reads=frozenset(config.inputs.values()),
+                    record_of=_enrichment_record(config),
+                    target=sink.target_for(column.id, {config.field: column.id, **config.outputs}, config.write_policy),
+                )
             )
         if problems:
             raise Unprocessable("The run cannot start.", code="invalid_run", details=problems)
@@ -140,7 +155,7 @@ class ColumnRunService:
 
     def _cost(
         self,
-        plan: _Plan,
+        plan: ColumnPlan,
         rows: int,
         missing: int,
         history: dict[tuple[str, str], tuple[int, int]],
@@ -197,9 +212,7 @@ class ColumnRunService:
         runs: list[tuple[ColumnRun, EnrichmentJob | None]] = []
         specs: list[tuple[int, TableJobSpec]] = []  # (index in runs, spec): jobs made together below
         for plan in plans:
-            config = plan.config
-            read = [c for c in columns if c.id in set(config.inputs.values())]
-            by_id = {c.id: c for c in read}
+            read = [c for c in columns if c.id in plan.reads]
             rows = await self.repo.run_rows(table_id, columns, plan.runnable, body.row_ids, read)
             selected = (
                 await self.repo.count_rows(table_id, columns, plan.selection)
@@ -209,9 +222,9 @@ class ColumnRunService:
             inputs: list[dict[str, Any]] = []
             row_ids: list[int] = []
             for row_id, values in rows:
-                record = {key: values[col] for key, col in config.inputs.items() if col in by_id}
-                if present_keys(record):
-                    inputs.append({k: v for k, v in record.items() if k in present_keys(record)})
+                record = plan.record_of(values)
+                if record is not None:
+                    inputs.append(record)
                     row_ids.append(row_id)
             run = ColumnRun(
                 column_id=plan.column.id, rows=len(row_ids), rows_missing_inputs=selected - len(row_ids), job=None
@@ -219,9 +232,7 @@ class ColumnRunService:
             if not row_ids:
                 runs.append((run, None))
                 continue
-            target = sink.target_for(
-                plan.column.id, {config.field: plan.column.id, **config.outputs}, config.write_policy
-            )
+            target = plan.target
             spec = TableJobSpec(
                 workspace_id=workspace_id,
                 user_id=user_id,

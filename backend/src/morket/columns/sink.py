@@ -16,21 +16,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.columns import ai
 from morket.columns.kinds import WritePolicy
+from morket.columns.plan import target_for
 from morket.columns.repository import ColumnsRepository
 from morket.core.errors import NotFound
 from morket.enrichment.repository import RecordResult
 from morket.models import CellSource
 from morket.tables.service import RowService, TableService
 
-
-def target_for(column_id: uuid.UUID, outputs: Mapping[str, uuid.UUID], write_policy: WritePolicy) -> dict[str, Any]:
-    """The `target` stored on a run's job: field -> column it fills, and how."""
-    return {
-        "column_id": str(column_id),
-        "columns": {name: str(col) for name, col in outputs.items()},
-        "write_policy": write_policy.value,
-    }
+__all__ = ["mark_running", "set_states", "settle_cells", "target_for", "write_results"]
 
 
 def _now() -> str:
@@ -99,6 +94,8 @@ async def write_results(
             continue
         for name, column in columns.items():
             field = result.results.get(name)
+            if "ai" in target:  # issue 10, AI columns: the answer and its JSON fields (columns/ai.py)
+                field = ai.field_of(result.results, name, target["ai"])
             if field is None:
                 states[(row, column)] = state("error", job_id, reason=result.error or "the field was not run")
             elif field["status"] == "found":

@@ -14,7 +14,10 @@ rules can be tested on their own:
 - an exception nobody expected (an adapter bug, an input httpx refuses, ...) is recorded as an
   `unexpected_error` attempt with its reason, costs nothing, is not retried, and falls through to
   the next provider; if no provider finds a value, the field is `failed`. It never escapes the
-  record, so one poisoned record cannot fail the records around it.
+  record, so one poisoned record cannot fail the records around it;
+- an answer that does not fit the shape the request asked for (`invalid_answer`, an AI column's
+  output schema) costs nothing, is not asked again, and fails the field with its reason unless a
+  later provider finds the value.
 A field is `found`, `not_found` (every provider answered and none knew) or `failed` (at least one
 provider could not answer). A record with a failed field is `failed`, otherwise `completed`.
 """
@@ -108,7 +111,12 @@ class RecordOutcome:
         if self.reason is not None:
             return self.reason
         failed = [name for name, f in self.fields.items() if f.status == "failed"]
-        return f"no provider could answer for: {', '.join(failed)}" if failed else None
+        if not failed:
+            return None
+        invalid = [a for a in self.attempts if a.field in failed and a.outcome == Outcome.INVALID_ANSWER.value]
+        if invalid:  # the reason the answer was refused says more than "no provider could answer"
+            return f"{invalid[-1].provider}: {invalid[-1].error or 'the answer does not fit the requested shape'}"
+        return f"no provider could answer for: {', '.join(failed)}"
 
 
 @dataclass
@@ -200,6 +208,11 @@ async def run_waterfall(
                     break
                 if result.outcome in _DEFINITIVE:
                     answered.add(slug)
+                elif result.outcome is Outcome.INVALID_ANSWER:
+                    # An answer that breaks the requested shape: asking again would get the same
+                    # answer; the field fails with the reason unless a later provider finds it.
+                    answered.add(slug)
+                    broken = True
                 else:
                     errored = True
                     wait = max(wait, result.retry_after or 0.0)

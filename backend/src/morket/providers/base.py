@@ -1,6 +1,6 @@
 """The provider contract: outcomes, results, operations, input requirements and the adapter base.
 
-An adapter turns one HTTP exchange into a `ProviderResult` whose `outcome` is one of nine
+An adapter turns one HTTP exchange into a `ProviderResult` whose `outcome` is one of ten
 values. It never raises for a provider-side problem: timeouts, 5xx, unreadable bodies and
 quirky status codes all become outcomes, so the gateway and the waterfall can decide what to
 do (retry, fall through to the next provider, stop the job) from data alone.
@@ -32,6 +32,9 @@ class Outcome(StrEnum):
     PENDING = "pending"
     TRANSIENT_ERROR = "transient_error"
     CREDENTIAL_MISSING = "credential_missing"
+    # The provider answered, but not in the shape the request asked for (an AI column's output
+    # schema): not billed, not cached, not the provider's ill health; the field fails with why.
+    INVALID_ANSWER = "invalid_answer"
 
     @property
     def billable(self) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.columns import ai as ai_columns
 from morket.columns import recompute
 from morket.columns.kinds import KindContext, validate_column_config
 from morket.core.errors import Conflict, NotFound, Unprocessable
@@ -225,7 +226,7 @@ class TableService:
         # issue 10: a computing kind's config is checked against the table (docs/columns.md).
         config = spec.config
         if spec.kind is not ColumnKind.DATA:
-            context = KindContext(table.id, await self.repo.columns(table.id), None)
+            context = KindContext(table.id, await self.repo.columns(table.id), None, spec.type)
             config = validate_column_config(spec.kind, spec.config, context)
         column = await self.repo.add_column(
             TableColumn(
@@ -297,16 +298,20 @@ class TableService:
         table = await self.get(workspace_id, table_id, lock=True)
         column, columns = await self._column(table, column_id)
         report = None
+        renamed: list[TableColumn] = []
         if body.name is not None:
             self._check_name(columns, body.name, except_id=column.id)
             column.name = body.name
+            # issue 10, AI columns: prompts show the new name (they hold column ids).
+            renamed = [c for c in ai_columns.rename_references(columns, column.id) if c.id != column.id]
         if body.hidden is not None:
             column.hidden = body.hidden
         if body.options is not None:
             column.options = body.options
         if body.config is not None:
             # issue 10: a computing kind's config is checked against the table (docs/columns.md).
-            column.config = validate_column_config(column.kind, body.config, KindContext(table.id, columns, column.id))
+            context = KindContext(table.id, columns, column.id, body.type or column.type)
+            column.config = validate_column_config(column.kind, body.config, context)
             if column.kind is ColumnKind.FORMULA:  # issue 10: a new formula recomputes every row
                 await self.session.flush()
                 await self._recompute_all(table, column)
@@ -320,6 +325,9 @@ class TableService:
         await self.session.flush()
         await self.session.refresh(column)
         await self._column_event(table, OutboxEventType.COLUMN_UPDATED, column)
+        for other in renamed:  # issue 10, AI columns
+            await self.session.refresh(other)
+            await self._column_event(table, OutboxEventType.COLUMN_UPDATED, other)
         return ColumnOut.model_validate(column), report
 
     async def _change_type(self, table: DataTable, column: TableColumn, new_type: ColumnType) -> TypeChangeReport:

@@ -1040,6 +1040,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/columns/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Values
+         * @description A formula's values (or an AI column's rendered prompts, no model call) on the first rows.
+         */
+        post: operations["preview_values_api_v1_workspaces__workspace_id__tables__table_id__columns_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/tables/{table_id}/columns/{column_id}": {
         parameters: {
             query?: never;
@@ -2795,6 +2815,20 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[ValuesPreview] */
+        Envelope_ValuesPreview_: {
+            data?: components["schemas"]["ValuesPreview"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[WebhookCreated] */
         Envelope_WebhookCreated_: {
             data?: components["schemas"]["WebhookCreated"] | null;
@@ -3637,6 +3671,21 @@ export interface components {
             /** Sheets */
             sheets: string[];
         };
+        /** PreviewRow */
+        PreviewRow: {
+            /**
+             * Error
+             * @description why the cell would be an error (formula), or why a run skips the row (ai)
+             */
+            error: string | null;
+            /** Row Id */
+            row_id: number;
+            /**
+             * Value
+             * @description the formula's value, or the prompt the row would send
+             */
+            value: unknown;
+        };
         /**
          * ProblemCode
          * @enum {string}
@@ -4236,6 +4285,32 @@ export interface components {
             id: string;
             /** Name */
             name: string | null;
+        };
+        /** ValuesPreview */
+        ValuesPreview: {
+            /** Rows */
+            rows: components["schemas"]["PreviewRow"][];
+        };
+        /**
+         * ValuesPreviewRequest
+         * @description A formula's values, or an AI column's rendered prompts (the model is not called).
+         */
+        ValuesPreviewRequest: {
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "formula" | "ai";
+            /**
+             * Limit
+             * @description the first rows of the table, in id order
+             * @default 5
+             */
+            limit: number;
         };
         /** WebhookCreate */
         WebhookCreate: {
@@ -6626,6 +6701,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_list_ColumnOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    preview_values_api_v1_workspaces__workspace_id__tables__table_id__columns_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ValuesPreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ValuesPreview_"];
                 };
             };
             /** @description Validation error */

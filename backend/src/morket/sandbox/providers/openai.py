@@ -1,7 +1,10 @@
 """OpenAI-compatible chat completions (`https://api.openai.com` -> `/openai`), for the AI column.
 
 The answer is a pure function of the model and the messages, so a cached prompt and a fresh one
-give the same content; `json_object` mode returns a JSON object built from the keys the prompt asks for.
+give the same content; `json_object` mode returns a JSON object built from the keys the prompt asks for,
+`json_schema` mode one that fits the schema's properties (type, enum). A prompt containing
+`INVALID_MARKER` gets an answer that breaks its schema (a word for a number, a choice outside
+the enum, ...), so tests can see what the caller does with one.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from morket.sandbox.wire import InvalidBodyError, read_json_object
 PREFIX = "/openai"
 MINUTE_LIMIT = 10_000
 MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1")
+
+INVALID_MARKER = "[[sandbox:invalid-answer]]"
 
 _QUOTED_KEY_RE = re.compile(r'"([A-Za-z_][A-Za-z0-9_]{0,63})"\s*:')
 _KEY_LIST_RE = re.compile(r"\b(?:keys|fields|properties)\b\s*:?\s*([^.\n;]+)", re.IGNORECASE)
@@ -167,10 +172,56 @@ def completion_content(model: str, messages: Sequence[Mapping[str, Any]], keys: 
     return json.dumps({key: _value_for(key, rng, seed + index) for index, key in enumerate(keys)})
 
 
-def _schema_keys(response_format: Mapping[str, Any]) -> list[str]:
+def _schema_properties(response_format: Mapping[str, Any]) -> dict[str, Any]:
     schema = response_format.get("json_schema")
-    properties = schema.get("schema", {}).get("properties") if isinstance(schema, dict) else None
-    return list(properties) if isinstance(properties, dict) and properties else ["answer"]
+    inner = schema.get("schema") if isinstance(schema, dict) else None
+    properties = inner.get("properties") if isinstance(inner, dict) else None
+    return dict(properties) if isinstance(properties, dict) and properties else {"answer": {}}
+
+
+def _schema_types(spec: Any) -> list[str]:
+    kinds = spec.get("type") if isinstance(spec, dict) else None
+    kinds = [kinds] if isinstance(kinds, str) else kinds if isinstance(kinds, list) else []
+    return [k for k in kinds if isinstance(k, str) and k != "null"]
+
+
+def _schema_value(key: str, spec: Any, rng: random.Random, seed: int) -> Any:
+    """A value that fits one property's schema (enum, number, integer, boolean, string)."""
+    enum = spec.get("enum") if isinstance(spec, dict) else None
+    if isinstance(enum, list) and enum:
+        return rng.choice(enum)
+    kinds = _schema_types(spec)
+    if not kinds:
+        return _value_for(key, rng, seed)
+    if kinds[0] == "integer":
+        return rng.randint(1, 500)
+    if kinds[0] == "number":
+        return rng.choice([rng.randint(1, 500), round(rng.uniform(0, 100), 2)])
+    if kinds[0] == "boolean":
+        return rng.random() < 0.5
+    value = _value_for(key, rng, seed)
+    return value if isinstance(value, str) else json.dumps(value) if kinds[0] == "string" else value
+
+
+def _invalid_value(spec: Any) -> Any:
+    """A value that breaks one property's schema."""
+    if isinstance(spec, dict) and isinstance(spec.get("enum"), list):
+        return "none of the above"
+    kinds = _schema_types(spec)
+    if kinds and kinds[0] in ("number", "integer", "boolean"):
+        return "not sure"
+    return 42
+
+
+def schema_content(model: str, messages: Sequence[Mapping[str, Any]], properties: Mapping[str, Any]) -> str:
+    """A JSON object fitting `properties` (or, with the invalid marker, breaking its first one)."""
+    seed = prompt_seed(model, messages)
+    rng = random.Random(seed)
+    answer = {key: _schema_value(key, spec, rng, seed + i) for i, (key, spec) in enumerate(properties.items())}
+    if any(INVALID_MARKER in message_text(m) for m in messages):
+        first = next(iter(properties))
+        answer[first] = _invalid_value(properties[first])
+    return json.dumps(answer)
 
 
 def _tokens(text: str) -> int:
@@ -202,6 +253,7 @@ def build_router(state: SandboxState) -> APIRouter:
         response_format = body.get("response_format")
         format_type = response_format.get("type") if isinstance(response_format, dict) else None
         keys: list[str] | None = None
+        content: str | None = None
         if format_type == "json_object":
             if "json" not in prompt.lower():
                 return openai_error(
@@ -214,8 +266,9 @@ def build_router(state: SandboxState) -> APIRouter:
                 )
             keys = requested_keys(prompt)
         elif format_type == "json_schema" and isinstance(response_format, dict):
-            keys = _schema_keys(response_format)
-        content = completion_content(model, messages, keys)
+            content = schema_content(model, messages, _schema_properties(response_format))
+        if content is None:
+            content = completion_content(model, messages, keys)
         completion_tokens, finish_reason = _tokens(content), "stop"
         max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
         if isinstance(max_tokens, int) and 0 < max_tokens < completion_tokens:
