@@ -15,6 +15,7 @@ from morket.analytics.router import router as analytics_router
 from morket.analytics.runtime import ConsumerTask
 from morket.auth.identity_cache import IdentityCache
 from morket.auth.router import router as auth_router
+from morket.columns.computed_router import router as computed_columns_router
 from morket.columns.router import router as columns_router
 from morket.core.bodylimit import BodyLimitMiddleware, BodyLimits
 from morket.core.config import Settings, get_settings
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         imports_router,
         tables_io_router,
         columns_router,
+        computed_columns_router,  # issue 10 items 7-8: lookup and HTTP columns
         analytics_router,
     ):
         app.include_router(router)

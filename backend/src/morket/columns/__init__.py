@@ -1,1 +1,4 @@
-"""Columns that compute (issue 10): kinds of columns, their configuration, running them on rows."""
+"""Columns that compute (issue 10): kinds, runs, formulas, lookups, HTTP API columns."""
+
+# `kinds` first: it registers the lookup and HTTP kinds, whose modules import it back.
+from morket.columns import kinds as _kinds  # noqa: F401

@@ -14,6 +14,7 @@ import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import cache
 from typing import Any, Protocol
 
@@ -22,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from morket.columns.formula import MAX_FORMULA, FormulaSyntaxError, compile_formula
 from morket.core.errors import Unprocessable
 from morket.enrichment.catalog import ProviderCatalog
-from morket.models import ColumnKind, TableColumn
+from morket.models import ColumnKind, ColumnType, TableColumn
 from morket.providers import registry
 from morket.providers.fields import CANONICAL_FIELDS
 from morket.tables.query import FilterGroup, RowView, compile_view
@@ -66,6 +67,11 @@ class KindContext:
     table_id: uuid.UUID
     columns: Sequence[TableColumn]
     column_id: uuid.UUID | None  # None while the column is being created
+    # issue 10 items 7-8: facts outside the table that lookup and HTTP columns check against,
+    # loaded by `morket.columns.context.prepare` before validation (validation stays synchronous).
+    column_type: ColumnType | None = None
+    foreign_tables: Mapping[uuid.UUID, Sequence[TableColumn]] = dataclass_field(default_factory=dict)
+    secret_names: frozenset[str] = frozenset()
 
 
 class KindSpec(Protocol):
@@ -297,6 +303,14 @@ class FormulaKind:
 
 
 KINDS: dict[ColumnKind, KindSpec] = {ColumnKind.ENRICHMENT: EnrichmentKind(), ColumnKind.FORMULA: FormulaKind()}
+
+# -- issue 10 items 7-8: lookup and HTTP columns (columns/lookup.py, columns/http.py) -------------
+from morket.columns.http import HttpKind  # noqa: E402
+from morket.columns.lookup import LookupKind  # noqa: E402
+
+KINDS[ColumnKind.LOOKUP] = LookupKind()
+KINDS[ColumnKind.HTTP] = HttpKind()
+# -- end issue 10 items 7-8 -----------------------------------------------------------------------
 
 
 def validate_column_config(kind: ColumnKind, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:

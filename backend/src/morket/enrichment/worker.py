@@ -19,6 +19,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from morket.columns.autorun import run_auto_runs
+from morket.columns.http_run import HttpRunActivities
+from morket.columns.http_workflows import HttpColumnRunWorkflow
+from morket.columns.lookup import run_lookup_refresh
 from morket.core.config import Settings
 from morket.core.db import make_sessionmaker, unit_of_work
 from morket.enrichment.activities import EnrichmentActivities, ProviderAccess
@@ -60,6 +63,7 @@ async def enrichment_worker(
     """A configured worker (not yet running) and the resources its activities hold."""
     async with (
         httpx.AsyncClient(follow_redirects=False) as webhook_http,
+        httpx.AsyncClient(follow_redirects=False) as column_http,  # issue 10 item 8: HTTP columns
         contextlib.AsyncExitStack() as stack,
     ):
         if providers is None:
@@ -67,10 +71,11 @@ async def enrichment_worker(
         enrichment = EnrichmentActivities(sessions, settings, providers)
         webhooks = WebhookActivities(sessions, settings, webhook_http)
         imports = ImportActivities(sessions, settings)
+        http_runs = HttpRunActivities(sessions, settings, column_http)  # issue 10 item 8
         yield Worker(
             client,
             task_queue=settings.temporal_task_queue,
-            workflows=[EnrichmentJobWorkflow, WebhookDeliveryWorkflow, TableImportWorkflow],
+            workflows=[EnrichmentJobWorkflow, WebhookDeliveryWorkflow, TableImportWorkflow, HttpColumnRunWorkflow],
             activities=[
                 enrichment.begin_job,
                 enrichment.run_chunk,
@@ -78,6 +83,8 @@ async def enrichment_worker(
                 webhooks.deliver,
                 imports.run_import,
                 imports.fail_import,
+                http_runs.run_chunk,  # issue 10 item 8: HTTP columns
+                http_runs.finish_run,
             ],
             max_concurrent_activities=max(50, settings.enrichment_parallel_chunks * 4),
         )
@@ -188,11 +195,14 @@ async def run_worker(settings: Settings) -> None:
             sweeper = asyncio.create_task(_sweep(client, settings, sessions))
             # issue 10: enrichment columns with auto-run follow the tables' outbox (docs/columns.md)
             auto_runs = asyncio.create_task(run_auto_runs(client, settings, sessions, stop))
+            # issue 10 item 7: lookup columns follow the tables they read (docs/columns.md)
+            lookups = asyncio.create_task(run_lookup_refresh(sessions, stop))
             log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
             async with worker:
                 await stop.wait()
             sweeper.cancel()
             await auto_runs
+            await lookups
     finally:
         await engine.dispose()
 
