@@ -35,14 +35,14 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from morket.columns.kinds import KindContext, WritePolicy, _filter_problems, _invalid
+from morket.columns.policy import WritePolicy
 from morket.core.netsafety import (
     DestinationRefused,
     LoopbackAllowance,
@@ -54,6 +54,9 @@ from morket.core.netsafety import (
 from morket.core.text import json_problem, text_problem
 from morket.models import ColumnKind
 from morket.tables.query import FilterGroup
+
+if TYPE_CHECKING:
+    from morket.columns.kinds import KindContext
 
 SECRET_PROVIDER = "http"  # the vault's provider slug of secrets for HTTP columns
 MAX_URL = 2000
@@ -223,6 +226,8 @@ class HttpKind:
     kind = ColumnKind.HTTP
 
     def validate(self, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:
+        from morket.columns.kinds import _filter_problems, _invalid
+
         try:
             parsed = HttpConfig.model_validate({k: v for k, v in config.items() if k != "refs"})
         except ValidationError as exc:

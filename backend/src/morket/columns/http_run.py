@@ -50,7 +50,8 @@ from morket.columns.http_workflows import (
     HttpFinishInput,
     HttpRunInput,
 )
-from morket.columns.kinds import KindContext, WritePolicy
+from morket.columns.kinds import KindContext
+from morket.columns.policy import WritePolicy
 from morket.columns.repository import ColumnsRepository
 from morket.core.config import Settings
 from morket.core.db import unit_of_work
@@ -71,7 +72,11 @@ from morket.tables.service import RowService, TableService
 from morket.tables.types import TEXT_LIKE
 from morket.webhooks.destinations import loopback_allowance
 
-CHUNK_ROWS = 100
+# A chunk is about this many seconds of requests at the column's rate (rows = rate x this).
+CHUNK_SECONDS = 5
+MIN_CHUNK_ROWS = 5
+# Requests start a little under the limit, so jitter on the way does not push the server over it.
+RATE_MARGIN = 0.95
 FINISH_BATCH = 5000
 CANCEL_POLL_SECONDS = 1.0
 MAX_IN_FLIGHT = 10
@@ -137,6 +142,7 @@ class ChunkWork:
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     finished: bool = False
     error: str | None = None
+    limit: int = MIN_CHUNK_ROWS
 
 
 class HttpRunService:
@@ -279,7 +285,7 @@ class HttpRunService:
 
     # -- worker side ----------------------------------------------------------------------------
 
-    async def begin_chunk(self, run_id: uuid.UUID, limit: int) -> ChunkWork:
+    async def begin_chunk(self, run_id: uuid.UUID) -> ChunkWork:
         run = await self.repo.get_for_worker(run_id, lock=True)
         if run is None:
             return ChunkWork(run=HttpColumnRun(id=run_id), finished=True, error="the run no longer exists")
@@ -303,8 +309,9 @@ class HttpRunService:
             return work
         work.refs = {name: uuid.UUID(c) for name, c in column.config.get("refs", {}).items()}
         read = [c for c in columns if c.id in set(work.refs.values())]
+        work.limit = max(MIN_CHUNK_ROWS, work.config.rate_limit_per_second * CHUNK_SECONDS)
         work.rows = await self.repo.pending_rows(
-            run.table_id, columns, column.id, run.id, read, limit, states=("queued", "running")
+            run.table_id, columns, column.id, run.id, read, work.limit, states=("queued", "running")
         )
         if not work.rows:
             work.finished = True
@@ -411,14 +418,14 @@ class HttpRunActivities:
     async def run_chunk(self, inp: HttpChunkInput) -> HttpChunkResult:
         run_id = uuid.UUID(inp.run_id)
         async with unit_of_work(self.sessions) as session:
-            work = await HttpRunService(session, self.settings).begin_chunk(run_id, CHUNK_ROWS)
+            work = await HttpRunService(session, self.settings).begin_chunk(run_id)
         if work.finished or work.config is None:
             return HttpChunkResult(done=True, not_before=inp.not_before, error=work.error)
         config = work.config
         outcomes, next_at, cancelled = await self._requests(run_id, work, config, inp.not_before)
         async with unit_of_work(self.sessions) as session:
             await HttpRunService(session, self.settings).save_chunk(work.run, config, outcomes)
-        return HttpChunkResult(done=cancelled or len(work.rows) < CHUNK_ROWS, not_before=next_at)
+        return HttpChunkResult(done=cancelled or len(work.rows) < work.limit, not_before=next_at)
 
     async def _requests(
         self, run_id: uuid.UUID, work: ChunkWork, config: HttpConfig, not_before: float
@@ -427,7 +434,7 @@ class HttpRunActivities:
         the previous one, the first not before `not_before`), a few in flight at a time."""
         steps = parse_path(config.extract)
         allowance = loopback_allowance(self.settings)
-        interval = 1.0 / config.rate_limit_per_second
+        interval = 1.0 / (config.rate_limit_per_second * RATE_MARGIN)
         next_at = max(time.time(), not_before)
         in_flight = asyncio.Semaphore(min(config.rate_limit_per_second, MAX_IN_FLIGHT))
         outcomes: dict[int, Outcome] = {}

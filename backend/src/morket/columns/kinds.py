@@ -10,7 +10,6 @@ stored as columns that would never compute.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from morket.columns.formula import MAX_FORMULA, FormulaSyntaxError, compile_formula
+from morket.columns.policy import WritePolicy as WritePolicy  # moved (issue 10 items 7-8); still importable here
 from morket.core.errors import Unprocessable
 from morket.enrichment.catalog import ProviderCatalog
 from morket.models import ColumnKind, ColumnType, TableColumn
@@ -31,11 +31,6 @@ from morket.tables.storage import sa_table
 
 MAX_WATERFALL = 10
 MAX_OUTPUTS = 20
-
-
-class WritePolicy(enum.StrEnum):
-    FILL_EMPTY = "fill_empty"  # only write cells that are empty (a user's value is never replaced)
-    OVERWRITE = "overwrite"
 
 
 class EnrichmentConfig(BaseModel):
