@@ -2,9 +2,13 @@
 
 - cost preview of an enrichment column (Apollo -> Hunter) over every row: goal <= 1 s;
 - a formula column over every row, computed when it is added (parse, read, evaluate, write):
-  goal <= 30 s.
+  goal <= 30 s;
+- a lookup column (issue 10 item 7) over 100,000 rows (`--lookup-rows`) matching a 100,000-row
+  table: computed when added, recomputed after every looked-up value changed, recomputed with
+  nothing to change, and 1,000 new rows appended (the scoped recompute through the key index).
 
-    .venv/bin/python bench/columns.py [--rows 1000000] [--database-url postgresql://...]
+    .venv/bin/python bench/columns.py [--rows 1000000] [--lookup-rows 100000] [--only lookup]
+        [--database-url postgresql://...]
 
 A scratch database is created from the URL's server (migrations applied) and dropped afterwards.
 The table is built inside the run (COPY through the storage layer), then measured.
@@ -97,7 +101,90 @@ async def build(sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.U
     return out.id
 
 
-async def main(url: str, rows: int) -> None:
+async def lookup_figures(sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, rows: int) -> None:
+    """Two tables of `rows` rows; 90% of the leads' domains exist among the companies."""
+    from morket.columns.lookup import recompute_now
+    from morket.tables.service import RowService
+
+    async with unit_of_work(sessions) as session:
+        service = TableService(session)
+        companies = await service.create_table(
+            workspace_id,
+            None,
+            TableCreate(
+                name="companies",
+                columns=[
+                    ColumnCreate(name="Domain", type=ColumnType.TEXT),
+                    ColumnCreate(name="Employees", type=ColumnType.NUMBER),
+                ],
+            ),
+        )
+        leads = await service.create_table(
+            workspace_id, None, TableCreate(name="leads", columns=[ColumnCreate(name="Domain", type=ColumnType.TEXT)])
+        )
+        company_columns = await service.columns(workspace_id, companies.id)
+        lead_columns = await service.columns(workspace_id, leads.id)
+    started = time.perf_counter()
+    for start in range(0, rows, CHUNK):
+        count = min(CHUNK, rows - start)
+        async with unit_of_work(sessions) as session:
+            storage = TableStorage(session)
+            ids = await storage.reserve_ids(companies.id, count)
+            values = [[f"co{start + i}.example.com", (start + i) % 5000] for i in range(count)]
+            await storage.copy_rows(companies.id, company_columns, ids, values, None)
+            ids = await storage.reserve_ids(leads.id, count)
+            values = [
+                [f"co{start + i}.example.com" if (start + i) % 10 else f"lead{start + i}.example.org"]
+                for i in range(count)
+            ]
+            await storage.copy_rows(leads.id, lead_columns, ids, values, None)
+    async with unit_of_work(sessions) as session:
+        await session.execute(
+            text(f"UPDATE data_tables SET row_count = {rows} WHERE id IN (:a, :b)"), {"a": companies.id, "b": leads.id}
+        )
+        await session.execute(text(f"ANALYZE tabledata.t_{companies.id.hex}"))
+        await session.execute(text(f"ANALYZE tabledata.t_{leads.id.hex}"))
+    print(f"lookup build: 2 x {rows:,} rows COPY + ANALYZE {time.perf_counter() - started:.1f} s")
+    config = {
+        "table_id": str(companies.id),
+        "match": {"column_id": str(lead_columns[0].id), "target_column_id": str(company_columns[0].id)},
+        "return_column_id": str(company_columns[1].id),
+        "mode": "first",
+    }
+    started = time.perf_counter()
+    async with unit_of_work(sessions) as session:
+        size = await TableService(session).add_column(
+            workspace_id,
+            leads.id,
+            ColumnCreate(name="Size", type=ColumnType.NUMBER, kind=ColumnKind.LOOKUP, config=config),
+        )
+    elapsed = time.perf_counter() - started
+    print(f"lookup column added to {rows:,} rows (every cell computed and written): {elapsed:.2f} s")
+    employees = f'"{company_columns[1].physical_name}"'
+    async with unit_of_work(sessions) as session:
+        await session.execute(text(f"UPDATE tabledata.t_{companies.id.hex} SET {employees} = {employees} + 1"))
+    for label in ("every looked-up value changed", "nothing to change"):
+        started = time.perf_counter()
+        async with unit_of_work(sessions) as session:
+            changed = await recompute_now(session, workspace_id, leads.id, size.id)
+        elapsed = time.perf_counter() - started
+        print(f"lookup recompute over {rows:,} rows, {label}: {elapsed:.2f} s ({changed:,} cells written)")
+    started = time.perf_counter()
+    async with unit_of_work(sessions) as session:
+        await RowService(session).append_rows(
+            workspace_id,
+            leads.id,
+            ({str(lead_columns[0].id): f"co{i * 7}.example.com"} for i in range(1000)),
+            actor_id=None,
+        )
+    elapsed = time.perf_counter() - started
+    print(f"1,000 new rows appended to {rows:,} (their lookups through the key index): {elapsed:.2f} s")
+    async with sessions() as session:
+        indexed = await TableStorage(session).indexed(companies.id, [company_columns[0]])
+    print(f"the other table's key column has its (key, _id) index: {bool(indexed)}")
+
+
+async def main(url: str, rows: int, lookup_rows: int = 100_000, only: str | None = None) -> None:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     settings = Settings(
@@ -107,6 +194,10 @@ async def main(url: str, rows: int) -> None:
     )
     try:
         workspace_id = await scratch_workspace(sessions)
+        if only in (None, "lookup"):
+            await lookup_figures(sessions, workspace_id, lookup_rows)
+        if only == "lookup":
+            return
         table_id = await build(sessions, workspace_id, rows)
         async with unit_of_work(sessions) as session:
             columns = {c.name: c.id for c in await TableService(session).columns(workspace_id, table_id)}
@@ -165,6 +256,8 @@ async def main(url: str, rows: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--lookup-rows", type=int, default=100_000)
+    parser.add_argument("--only", choices=["lookup"], default=None, help="only the lookup figures")
     parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
@@ -174,6 +267,6 @@ if __name__ == "__main__":
     database.ensure_database(scratch, drop_first=True)
     database.upgrade(scratch)
     try:
-        asyncio.run(main(scratch, args.rows))
+        asyncio.run(main(scratch, args.rows, args.lookup_rows, args.only))
     finally:
         asyncio.run(database.drop_database(scratch))

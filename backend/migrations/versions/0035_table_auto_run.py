@@ -1,7 +1,7 @@
 """tables: the per-table auto-run switch (issue 10)
 
 Revision ID: 0035
-Revises: 0014
+Revises: 0030
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0035"
-down_revision: str | None = "0014"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,6 +18,7 @@ from morket.apikeys.router import self_router as api_key_self_router
 from morket.apikeys.service import ApiKeyUsage
 from morket.auth.identity_cache import IdentityCache
 from morket.auth.router import router as auth_router
+from morket.columns.computed_router import router as computed_columns_router
 from morket.columns.router import router as columns_router
 from morket.core.bodylimit import BodyLimitMiddleware, BodyLimits
 from morket.core.config import Settings, get_settings
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         imports_router,
         tables_io_router,
         columns_router,
+        computed_columns_router,  # issue 10 items 7-8: lookup and HTTP columns
         analytics_router,
         search_router,
     ):

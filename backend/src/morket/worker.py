@@ -22,6 +22,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from morket.columns.autorun import run_auto_runs
+from morket.columns.http_run import HttpRunActivities
+from morket.columns.http_workflows import HttpColumnRunWorkflow
+from morket.columns.lookup import run_lookup_refresh
 from morket.core.config import Settings
 from morket.core.db import make_sessionmaker
 from morket.enrichment.activities import EnrichmentActivities, ProviderAccess
@@ -60,17 +63,19 @@ async def build_worker(
     """A configured worker for every domain (not yet running) and the resources its activities hold."""
     async with (
         httpx.AsyncClient(follow_redirects=False) as webhook_http,
+        httpx.AsyncClient(follow_redirects=False) as column_http,  # issue 10 item 8: HTTP columns
         contextlib.AsyncExitStack() as stack,
     ):
         if providers is None:
             providers = await stack.enter_async_context(GatewayProviderAccess.create(settings, sessions))
         enrichment = EnrichmentActivities(sessions, settings, providers)
         webhooks = WebhookActivities(sessions, settings, webhook_http)
+        http_runs = HttpRunActivities(sessions, settings, column_http)  # issue 10 item 8
         imports = ImportActivities(sessions, settings)
         yield Worker(
             client,
             task_queue=settings.temporal_task_queue,
-            workflows=[EnrichmentJobWorkflow, WebhookDeliveryWorkflow, TableImportWorkflow],
+            workflows=[EnrichmentJobWorkflow, WebhookDeliveryWorkflow, TableImportWorkflow, HttpColumnRunWorkflow],
             activities=[
                 enrichment.begin_job,
                 enrichment.run_chunk,
@@ -78,6 +83,8 @@ async def build_worker(
                 webhooks.deliver,
                 imports.run_import,
                 imports.fail_import,
+                http_runs.run_chunk,  # issue 10 item 8: HTTP columns
+                http_runs.finish_run,
             ],
             max_concurrent_activities=max(50, settings.enrichment_parallel_chunks * 4),
         )
@@ -121,11 +128,14 @@ async def run_worker(settings: Settings) -> None:
             sweeper = asyncio.create_task(_sweep(client, settings, sessions))
             # issue 10: enrichment columns with auto-run follow the tables' outbox (docs/columns.md)
             auto_runs = asyncio.create_task(run_auto_runs(client, settings, sessions, stop))
+            # issue 10 item 7: lookup columns follow the tables they read (docs/columns.md)
+            lookups = asyncio.create_task(run_lookup_refresh(sessions, stop))
             log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
             async with worker:
                 await stop.wait()
             sweeper.cancel()
             await auto_runs
+            await lookups
     finally:
         await engine.dispose()
 

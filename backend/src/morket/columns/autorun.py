@@ -64,7 +64,11 @@ def changes_of(events: Sequence[StoredEvent]) -> dict[uuid.UUID, _TableChanges]:
         at = event.created_at
         if event.event_type is OutboxEventType.ROWS_CREATED:
             item.created.update((int(r), at) for r in payload.get("row_ids", []))
-        elif event.event_type is OutboxEventType.ROWS_UPDATED and payload.get("source") not in ("state", "formula"):
+        elif event.event_type is OutboxEventType.ROWS_UPDATED and payload.get("source") not in (
+            "state",
+            "formula",
+            "lookup",
+        ):
             columns = {uuid.UUID(c) for c in payload.get("column_ids", [])}
             for row in payload.get("row_ids", []):
                 item.changed.setdefault(int(row), []).append((columns, at))

@@ -10,16 +10,17 @@ stored as columns that would never compute.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import cache
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from morket.columns.formula import MAX_FORMULA, FormulaSyntaxError, compile_formula
+from morket.columns.policy import WritePolicy as WritePolicy  # moved (issue 10 items 7-8); still importable here
 from morket.core.errors import Unprocessable
 from morket.enrichment.catalog import ProviderCatalog
 from morket.models import ColumnKind, ColumnType, TableColumn
@@ -30,11 +31,6 @@ from morket.tables.storage import sa_table
 
 MAX_WATERFALL = 10
 MAX_OUTPUTS = 20
-
-
-class WritePolicy(enum.StrEnum):
-    FILL_EMPTY = "fill_empty"  # only write cells that are empty (a user's value is never replaced)
-    OVERWRITE = "overwrite"
 
 
 class EnrichmentConfig(BaseModel):
@@ -66,7 +62,11 @@ class KindContext:
     table_id: uuid.UUID
     columns: Sequence[TableColumn]
     column_id: uuid.UUID | None  # None while the column is being created
-    column_type: ColumnType | None = None  # the column's type, when the caller knows it
+    # issue 10 items 7-8: facts outside the table that lookup and HTTP columns check against,
+    # loaded by `morket.columns.context.prepare` before validation (validation stays synchronous).
+    column_type: ColumnType | None = None
+    foreign_tables: Mapping[uuid.UUID, Sequence[TableColumn]] = dataclass_field(default_factory=dict)
+    secret_names: frozenset[str] = frozenset()
 
 
 class KindSpec(Protocol):
@@ -351,6 +351,14 @@ KINDS: dict[ColumnKind, KindSpec] = {
     ColumnKind.FORMULA: FormulaKind(),
     ColumnKind.AI: AiKind(),  # issue 10, AI columns
 }
+
+# -- issue 10 items 7-8: lookup and HTTP columns (columns/lookup.py, columns/http.py) -------------
+from morket.columns.http import HttpKind  # noqa: E402
+from morket.columns.lookup import LookupKind  # noqa: E402
+
+KINDS[ColumnKind.LOOKUP] = LookupKind()
+KINDS[ColumnKind.HTTP] = HttpKind()
+# -- end issue 10 items 7-8 -----------------------------------------------------------------------
 
 
 def validate_column_config(kind: ColumnKind, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:

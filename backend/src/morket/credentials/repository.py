@@ -43,6 +43,15 @@ class CredentialRepository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def latest_named(self, workspace_id: uuid.UUID, provider: str, name: str) -> Credential | None:
+        stmt = (
+            select(Credential)
+            .where(Credential.workspace_id == workspace_id, Credential.provider == provider, Credential.name == name)
+            .order_by(Credential.created_at.desc(), Credential.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def delete(self, credential: Credential) -> None:
         await self.session.delete(credential)
         await self.session.flush()

@@ -15,8 +15,9 @@ from morket.core.text import json_problem, text_problem
 # The provider slugs a credential may be stored for. The provider registry replaces this set
 # once it exists; validation reads it at call time, so rebinding it here is enough.
 # "scraper": a workspace's own proxies for the scraper service (extra {"proxies": [...]}).
+# "http": secrets that HTTP API columns reference by name, `{{secret:<name>}}` (docs/columns.md).
 KNOWN_PROVIDERS: frozenset[str] = frozenset(
-    {"apollo", "clearbit", "hunter", "openai", "hubspot", "salesforce", "scraper"}
+    {"apollo", "clearbit", "hunter", "openai", "hubspot", "salesforce", "scraper", "http"}
 )
 
 MAX_API_KEY_LENGTH = 4096

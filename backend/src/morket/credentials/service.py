@@ -129,6 +129,13 @@ class CredentialService:
             return None
         return self._open(credential)
 
+    async def get_decrypted_by_name(
+        self, workspace_id: uuid.UUID, provider: str, name: str
+    ) -> DecryptedCredential | None:
+        """The most recent credential of `provider` named `name`, decrypted (HTTP columns' secrets)."""
+        credential = await self.repo.latest_named(workspace_id, provider, name)
+        return None if credential is None else self._open(credential)
+
     async def read_for_service(
         self, workspace_id: uuid.UUID, provider: str, *, actor: str, request_id: str | None
     ) -> DecryptedCredential:
@@ -238,3 +245,10 @@ class CredentialService:
 
 def _user_actor(user_id: uuid.UUID | None) -> str:
     return f"user:{user_id}" if user_id else "system"
+
+
+async def credential_names(session: AsyncSession, workspace_id: uuid.UUID, provider: str) -> frozenset[str]:
+    """The names of the workspace's credentials of `provider` (no key material is read)."""
+    return frozenset(
+        c.name for c in await CredentialRepository(session).list_for_workspace(workspace_id) if c.provider == provider
+    )

@@ -12,6 +12,7 @@ from morket.models.data_table import DataTable, physical_table_name
 from morket.models.enrichment_attempt import EnrichmentAttempt
 from morket.models.enrichment_job import EnrichmentJob, JobStatus
 from morket.models.enrichment_record import EnrichmentRecord, RecordStatus
+from morket.models.http_column_run import FINAL_HTTP_RUN_STATUSES, HttpColumnRun, HttpRunStatus
 from morket.models.invitation import Invitation, InvitationStatus
 from morket.models.membership import Membership, Role
 from morket.models.outbox_event import OutboxConsumer, OutboxEvent, OutboxEventType
@@ -29,6 +30,7 @@ from morket.models.workspace import Workspace
 from morket.models.workspace_provider_settings import WorkspaceProviderSettings
 
 __all__ = [
+    "FINAL_HTTP_RUN_STATUSES",
     "AnalyticsDeadLetter",
     "ApiKey",
     "ApiKeyScope",
@@ -47,6 +49,8 @@ __all__ = [
     "EnrichmentAttempt",
     "EnrichmentJob",
     "EnrichmentRecord",
+    "HttpColumnRun",
+    "HttpRunStatus",
     "ImportStatus",
     "Invitation",
     "InvitationStatus",

@@ -23,6 +23,7 @@ class CellSource(enum.StrEnum):
     ENRICHMENT = "enrichment"
     FORMULA = "formula"
     AI = "ai"
+    HTTP = "http"  # issue 10 item 8: an HTTP API column
     TYPE_CHANGE = "type_change"
 
 

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.columns import ai as ai_columns
-from morket.columns import recompute
+from morket.columns import context as kind_context
+from morket.columns import lookup, recompute
 from morket.columns.kinds import KindContext, validate_column_config
 from morket.core.errors import Conflict, NotFound, Unprocessable
 from morket.models import CellSource, ColumnKind, ColumnType, DataTable, OutboxEventType, TableColumn
@@ -227,6 +228,10 @@ class TableService:
         config = spec.config
         if spec.kind is not ColumnKind.DATA:
             context = KindContext(table.id, await self.repo.columns(table.id), None, spec.type)
+            # issue 10 items 7-8: lookup and HTTP columns check facts outside the table
+            context = await kind_context.prepare(
+                self.session, table.workspace_id, spec.kind, spec.type, spec.config, context
+            )
             config = validate_column_config(spec.kind, spec.config, context)
         column = await self.repo.add_column(
             TableColumn(
@@ -250,6 +255,8 @@ class TableService:
             await self._recompute_all(table, column)
             if index:
                 await self.storage.create_index(table.id, column)
+        if column.kind is ColumnKind.LOOKUP:  # issue 10 item 7: a new lookup computes every row
+            await lookup.recompute_column(RowService(self.session), table, await self.repo.columns(table.id), column)
         return column
 
     async def _recompute_all(self, table: DataTable, column: TableColumn) -> None:
@@ -311,10 +318,17 @@ class TableService:
         if body.config is not None:
             # issue 10: a computing kind's config is checked against the table (docs/columns.md).
             context = KindContext(table.id, columns, column.id, body.type or column.type)
+            # issue 10 items 7-8: lookup and HTTP columns check facts outside the table
+            context = await kind_context.prepare(
+                self.session, table.workspace_id, column.kind, body.type or column.type, body.config, context
+            )
             column.config = validate_column_config(column.kind, body.config, context)
             if column.kind is ColumnKind.FORMULA:  # issue 10: a new formula recomputes every row
                 await self.session.flush()
                 await self._recompute_all(table, column)
+            if column.kind is ColumnKind.LOOKUP:  # issue 10 item 7: a new lookup recomputes every row
+                await self.session.flush()
+                await lookup.recompute_column(RowService(self.session), table, columns, column)
         if body.type is not None and body.type is not column.type:
             report = await self._change_type(table, column, body.type)
         if body.position is not None:
@@ -930,6 +944,8 @@ class RowService:
         formulas = recompute.formulas_reading(columns, changed)
         if formulas and ids:
             await recompute.recompute(self, table, columns, formulas, ids)
+        if ids:  # issue 10 item 7: lookups whose key (or only-if) columns were written
+            await lookup.recompute_reading(self, table, columns, changed, ids)
 
 
 async def _aiter(

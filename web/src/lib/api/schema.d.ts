@@ -632,6 +632,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/http-runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Http Run
+         * @description An HTTP column run: status and counts (done, no data, errors).
+         */
+        get: operations["get_http_run_api_v1_workspaces__workspace_id__http_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/http-runs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Http Run
+         * @description Stop a run: requests stop within a second; rows not reached show `cancelled`.
+         */
+        post: operations["cancel_http_run_api_v1_workspaces__workspace_id__http_runs__run_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/imports": {
         parameters: {
             query?: never;
@@ -1082,6 +1122,47 @@ export interface paths {
          * @description Rename, hide, move, reconfigure or retype a column; `meta.type_change` reports unconverted cells.
          */
         patch: operations["update_column_api_v1_workspaces__workspace_id__tables__table_id__columns__column_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/columns/{column_id}/http-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Http Run
+         * @description Run an HTTP API column on all rows, the given rows, the rows matching a filter or the empty
+         *     cells: a durable run at the column's rate limit; never charged.
+         */
+        post: operations["start_http_run_api_v1_workspaces__workspace_id__tables__table_id__columns__column_id__http_runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/columns/{column_id}/recompute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recompute Lookup
+         * @description Recompute a lookup column on every row now (one set-based UPDATE); free.
+         */
+        post: operations["recompute_lookup_api_v1_workspaces__workspace_id__tables__table_id__columns__column_id__recompute_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/workspaces/{workspace_id}/tables/{table_id}/dedupe/merge": {
@@ -1689,7 +1770,7 @@ export interface components {
          * @description Who wrote a cell value.
          * @enum {string}
          */
-        CellSource: "user" | "bulk" | "import" | "dedupe" | "enrichment" | "formula" | "ai" | "type_change";
+        CellSource: "user" | "bulk" | "import" | "dedupe" | "enrichment" | "formula" | "ai" | "http" | "type_change";
         /** CellWrite */
         CellWrite: {
             /** Value */
@@ -2535,6 +2616,20 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[HttpRunOut] */
+        Envelope_HttpRunOut_: {
+            data?: components["schemas"]["HttpRunOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[ImportOut] */
         Envelope_ImportOut_: {
             data?: components["schemas"]["ImportOut"] | null;
@@ -2650,6 +2745,20 @@ export interface components {
         /** Envelope[ProviderSettingsOut] */
         Envelope_ProviderSettingsOut_: {
             data?: components["schemas"]["ProviderSettingsOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[RecomputeOut] */
+        Envelope_RecomputeOut_: {
+            data?: components["schemas"]["RecomputeOut"] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -3241,6 +3350,73 @@ export interface components {
          * @enum {string}
          */
         FilterOperator: "eq" | "neq" | "contains" | "not_contains" | "starts_with" | "is_empty" | "is_not_empty" | "gt" | "gte" | "lt" | "lte" | "between" | "in";
+        /** HttpRunOut */
+        HttpRunOut: {
+            /** Cancel Requested At */
+            cancel_requested_at: string | null;
+            /**
+             * Column Id
+             * Format: uuid
+             */
+            column_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Done Count */
+            done_count: number;
+            /** Error */
+            error: string | null;
+            /** Error Count */
+            error_count: number;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** No Data Count */
+            no_data_count: number;
+            /** Rate Limit Per Second */
+            rate_limit_per_second: number;
+            /** Row Count */
+            row_count: number;
+            /**
+             * Rows Missing Inputs
+             * @description on start: selected rows the URL cannot be built for
+             */
+            rows_missing_inputs?: number | null;
+            /** Started At */
+            started_at: string | null;
+            status: components["schemas"]["HttpRunStatus"];
+            /**
+             * Table Id
+             * Format: uuid
+             */
+            table_id: string;
+        };
+        /**
+         * HttpRunRequest
+         * @description Which rows to run an HTTP column on. No `row_ids` and no `filter`: every row.
+         */
+        HttpRunRequest: {
+            filter?: components["schemas"]["FilterGroup"] | null;
+            /**
+             * Only Empty
+             * @description only rows whose cell in the column is empty
+             * @default false
+             */
+            only_empty: boolean;
+            /** Row Ids */
+            row_ids?: number[] | null;
+        };
+        /**
+         * HttpRunStatus
+         * @enum {string}
+         */
+        HttpRunStatus: "queued" | "running" | "completed" | "cancelled" | "failed";
         /**
          * ImportCommit
          * @description Where the rows go and how: a new table or an existing one, an upsert key, dedupe.
@@ -3802,6 +3978,16 @@ export interface components {
             limit: number;
             /** Period Seconds */
             period_seconds: number;
+        };
+        /** RecomputeOut */
+        RecomputeOut: {
+            /**
+             * Column Id
+             * Format: uuid
+             */
+            column_id: string;
+            /** Rows Changed */
+            rows_changed: number;
         };
         /**
          * RecordStatus
@@ -5789,6 +5975,72 @@ export interface operations {
             };
         };
     };
+    get_http_run_api_v1_workspaces__workspace_id__http_runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_HttpRunOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    cancel_http_run_api_v1_workspaces__workspace_id__http_runs__run_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_HttpRunOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     list_imports_api_v1_workspaces__workspace_id__imports_get: {
         parameters: {
             query?: {
@@ -6810,6 +7062,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_ColumnOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    start_http_run_api_v1_workspaces__workspace_id__tables__table_id__columns__column_id__http_runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                column_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HttpRunRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_HttpRunOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    recompute_lookup_api_v1_workspaces__workspace_id__tables__table_id__columns__column_id__recompute_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                column_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RecomputeOut_"];
                 };
             };
             /** @description Validation error */
