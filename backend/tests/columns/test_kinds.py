@@ -106,8 +106,11 @@ async def test_only_if_is_a_valid_filter_of_the_table(client: httpx.AsyncClient)
     assert (await leads.add_column(leads.enrichment(only_if=good))).status_code == 201
 
 
-async def test_kinds_without_an_engine_yet_are_refused(client: httpx.AsyncClient) -> None:
+async def test_every_kind_validates_its_config_and_unknown_kinds_are_refused(client: httpx.AsyncClient) -> None:
     leads = await _leads(client)
-    response = await leads.add_column({"name": "F", "type": "text", "kind": "lookup", "config": {}})
+    for kind in ("enrichment", "formula", "ai", "lookup", "http"):
+        response = await leads.add_column({"name": f"F {kind}", "type": "text", "kind": kind, "config": {}})
+        assert response.status_code == 422, kind
+        assert response.json()["error"]["code"] == "invalid_column_config", kind
+    response = await leads.add_column({"name": "G", "type": "text", "kind": "spreadsheet", "config": {}})
     assert response.status_code == 422
-    assert response.json()["error"]["code"] == "kind_not_available"

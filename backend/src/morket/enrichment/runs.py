@@ -27,7 +27,11 @@ from morket.webhooks.service import WebhookService, event_for_status
 
 def job_kind(job: EnrichmentJob) -> str:
     """What analytics calls the job: an API enrichment job, or a table column's run (issue 10)."""
-    return "column_run" if job.table_id is not None else "enrichment"
+    # Inline API jobs also live in a table now (docs/enrichment.md); their target names the
+    # record keys' columns under "inputs", which a column run's target never has.
+    if job.table_id is None or "inputs" in (job.target or {}):
+        return "enrichment"
+    return "column_run"
 
 
 def debit_key(job_id: uuid.UUID, record_id: uuid.UUID, field: str, provider: str) -> str:
