@@ -168,9 +168,8 @@ export function AddColumnDialog({
     onSubmit({ name: trimmed, type: aiType, kind: "ai", hidden: false, options: ai.outputType === "choice" ? { choices: splitLines(ai.choices) } : {}, config: aiConfig(ai) }, []);
   }
 
-  const title = kind === "data" ? "Add a column" : `Add ${kind === "ai" ? "an AI" : kind === "enrichment" ? "an enrichment" : "a formula"} column`;
   return (
-    <Dialog open={open} onClose={onClose} title={title} size={kind === "data" ? "lg" : "xl"}>
+    <Dialog open={open} onClose={onClose} title="Add a column" size={kind === "data" ? "lg" : "xl"}>
       <form onSubmit={submit} onChange={edited} className="space-y-5" noValidate data-testid="add-column-form">
         {general && (
           <div role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 ring-1 ring-inset ring-red-200">

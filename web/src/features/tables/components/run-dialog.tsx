@@ -74,7 +74,7 @@ export function RunDialog({
         <fieldset className="space-y-1.5">
           <legend className="text-sm font-medium text-zinc-800">Rows</legend>
           {(["all", "empty", "selected", "filter"] as RunScope[]).map((s) => (
-            <label key={s} className={cn("flex items-center gap-2 text-sm", scopes.includes(s) ? "text-zinc-700" : "text-zinc-400")}>
+            <label key={s} className={cn("flex items-center gap-2 text-sm", scopes.includes(s) ? "text-zinc-700" : "text-zinc-500")}>
               <input type="radio" name={scopeName} value={s} checked={scope === s} disabled={!scopes.includes(s)} onChange={() => setScope(s)} className="size-4 accent-indigo-600" />
               {SCOPE_LABEL[s]}
               {s === "selected" && context.selectedIds.length > 0 && <span className="text-zinc-500">({formatNumber(context.selectedIds.length)})</span>}
