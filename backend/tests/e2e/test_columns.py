@@ -97,7 +97,7 @@ def test_enrichment_column_run_drawer_export_balance_viewer(page: Page, tmp_path
     expect(inputs.get_by_label("First name", exact=True)).to_have_value(first)
     expect(inputs.get_by_label("Last name", exact=True)).to_have_value(last)
     expect(inputs.get_by_label("Domain", exact=True)).to_have_value(domain)
-    expect(waterfall.get_by_role("listitem").nth(0)).to_contain_text("needs")
+    expect(waterfall.get_by_role("listitem").nth(0)).to_contain_text("uses domain + first name + last name")
     only_if = add.get_by_test_id("only-if")
     only_if.get_by_role("button", name="Add a condition").click()
     only_if.get_by_label("Condition 1: column").select_option(segment)
@@ -159,7 +159,7 @@ def test_enrichment_column_run_drawer_export_balance_viewer(page: Page, tmp_path
     with httpx.Client(base_url=base_url, timeout=30) as http:
         login = http.post("/api/v1/auth/login", json={"email": owner, "password": PASSWORD})
         assert login.status_code == 200, login.text
-        headers = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
+        headers = {"Authorization": f"Bearer {login.json()['data']['tokens']['access_token']}"}
         rows = http.get(
             f"/api/v1/workspaces/{workspace_id}/tables/{table_id}/rows", params={"limit": 1000}, headers=headers
         ).json()["data"]

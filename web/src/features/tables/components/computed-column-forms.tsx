@@ -125,9 +125,9 @@ function WaterfallBuilder({ draft, providers, onChange, error }: { draft: Enrich
                   {p?.name ?? slug}
                   <span className="text-xs font-normal text-zinc-500">{p ? `${p.credit_cost} ${p.credit_cost === 1 ? "credit" : "credits"} per found value` : ""}</span>
                 </p>
-                <p className={cn("flex items-center gap-1 text-xs", ok ? "text-emerald-700" : "text-zinc-500")}>
-                  {ok && <IconCheck className="size-3" />}
-                  needs {alts.length ? needsText(alts) : "nothing"}
+                <p className={cn("flex items-center gap-1 text-xs", ok ? "text-emerald-700" : "text-zinc-600")}>
+                  {ok && <IconCheck className="size-3 shrink-0" />}
+                  {ok ? `uses ${needsText(alts.filter((a) => satisfied([a], draft.inputs)).slice(0, 1))}` : `needs ${alts.length ? needsText(alts) : "nothing"}`}
                 </p>
               </div>
               <button type="button" aria-label={`Move ${p?.name ?? slug} up`} disabled={i === 0} onClick={() => onChange(moveProvider(draft.waterfall, i, -1))} className="rounded p-1 text-zinc-500 hover:bg-zinc-200 disabled:opacity-30">
@@ -422,7 +422,7 @@ export function FormulaForm({
                 {preview.data.rows.map((r) => (
                   <tr key={r.row_id} className="border-t border-zinc-100">
                     <td className="py-1 tabular-nums text-zinc-500">{r.row_id}</td>
-                    <td className={cn("py-1 break-all", r.error && "text-red-700")}>{r.error ? `Error: ${r.error}` : formatCell(draft.type, r.value) || <span className="text-zinc-400">(empty)</span>}</td>
+                    <td className={cn("py-1 break-all", r.error && "text-red-700")}>{r.error ? `Error: ${r.error}` : formatCell(draft.type, r.value) || <span className="text-zinc-500">(empty)</span>}</td>
                   </tr>
                 ))}
               </tbody>

@@ -67,7 +67,7 @@ export function RunsPanel({ workspaceId, tableId, onFinished }: { workspaceId: s
   );
   if (!runs.length) return null;
   return (
-    <section aria-label="Runs" className="absolute bottom-3 right-3 z-30 w-80 max-w-[calc(100%-1.5rem)] overflow-hidden rounded-lg bg-white shadow-lg ring-1 ring-zinc-200" data-testid="runs-panel">
+    <section aria-label="Runs" className="absolute bottom-3 left-3 z-30 w-80 max-w-[calc(100%-1.5rem)] overflow-hidden rounded-lg bg-white shadow-lg ring-1 ring-zinc-200" data-testid="runs-panel">
       <h2 className="border-b border-zinc-100 px-3 py-2 text-xs font-medium uppercase tracking-wide text-zinc-500">Runs</h2>
       <ul className="max-h-64 divide-y divide-zinc-100 overflow-auto">
         {runs.map((r) => (
