@@ -19,6 +19,7 @@ from morket.core.config import Settings
 from morket.core.db import make_sessionmaker
 from morket.devstack.ports import free_port
 from morket.devstack.temporal import TemporalDevServer
+from morket.sandbox.server import SandboxServer
 from morket.webui import default_dist_dir
 from morket.worker import build_worker, connect
 from tests.conftest import make_settings
@@ -46,6 +47,13 @@ def e2e_temporal(temporal_server: TemporalDevServer) -> TemporalDevServer:
     return temporal_server
 
 
+@pytest.fixture(scope="session")
+def e2e_sandbox() -> Iterator[SandboxServer]:
+    """The provider sandbox on a real socket: enrichment columns run against it, never a real API."""
+    with SandboxServer() as server:
+        yield server
+
+
 def _run_worker(settings: Settings, ready: threading.Event, stop: threading.Event) -> None:
     """The real Temporal worker (imports, enrichment, webhooks) on its own event loop in a thread."""
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -65,8 +73,9 @@ def _run_worker(settings: Settings, ready: threading.Event, stop: threading.Even
 
 
 @pytest.fixture(scope="session")
-def base_url(database_url: str, e2e_temporal: TemporalDevServer) -> Iterator[str]:
-    """uvicorn in a thread serving the real app, with the web app `make web` built, and a worker."""
+def base_url(database_url: str, e2e_temporal: TemporalDevServer, e2e_sandbox: SandboxServer) -> Iterator[str]:
+    """uvicorn in a thread serving the real app, with the web app `make web` built, and a worker;
+    providers are the sandbox emulator over HTTP."""
     dist = default_dist_dir()
     if not (dist / "index.html").is_file():
         pytest.fail("web/dist is missing: run `make web` (make test builds it first)")
@@ -79,6 +88,9 @@ def base_url(database_url: str, e2e_temporal: TemporalDevServer) -> Iterator[str
         temporal_task_queue=f"e2e-{uuid.uuid4().hex[:12]}",
         # As `make run`: the API process follows the outbox into the search index.
         search_consumer=True,
+        provider_sandbox_url=e2e_sandbox.url,
+        # The sandbox is not bound by the real plans' limits; the browser should not wait for them.
+        provider_rate_limits={"apollo": [[2000, 1.0]], "hunter": [[2000, 1.0]], "clearbit": [[2000, 1.0]]},
     )
     ready, stop = threading.Event(), threading.Event()
     worker = threading.Thread(target=_run_worker, args=(settings, ready, stop), daemon=True)

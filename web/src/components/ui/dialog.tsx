@@ -6,10 +6,14 @@ interface DialogProps {
   title: string;
   description?: ReactNode;
   children: ReactNode;
+  /** md (the default) for short forms, lg/xl for forms with several sections */
+  size?: "md" | "lg" | "xl";
 }
 
+const widths = { md: "max-w-md", lg: "max-w-xl", xl: "max-w-2xl" } as const;
+
 /** A modal on the native <dialog>: focus trap, Escape and the top layer come from the browser. */
-export function Dialog({ open, onClose, title, description, children }: DialogProps) {
+export function Dialog({ open, onClose, title, description, children, size = "md" }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const descId = useId();
@@ -34,7 +38,7 @@ export function Dialog({ open, onClose, title, description, children }: DialogPr
       onClick={(event) => {
         if (event.target === ref.current) onClose();
       }}
-      className="m-auto w-[calc(100%-2rem)] max-w-md rounded-xl bg-white p-0 text-zinc-900 shadow-xl ring-1 ring-zinc-200"
+      className={`m-auto max-h-[calc(100dvh-2rem)] w-[calc(100%-2rem)] ${widths[size]} overflow-y-auto rounded-xl bg-white p-0 text-zinc-900 shadow-xl ring-1 ring-zinc-200`}
     >
       {open && (
         <div className="p-5">

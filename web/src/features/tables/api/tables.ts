@@ -84,8 +84,9 @@ export function useColumnMutations(workspaceId: string, tableId: string) {
   const path = { workspace_id: workspaceId, table_id: tableId };
   const refresh = () => client.invalidateQueries({ queryKey: tableKey(workspaceId, tableId) });
   const add = useMutation({
-    mutationFn: (body: Schemas["ColumnCreate"]) => api.post(`${T}/columns`, { path, body }),
-    onSuccess: refresh,
+    mutationFn: ({ body, outputs = [] }: { body: Schemas["ColumnCreate"]; outputs?: { field: string; body: Schemas["ColumnCreate"] }[] }) =>
+      addColumnWithOutputs(workspaceId, tableId, body, outputs),
+    onSettled: refresh,
     meta: { silent: true },
   });
   const update = useMutation({
@@ -105,6 +106,30 @@ export function useColumnMutations(workspaceId: string, tableId: string) {
     meta: { errorTitle: "Could not save the column order" },
   });
   return { add, update, remove, order };
+}
+
+/**
+ * A column, after the data columns its enrichment outputs write into (the API wants them to
+ * exist: `config.outputs` maps each field to a column id). When the column itself is refused
+ * (a 422 on its config), the output columns made for it are deleted again, so a failed add
+ * leaves the table as it was.
+ */
+export async function addColumnWithOutputs(
+  workspaceId: string,
+  tableId: string,
+  body: Schemas["ColumnCreate"],
+  outputs: { field: string; body: Schemas["ColumnCreate"] }[],
+) {
+  const path = { workspace_id: workspaceId, table_id: tableId };
+  const made: { field: string; id: string }[] = [];
+  try {
+    for (const o of outputs) made.push({ field: o.field, id: (await api.post(`${T}/columns`, { path, body: o.body })).id });
+    const config = made.length ? { ...body.config, outputs: Object.fromEntries(made.map((m) => [m.field, m.id])) } : body.config;
+    return await api.post(`${T}/columns`, { path, body: { ...body, config } });
+  } catch (error) {
+    await Promise.allSettled(made.map((m) => api.delete(`${T}/columns/{column_id}`, { path: { ...path, column_id: m.id } })));
+    throw error;
+  }
 }
 
 // ---- rows -----------------------------------------------------------------------------------

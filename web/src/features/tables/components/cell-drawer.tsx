@@ -6,7 +6,8 @@ import { formatDateTime } from "@/lib/format";
 import { wsKey } from "@/lib/query";
 
 import { getRow, useCellHistory, type Column } from "../api/tables";
-import type { CellState } from "../grid/column-kinds";
+import { STATE_INFO, StateIcon } from "../grid/cell-state";
+import { kindSpec, type CellState } from "../grid/column-kinds";
 import { formatCell, TypeIcon, typeInfo } from "../grid/column-types";
 
 const SOURCE_LABEL: Record<string, string> = {
@@ -64,46 +65,62 @@ export function CellDrawer({ workspaceId, tableId, rowId, column, onClose }: { w
           )}
         </section>
         {meta && (
-          <section>
-            <h3 className="mb-1.5 text-xs font-medium uppercase tracking-wide text-zinc-500">State</h3>
+          <section data-testid="cell-state">
+            <h3 className="mb-1.5 text-xs font-medium uppercase tracking-wide text-zinc-500">{column.kind === "data" ? "State" : `${kindSpec(column).label} result`}</h3>
             <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1">
               {meta.state && (
                 <>
                   <dt className="text-zinc-500">State</dt>
-                  <dd>
-                    <Badge tone={meta.state === "done" ? "green" : meta.state === "error" ? "red" : "indigo"}>{meta.state}</Badge>
+                  <dd className="flex items-center gap-1.5">
+                    <StateIcon state={meta} />
+                    <Badge tone={meta.state === "done" ? "green" : meta.state === "error" ? "red" : meta.state === "kept" || meta.state === "skipped" ? "amber" : "indigo"}>{STATE_INFO[meta.state]?.label ?? meta.state}</Badge>
                   </dd>
                 </>
               )}
               {meta.provider && (
                 <>
                   <dt className="text-zinc-500">Provider</dt>
-                  <dd>{meta.provider}</dd>
+                  <dd data-testid="cell-provider">{meta.provider}</dd>
                 </>
               )}
               {meta.cost !== undefined && (
                 <>
                   <dt className="text-zinc-500">Cost</dt>
-                  <dd>{meta.cost} credits</dd>
+                  <dd data-testid="cell-cost">
+                    {meta.cost} {meta.cost === 1 ? "credit" : "credits"}
+                  </dd>
                 </>
               )}
               {meta.cached !== undefined && (
                 <>
                   <dt className="text-zinc-500">Cached</dt>
-                  <dd>{meta.cached ? "yes" : "no"}</dd>
+                  <dd>{meta.cached ? "yes (no provider call)" : "no"}</dd>
                 </>
               )}
-              {meta.error && (
+              {meta.at && (
                 <>
-                  <dt className="text-zinc-500">Error</dt>
-                  <dd className="text-red-700">{meta.error}</dd>
+                  <dt className="text-zinc-500">When</dt>
+                  <dd>{formatDateTime(meta.at)}</dd>
+                </>
+              )}
+              {(meta.reason ?? meta.error) && (
+                <>
+                  <dt className="text-zinc-500">{meta.state === "error" ? "Error" : "Why"}</dt>
+                  <dd className={meta.state === "error" ? "text-red-700" : "text-zinc-800"}>{meta.reason ?? meta.error}</dd>
                 </>
               )}
             </dl>
-            <details className="mt-2">
-              <summary className="cursor-pointer text-xs text-zinc-600">Raw</summary>
-              <pre className="mt-1 max-h-64 overflow-auto whitespace-pre-wrap break-all rounded bg-zinc-50 p-2 font-mono text-xs">{JSON.stringify(meta, null, 2)}</pre>
-            </details>
+            {meta.raw !== undefined ? (
+              <details className="mt-2" open>
+                <summary className="cursor-pointer text-xs text-zinc-600">Raw response</summary>
+                <pre className="mt-1 max-h-64 overflow-auto whitespace-pre-wrap break-all rounded bg-zinc-50 p-2 font-mono text-xs">{JSON.stringify(meta.raw, null, 2)}</pre>
+              </details>
+            ) : (
+              <details className="mt-2">
+                <summary className="cursor-pointer text-xs text-zinc-600">Raw state</summary>
+                <pre className="mt-1 max-h-64 overflow-auto whitespace-pre-wrap break-all rounded bg-zinc-50 p-2 font-mono text-xs">{JSON.stringify(meta, null, 2)}</pre>
+              </details>
+            )}
           </section>
         )}
         <section>

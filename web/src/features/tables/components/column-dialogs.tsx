@@ -3,13 +3,18 @@ import { useState, type FormEvent } from "react";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogActions } from "@/components/ui/dialog";
 import { Field, Input } from "@/components/ui/form";
-import { isApiError, type Schemas } from "@/lib/api";
+import type { Schemas } from "@/lib/api";
 import { cn } from "@/lib/cn";
 import { formatNumber } from "@/lib/format";
 
+import { useProviderCatalog } from "../api/runs";
 import type { Column, ColumnType } from "../api/tables";
-import { addableKinds } from "../grid/column-kinds";
+import { aiColumnType, aiConfig, emptyAiDraft, splitLines, validateAi, type AiDraft } from "../forms/ai";
+import { configErrors, unplaced } from "../forms/config-errors";
+import { autoMap, emptyDraft, fieldLabel, providersFor, toConfig, typeForField, validateDraft, type EnrichmentDraft } from "../forms/enrichment";
+import { addableKinds, type ColumnKind } from "../grid/column-kinds";
 import { COLUMN_TYPES, TypeIcon, formatCell } from "../grid/column-types";
+import { AiForm, EnrichmentForm, FormulaForm, type FormulaDraft } from "./computed-column-forms";
 
 function TypePicker({ value, onChange }: { value: ColumnType; onChange(t: ColumnType): void }) {
   return (
@@ -53,53 +58,210 @@ function ChoicesField({ value, onChange }: { value: string; onChange(v: string):
 
 const splitChoices = (text: string) => [...new Set(text.split("\n").map((s) => s.trim()).filter(Boolean))];
 
+export interface NewOutputColumn {
+  field: string;
+  body: Schemas["ColumnCreate"];
+}
+
+function KindPicker({ value, onChange }: { value: ColumnKind; onChange(kind: ColumnKind): void }) {
+  const kinds = addableKinds();
+  return (
+    <div role="radiogroup" aria-label="Kind of column" className="grid grid-cols-2 gap-1.5 sm:grid-cols-4">
+      {kinds.map(([kind, spec]) => (
+        <button
+          key={kind}
+          type="button"
+          role="radio"
+          aria-checked={value === kind}
+          onClick={() => onChange(kind)}
+          className={cn(
+            "rounded-md px-2.5 py-1.5 text-left text-sm ring-1 ring-inset",
+            value === kind ? "bg-indigo-50 text-indigo-900 ring-indigo-300" : "text-zinc-700 ring-zinc-200 hover:bg-zinc-50",
+          )}
+        >
+          <span className="block font-medium">{spec.label}</span>
+          <span className={cn("block text-xs", value === kind ? "text-indigo-800" : "text-zinc-600")}>{spec.hint}</span>
+        </button>
+      ))}
+    </div>
+  );
+}
+
 /**
- * Add a column. Plain types are here; computed kinds (enrichment, formula, AI) register in
- * grid/column-kinds.ts and bring their own forms with issue 10.
+ * Add a column: plain (a type), or a kind that computes (column-kinds.tsx): enrichment (field,
+ * waterfall, inputs, outputs, only-if, auto-run, write policy), formula (expression with a live
+ * preview), AI (prompt, model, output schema). Checks what it can before sending; the server's
+ * 422 details land next to the fields they name.
  */
 export function AddColumnDialog({
   open,
   onClose,
   onSubmit,
+  onEdit,
   busy,
   error,
+  workspaceId,
+  tableId,
+  columns,
 }: {
   open: boolean;
   onClose(): void;
-  onSubmit(body: Schemas["ColumnCreate"]): void;
+  onSubmit(body: Schemas["ColumnCreate"], outputs: NewOutputColumn[]): void;
+  /** the form changed: a previous server error no longer applies */
+  onEdit(): void;
   busy: boolean;
   error: unknown;
+  workspaceId: string;
+  tableId: string;
+  columns: Column[];
 }) {
+  const [kind, setKind] = useState<ColumnKind>("data");
   const [name, setName] = useState("");
+  const [named, setNamed] = useState(false);
   const [type, setType] = useState<ColumnType>("text");
   const [choices, setChoices] = useState("");
-  const fields = isApiError(error) ? error.fieldErrors() : {};
-  const general = isApiError(error) && !fields.name ? error.message : undefined;
-  const kinds = addableKinds();
+  const [enrichment, setEnrichment] = useState<EnrichmentDraft>(emptyDraft);
+  const [formula, setFormula] = useState<FormulaDraft>({ expression: "", type: "text" });
+  const [ai, setAi] = useState<AiDraft>(emptyAiDraft);
+  const [local, setLocal] = useState<Record<string, string>>({});
+  const providers = useProviderCatalog().data ?? [];
+  const server = configErrors(error);
+  const errors = { ...server.byPath, ...local };
+  const nameError = errors.name;
+  const placed = kind === "enrichment" ? ["name", "config.field", "config.waterfall", "config.inputs", "config.outputs", "config.only_if", "config.auto_run", "outputs"] : kind === "formula" ? ["name", "config.expression"] : kind === "ai" ? ["name", "config.prompt", "config.model", "config.output"] : ["name"];
+  const leftover = unplaced(server.byPath, placed);
+  const general = server.message && (leftover.length || !server.problems.length) ? server.message : null;
+  const formulaProblemFromServer = server.code === "invalid_formula" ? (server.problems.find((p) => p.field === "config.expression") ?? null) : null;
+
+  function edited() {
+    setLocal({});
+    onEdit();
+  }
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    if (!name.trim()) return;
-    const options = type === "single_select" || type === "multi_select" ? { choices: splitChoices(choices) } : {};
-    onSubmit({ name: name.trim(), type, kind: "data", hidden: false, options });
+    const trimmed = name.trim();
+    const problems: Record<string, string> = {};
+    if (!trimmed) problems.name = "Name the column.";
+    if (kind === "data") {
+      if (Object.keys(problems).length) return setLocal(problems);
+      const options = type === "single_select" || type === "multi_select" ? { choices: splitChoices(choices) } : {};
+      onSubmit({ name: trimmed, type, kind: "data", hidden: false, options }, []);
+      return;
+    }
+    if (kind === "enrichment") {
+      Object.assign(problems, validateDraft(enrichment, providers, [...columns.map((c) => c.name), trimmed]));
+      if (Object.keys(problems).length) return setLocal(problems);
+      const outputs = enrichment.outputs.map((o) => ({ field: o.field, body: { name: o.name.trim(), type: typeForField(o.field), kind: "data" as const, hidden: false, options: {} } }));
+      onSubmit({ name: trimmed, type: typeForField(enrichment.field), kind: "enrichment", hidden: false, options: {}, config: toConfig(enrichment) }, outputs);
+      return;
+    }
+    if (kind === "formula") {
+      if (!formula.expression.trim()) problems["config.expression"] = "Write the formula.";
+      if (Object.keys(problems).length) return setLocal(problems);
+      onSubmit({ name: trimmed, type: formula.type, kind: "formula", hidden: false, options: {}, config: { expression: formula.expression.trim() } }, []);
+      return;
+    }
+    Object.assign(problems, validateAi(ai, columns.map((c) => c.name)));
+    if (Object.keys(problems).length) return setLocal(problems);
+    const aiType = aiColumnType(ai.outputType);
+    onSubmit({ name: trimmed, type: aiType, kind: "ai", hidden: false, options: ai.outputType === "choice" ? { choices: splitLines(ai.choices) } : {}, config: aiConfig(ai) }, []);
   }
 
   return (
-    <Dialog open={open} onClose={onClose} title="Add a column" description={kinds.length > 1 ? undefined : "A column of values you type, paste or import."}>
-      <form onSubmit={submit} className="space-y-4" noValidate>
+    <Dialog open={open} onClose={onClose} title="Add a column" size={kind === "data" ? "lg" : "xl"}>
+      <form onSubmit={submit} onChange={edited} className="space-y-5" noValidate data-testid="add-column-form">
         {general && (
-          <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 ring-1 ring-inset ring-red-200">
-            {general}
-          </p>
+          <div role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 ring-1 ring-inset ring-red-200">
+            <p>{general}</p>
+            {leftover.length > 0 && (
+              <ul className="mt-1 list-disc pl-5 text-xs">
+                {leftover.map((l) => (
+                  <li key={l}>{l}</li>
+                ))}
+              </ul>
+            )}
+          </div>
         )}
-        <Field label="Name" error={fields.name}>
-          {({ id, describedBy, invalid }) => <Input id={id} autoFocus required maxLength={200} value={name} onChange={(e) => setName(e.target.value)} aria-invalid={invalid} aria-describedby={describedBy} placeholder="e.g. Industry" />}
+        <KindPicker
+          value={kind}
+          onChange={(k) => {
+            setKind(k);
+            edited();
+          }}
+        />
+        <Field label="Name" error={nameError}>
+          {({ id, describedBy, invalid }) => (
+            <Input
+              id={id}
+              autoFocus
+              required
+              maxLength={200}
+              value={name}
+              onChange={(e) => {
+                setName(e.target.value);
+                setNamed(true);
+              }}
+              aria-invalid={invalid}
+              aria-describedby={describedBy}
+              placeholder={kind === "enrichment" ? "e.g. Work email" : kind === "formula" ? "e.g. Email guess" : kind === "ai" ? "e.g. Is B2B" : "e.g. Industry"}
+            />
+          )}
         </Field>
-        <div className="space-y-1.5">
-          <p className="text-sm font-medium text-zinc-800">Type</p>
-          <TypePicker value={type} onChange={setType} />
-        </div>
-        {(type === "single_select" || type === "multi_select") && <ChoicesField value={choices} onChange={setChoices} />}
+        {kind === "data" && (
+          <>
+            <div className="space-y-1.5">
+              <p className="text-sm font-medium text-zinc-800">Type</p>
+              <TypePicker value={type} onChange={setType} />
+            </div>
+            {(type === "single_select" || type === "multi_select") && <ChoicesField value={choices} onChange={setChoices} />}
+          </>
+        )}
+        {kind === "enrichment" && (
+          <EnrichmentForm
+            columns={columns}
+            draft={enrichment}
+            errors={errors}
+            onChange={(next) => {
+              setEnrichment(next);
+              edited();
+            }}
+            onFieldPicked={(field, catalog) => {
+              const base = { ...enrichment, field, outputs: enrichment.outputs.filter((o) => o.field !== field) };
+              // The cheapest provider first, as the registry would; the mapping guessed from column names.
+              const waterfall = enrichment.waterfall.length ? enrichment.waterfall.filter((s) => providersFor(field, catalog).some((p) => p.slug === s)) : providersFor(field, catalog).map((p) => p.slug);
+              const next = { ...base, waterfall };
+              setEnrichment({ ...next, inputs: autoMap(next, catalog, columns.filter((c) => c.kind === "data")) });
+              if (!named || !name.trim()) setName(fieldLabel(field === "email" ? "work_email" : field));
+              edited();
+            }}
+          />
+        )}
+        {kind === "formula" && (
+          <FormulaForm
+            workspaceId={workspaceId}
+            tableId={tableId}
+            columns={columns}
+            draft={formula}
+            errors={errors}
+            problem={formulaProblemFromServer}
+            onChange={(next) => {
+              setFormula(next);
+              edited();
+            }}
+          />
+        )}
+        {kind === "ai" && (
+          <AiForm
+            columns={columns}
+            draft={ai}
+            errors={errors}
+            onChange={(next) => {
+              setAi(next);
+              edited();
+            }}
+          />
+        )}
         <DialogActions>
           <Button onClick={onClose}>Cancel</Button>
           <Button type="submit" variant="primary" busy={busy} disabled={!name.trim()}>

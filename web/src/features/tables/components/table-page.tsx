@@ -5,8 +5,9 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom"
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm";
 import { Badge, EmptyState, Skeleton } from "@/components/ui/feedback";
-import { IconArrowLeft, IconDownload, IconEye, IconMerge, IconPlus, IconRedo, IconSearch, IconTable, IconTrash, IconUndo, IconUpload } from "@/components/ui/icons";
+import { IconArrowLeft, IconDownload, IconEye, IconJobs, IconMerge, IconPlus, IconRedo, IconSearch, IconTable, IconTrash, IconUndo, IconUpload } from "@/components/ui/icons";
 import { api, isApiError } from "@/lib/api";
+import { wsKey } from "@/lib/query";
 import { cn } from "@/lib/cn";
 import { formatNumber } from "@/lib/format";
 import { useWorkspaceId, useWorkspaceRole } from "@/lib/workspace";
@@ -16,11 +17,16 @@ import { useTableEvents, type TableEvent } from "../api/events";
 import { exportView } from "../api/io";
 import { getRow, tableKey, useColumnMutations, useTable, type Column, type ColumnType } from "../api/tables";
 import { useEditHistory } from "../stores/edit-history";
+import { useRuns } from "../stores/runs";
+import type { RunContext, RunScope } from "../forms/run";
+import { isRunnable } from "../grid/column-kinds";
 import type { HeaderAction } from "../grid/column-header";
 import { DataGrid, type Conflict, type GridHandle } from "../grid/data-grid";
 import { CellDrawer } from "./cell-drawer";
 import { AddColumnDialog, ChangeTypeDialog, ConflictDialog, RenameColumnDialog, type TypeChangeReport } from "./column-dialogs";
 import { DedupeDialog } from "./dedupe-dialog";
+import { RunDialog } from "./run-dialog";
+import { RunsPanel } from "./runs-panel";
 import { ImportWizard } from "./import-wizard";
 
 function useDebounced<T>(value: T, ms: number): T {
@@ -95,6 +101,8 @@ export function TablePage() {
   const [deletingColumn, setDeletingColumn] = useState<Column | null>(null);
   const [deletingRows, setDeletingRows] = useState(false);
   const [exporting, setExporting] = useState(false);
+  const [running, setRunning] = useState<{ columnId: string; scope: RunScope; context: RunContext } | null>(null);
+  const addRuns = useRuns((s) => s.add);
   const canUndo = useEditHistory((s) => s.undo.length > 0);
   const canRedo = useEditHistory((s) => s.redo.length > 0);
 
@@ -113,6 +121,7 @@ export function TablePage() {
     },
     [searchParams, setSearchParams],
   );
+  const runnable = columns.filter(isRunnable);
   const drawerColumn = drawer ? columns.find((c) => c.id === drawer.columnId) : undefined;
 
   // ---- live updates ----------------------------------------------------------------------------
@@ -194,10 +203,23 @@ export function TablePage() {
         case "delete":
           setDeletingColumn(column);
           break;
+        case "run":
+          openRun(column.id, "all");
+          break;
       }
     },
     [columnsApi.update],
   );
+
+  function openRun(columnId: string, scope: RunScope) {
+    const view = grid.current?.view();
+    setRunning({ columnId, scope, context: { selectedIds: grid.current?.selectedIds() ?? [], filter: view?.filter ?? null } });
+  }
+
+  const onRunFinished = useCallback(() => {
+    void client.invalidateQueries({ queryKey: wsKey(workspaceId, "billing") });
+    refreshSoon();
+  }, [client, refreshSoon, workspaceId]);
 
   async function doExport(format: "csv" | "xlsx") {
     if (!grid.current || !table.data) return;
@@ -313,6 +335,11 @@ export function TablePage() {
           <span>
             <strong>{formatNumber(selected)}</strong> {selected === 1 ? "row" : "rows"} selected
           </span>
+          {runnable.length > 0 && (
+            <Button size="sm" onClick={() => openRun(runnable[0]?.id ?? "", "selected")}>
+              <IconJobs /> Run column on {formatNumber(selected)} {selected === 1 ? "row" : "rows"}
+            </Button>
+          )}
           <Button size="sm" variant="danger" onClick={() => setDeletingRows(true)}>
             <IconTrash /> Delete
           </Button>
@@ -322,7 +349,7 @@ export function TablePage() {
         </div>
       )}
       <div className="flex min-h-0 flex-1">
-        <div className={cn("min-w-0 flex-1", drawer && "hidden sm:block")}>
+        <div className={cn("relative min-w-0 flex-1", drawer && "hidden sm:block")}>
           {table.data ? (
             <DataGrid
               ref={grid}
@@ -346,6 +373,7 @@ export function TablePage() {
               ))}
             </div>
           )}
+          <RunsPanel workspaceId={workspaceId} tableId={tableId} onFinished={onRunFinished} />
         </div>
         {drawer && drawerColumn && <CellDrawer key={`${drawer.rowId}:${drawer.columnId}`} workspaceId={workspaceId} tableId={tableId} rowId={drawer.rowId} column={drawerColumn} onClose={() => setDrawer(null)} />}
       </div>
@@ -355,19 +383,44 @@ export function TablePage() {
         open={dialog === "add"}
         busy={columnsApi.add.isPending}
         error={columnsApi.add.error}
+        workspaceId={workspaceId}
+        tableId={tableId}
+        columns={columns}
+        onEdit={() => columnsApi.add.error && columnsApi.add.reset()}
         onClose={() => {
           columnsApi.add.reset();
           setDialog(null);
         }}
-        onSubmit={(body) =>
-          columnsApi.add.mutate(body, {
-            onSuccess: () => {
-              setDialog(null);
-              toastSuccess(`Column “${body.name}” added`);
+        onSubmit={(body, outputs) =>
+          columnsApi.add.mutate(
+            { body, outputs },
+            {
+              onSuccess: (column) => {
+                setDialog(null);
+                toastSuccess(`Column “${body.name}” added`, isRunnable(column) && !(column.config as { auto_run?: boolean }).auto_run ? "Run it from its header menu when you are ready: you see the cost first." : undefined);
+              },
             },
-          })
+          )
         }
       />
+      {running && (
+        <RunDialog
+          workspaceId={workspaceId}
+          tableId={tableId}
+          columns={runnable}
+          columnId={running.columnId}
+          scope={running.scope}
+          context={running.context}
+          onClose={() => setRunning(null)}
+          onStarted={(result, column) => {
+            setRunning(null);
+            const started = result.runs.filter((r) => r.job).map((r) => ({ jobId: r.job?.id ?? "", tableId, columnName: column.name, rows: r.rows }));
+            addRuns(started);
+            const rows = result.runs.reduce((n, r) => n + r.rows, 0);
+            toastSuccess(`Running “${column.name}” on ${formatNumber(rows)} ${rows === 1 ? "row" : "rows"}`);
+          }}
+        />
+      )}
       {renaming && <RenameColumnDialog column={renaming} busy={columnsApi.update.isPending} onClose={() => setRenaming(null)} onSubmit={(name) => columnsApi.update.mutate({ columnId: renaming.id, body: { name } }, { onSuccess: () => setRenaming(null) })} />}
       {retyping && (
         <ChangeTypeDialog

@@ -7,9 +7,9 @@ import { cn } from "@/lib/cn";
 
 import type { Column } from "../api/tables";
 import { TypeIcon, typeInfo } from "./column-types";
-import { kindSpec } from "./column-kinds";
+import { isRunnable, kindSpec } from "./column-kinds";
 
-export type HeaderAction = "rename" | "type" | "hide" | "delete" | "pin" | "unpin" | "filter";
+export type HeaderAction = "rename" | "type" | "hide" | "delete" | "pin" | "unpin" | "filter" | "run";
 
 export interface HeaderParams {
   tableColumn: Column;
@@ -126,6 +126,7 @@ export function ColumnHeader(props: CustomHeaderProps & HeaderParams) {
   const kind = kindSpec(tableColumn);
   const anchor = () => menuButton.current as HTMLElement;
   const items: MenuItem[] = [
+    { label: "Run column…", run: () => onAction(tableColumn, "run", anchor()), hidden: !canEdit || !isRunnable(tableColumn) },
     { label: "Sort ascending", run: () => props.setSort("asc", false) },
     { label: "Sort descending", run: () => props.setSort("desc", false) },
     { label: "Clear sort", run: () => props.setSort(null, false), hidden: !sort },

@@ -24,6 +24,7 @@ import { toastError, useToasts } from "@/stores/toasts";
 import { createRows, deleteRows, fetchRows, patchRows, writeCell, type Column, type Row, type RowView } from "../api/tables";
 import { useEditHistory, type CellChange } from "../stores/edit-history";
 import { ColumnHeader, type HeaderAction, type HeaderParams } from "./column-header";
+import { ComputedCell } from "./cell-state";
 import { kindSpec, type CellState } from "./column-kinds";
 import { choicesOf, formatCell, fromText, toClipboardText, typeInfo } from "./column-types";
 import "./modules";
@@ -552,6 +553,8 @@ export const DataGrid = forwardRef<GridHandle, Props>(function DataGrid(props, r
         },
         cellClass: [info.align === "right" ? "mk-num" : "", column.type === "url" || column.type === "email" ? "mk-link" : "", column.kind !== "data" ? "mk-computed" : ""].filter(Boolean),
         cellClassRules,
+        // Computed cells show their state (queued, running, error with its reason...) beside the value.
+        ...(column.kind !== "data" ? { cellRenderer: ComputedCell, cellRendererParams: { tableColumn: column } } : {}),
         headerComponent: ColumnHeader,
         headerComponentParams: {
           tableColumn: column,
@@ -612,8 +615,11 @@ export const DataGrid = forwardRef<GridHandle, Props>(function DataGrid(props, r
         // A live refetch may be older than what this tab already wrote: never go back in version.
         // The same version is applied (cell state and provenance change without a version bump).
         const node = nodeOf(row.id);
-        if (node?.data && row.version < node.data.version) return;
-        node?.setData(row);
+        if (!node?.data || row.version < node.data.version) return;
+        node.setData(row);
+        // A state-only change keeps the values: repaint the computed cells' icons anyway.
+        const computed = columnsRef.current.filter((c) => c.kind !== "data").map((c) => c.id);
+        if (computed.length) apiRef.current?.refreshCells({ rowNodes: [node], columns: computed, force: true });
       },
       api: () => apiRef.current,
     }),
