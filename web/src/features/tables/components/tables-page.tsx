@@ -199,6 +199,7 @@ export function TablesPage() {
             create.mutate(
               {
                 name,
+                auto_run: true,
                 columns: [
                   { name: "Name", type: "text", kind: "data", hidden: false },
                   { name: "Company", type: "text", kind: "data", hidden: false },
