@@ -194,6 +194,17 @@ async def test_health_reports_the_consumer_lag(
     before = (await client.get("/api/v1/health")).json()["data"]["analytics"]
     assert before["pending_events"] >= 2
     assert before["lag_seconds"] >= 0
+    metrics = await client.get("/api/v1/metrics")
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/plain")
+    gauges = dict(line.split(" ") for line in metrics.text.splitlines() if not line.startswith("#"))
+    assert int(gauges["morket_analytics_pending_events"]) >= 2
     await drain_all(analytics_consumer(fresh_ch, sessions), sessions)
     after = (await client.get("/api/v1/health")).json()["data"]["analytics"]
     assert after == {"lag_seconds": 0.0, "pending_events": 0, "dead_letters": 0}
+    gauges = dict(line.split(" ") for line in (await client.get("/api/v1/metrics")).text.splitlines() if line[0] != "#")
+    assert gauges == {
+        "morket_analytics_consumer_lag_seconds": "0.0",
+        "morket_analytics_pending_events": "0",
+        "morket_analytics_dead_letters": "0",
+    }

@@ -41,12 +41,23 @@ ledger_row = st.fixed_dictionaries(
         "key": st.none() | st.sampled_from(["j:r:email:hunter", "refund:j:r:phone:apollo", "other"]),
     }
 )
+scrape = st.fixed_dictionaries(
+    {
+        "record_id": st.uuids().map(str),
+        "field": st.sampled_from(["company_description", "phone", "job_titles"]),
+        "domain": st.sampled_from(["acme.com", "slow.io", ""]),
+        "outcome": st.sampled_from(["success", "no_data", "refused", "blocked", "error"]),
+        "fetched_with": st.sampled_from(["http", "browser", None]),
+        "latency_ms": st.integers(0, 60_000),
+    }
+)
 # Events spread over a few months (several partitions) and days; some events repeated (replays).
 event = st.tuples(
     st.integers(0, 120),
     st.one_of(
         st.lists(attempt, min_size=1, max_size=8).map(lambda a: ("a", a)),
         st.lists(ledger_row, min_size=1, max_size=5).map(lambda r: ("c", r)),
+        st.lists(scrape, min_size=1, max_size=6).map(lambda t: ("s", t)),
     ),
 )
 
@@ -60,6 +71,9 @@ def _events(workspace: uuid.UUID, drawn: list[tuple[int, tuple[str, list[dict[st
         if kind == "a":
             payload: dict[str, Any] = {"job_id": str(uuid.uuid4()), "attempts": items}
             event_type = OutboxEventType.ENRICHMENT_ATTEMPTS
+        elif kind == "s":
+            payload = {"job_id": str(uuid.uuid4()), "tasks": items}
+            event_type = OutboxEventType.SCRAPE_TASKS
         else:
             payload = {"rows": [{**r, "seq": next(seq), "created_at": created.isoformat()} for r in items]}
             event_type = OutboxEventType.CREDIT_TRANSACTIONS
@@ -106,8 +120,25 @@ async def test_rollups_equal_a_direct_aggregation(
         params,
     )
     assert credit_rollup == credit_direct
+    scrape_rollup = await ch.query(
+        "SELECT day, domain, sum(tasks), sum(succeeded), sum(no_data), sum(refused), sum(failed), sum(browser), "
+        "sum(latency_ms) FROM scrape_daily WHERE workspace_id = {ws:UUID} GROUP BY day, domain "
+        "HAVING sum(tasks) > 0 ORDER BY day, domain",
+        params,
+    )
+    scrape_direct = await ch.query(
+        "SELECT toDate(ts) AS day, domain, count(), countIf(outcome = 'success'), countIf(outcome = 'no_data'), "
+        "countIf(outcome = 'refused'), countIf(outcome IN ('blocked', 'error')), countIf(fetched_with = 'browser'), "
+        "sum(latency_ms) FROM scrape_tasks FINAL WHERE workspace_id = {ws:UUID} GROUP BY day, domain "
+        "ORDER BY day, domain",
+        params,
+    )
+    assert scrape_rollup == scrape_direct
     # And both equal the stream itself (each event counted once).
     attempts = sum(len(items) for _, (kind, items) in drawn if kind == "a")
     rows = sum(len(items) for _, (kind, items) in drawn if kind == "c")
     assert sum(int(r[3]) for r in rollup) == attempts
     assert sum(int(r[4]) for r in credit_rollup) == rows
+    tasks = [t for _, (kind, items) in drawn if kind == "s" for t in items]
+    assert sum(int(r[2]) for r in scrape_rollup) == len(tasks)
+    assert sum(int(r[8]) for r in scrape_rollup) == sum(t["latency_ms"] for t in tasks)

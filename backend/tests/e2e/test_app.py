@@ -208,7 +208,7 @@ def test_analytics_page_shows_the_reports_and_the_forecast(page: Page) -> None:
     expect(page.get_by_text("Not at this pace")).to_be_visible()
     page.get_by_label("Granularity").select_option("week")
     expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
-    expect(page.get_by_role("heading", name="Scraping")).to_be_visible()
+    expect(page.get_by_role("heading", name="Scraping", exact=True)).to_be_visible()
     expect(page.get_by_text("No scraping in this period")).to_be_visible()
     # The CSV is an authenticated download (bearer token, then a Blob URL), for the range shown.
     with page.expect_download() as download:

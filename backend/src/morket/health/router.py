@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from morket import __version__
 from morket.analytics.ingest import consumer_lag
+from morket.core.errors import ServiceUnavailable
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 
@@ -59,3 +60,34 @@ async def health(request: Request) -> JSONResponse:
         },
         status_code=200 if healthy else 503,
     )
+
+
+_METRICS = (
+    ("morket_analytics_consumer_lag_seconds", "Age of the oldest outbox event the analytics consumer has not handled."),
+    ("morket_analytics_pending_events", "Outbox events after the analytics consumer's position (up to 100,000)."),
+    ("morket_analytics_dead_letters", "Analytics events that could not be inserted into ClickHouse."),
+)
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        503: {
+            "description": "The database is unavailable",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+        },
+    },
+)
+async def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus text: the analytics consumer's lag, what waits, and the dead letters (alert on lag)."""
+    try:
+        lag = await consumer_lag(request.app.state.sessions)
+    except Exception as exc:  # the database is unreachable: no figures rather than wrong ones
+        raise ServiceUnavailable("The database is unavailable.", code="unhealthy") from exc
+    values = (round(lag.seconds, 3), lag.pending_events, lag.dead_letters)
+    lines = []
+    for (name, help_text), value in zip(_METRICS, values, strict=True):
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
