@@ -53,6 +53,9 @@ _SORT_COLUMN = {
     SortField.UPDATED_AT: "d.row_updated_at",
 }
 _VALUE_FACETS = (FacetName.COMPANY, FacetName.TITLE, FacetName.LOCATION, FacetName.INDUSTRY)
+# Each statement reads the generation active when it runs (its own snapshot): a separate lookup
+# first could name a generation that a reindex's swap retires and drops before the search runs.
+_ACTIVE = "(SELECT generation FROM search_generations WHERE workspace_id = :ws AND state = 'active')"
 # Facets count at most this many matching rows (exact below it; a sample of broader result sets).
 FACET_SCAN = 20_000
 # Typeahead looks at this many word-prefix matches and ranks them; bounded work on any corpus.
@@ -112,8 +115,8 @@ class PostgresSearchBackend:
         if generation is None:
             return SearchResults(hits=[], total=0, facets={} if not query.facets else {f: [] for f in FacetName})
         parsed = parse(query.q)
-        params: dict[str, Any] = {"ws": workspace_id, "g": generation}
-        where = ["d.workspace_id = :ws", "d.generation = :g"]
+        params: dict[str, Any] = {"ws": workspace_id}
+        where = ["d.workspace_id = :ws", "d.generation = " + _ACTIVE]
         full_q = exact_q = ""
         if not parsed.empty:
             full_q, exact_q = await self._tsqueries(workspace_id, parsed)
@@ -272,7 +275,7 @@ class PostgresSearchBackend:
         if generation is None or parsed.empty:
             return []
         limit = min(limit, MAX_SUGGESTIONS)
-        params: dict[str, Any] = {"ws": workspace_id, "g": generation, "n": limit}
+        params: dict[str, Any] = {"ws": workspace_id, "n": limit}
         found: dict[tuple[uuid.UUID, int], Suggestion] = {}
         cols = "table_id, table_name, row_id, label, title, company, name"
 
@@ -288,7 +291,7 @@ class PostgresSearchBackend:
                 (
                     await self.session.execute(
                         text(
-                            f"SELECT {cols} FROM search_documents WHERE workspace_id = :ws AND generation = :g "
+                            f"SELECT {cols} FROM search_documents WHERE workspace_id = :ws AND generation = {_ACTIVE} "
                             "AND label_key LIKE :pat ORDER BY label_key, table_id, row_id LIMIT :n"
                         ),
                         {**params, "pat": _like_prefix(prefix[:200])},
@@ -320,7 +323,7 @@ class PostgresSearchBackend:
                 text(
                     "SELECT table_id, table_name, row_id, label, title, company, name FROM ("
                     "SELECT table_id, table_name, row_id, label, title, company, name, tsv FROM search_documents "
-                    "WHERE workspace_id = :ws AND generation = :g AND tsv @@ to_tsquery('simple', :tq) "
+                    f"WHERE workspace_id = :ws AND generation = {_ACTIVE} AND tsv @@ to_tsquery('simple', :tq) "
                     f"LIMIT {_SUGGEST_POOL}) s "
                     "ORDER BY ts_rank(s.tsv, to_tsquery('simple', :tq)) DESC, s.label, s.table_id, s.row_id LIMIT :n"
                 ),
