@@ -106,9 +106,16 @@ class PostgresSearchBackend:
     # -- reads -------------------------------------------------------------------------------
 
     async def _tsqueries(self, workspace_id: uuid.UUID, parsed: ParsedQuery) -> tuple[str, str]:
+        """The full and the exact query, normalised once by the 'simple' parser into tsquery text.
+
+        The statements then take them as `CAST(:tq AS tsquery)`, a constant folded at planning:
+        `to_tsquery(...)` is only STABLE and would be parsed again for every matching row (the
+        rank, the recheck, each headline).
+        """
         fuzzy = [(t.text, t.edits) for t in parsed.terms if t.edits]
         variants = await self.repo.fuzzy_variants(workspace_id, fuzzy)
-        return tsquery_text(parsed, variants), tsquery_text(parsed, {}, exact_only=True)
+        full, exact = tsquery_text(parsed, variants), tsquery_text(parsed, {}, exact_only=True)
+        return await self.repo.normalise_tsqueries(full, exact or full)
 
     async def search(self, workspace_id: uuid.UUID, query: SearchQuery, boosts: Boosts) -> SearchResults:
         generation = await self.repo.active_generation(workspace_id)
@@ -120,8 +127,10 @@ class PostgresSearchBackend:
         full_q = exact_q = ""
         if not parsed.empty:
             full_q, exact_q = await self._tsqueries(workspace_id, parsed)
+            if not full_q:  # nothing the parser keeps (punctuation only): nothing matches
+                return SearchResults(hits=[], total=0, facets={f: [] for f in FacetName} if query.facets else {})
             params["tq"] = full_q
-            where.append("d.tsv @@ to_tsquery('simple', :tq)")
+            where.append("d.tsv @@ CAST(:tq AS tsquery)")
         self._filters(query, where, params)
         where_sql = " AND ".join(where)
 
@@ -130,8 +139,8 @@ class PostgresSearchBackend:
         if full_q:
             params["eq"] = exact_q or full_q
             score = (
-                "(ts_rank(CAST(:weights AS float4[]), d.tsv, to_tsquery('simple', :tq)) "
-                "+ ts_rank(CAST(:weights AS float4[]), d.tsv, to_tsquery('simple', :eq)))"
+                "(ts_rank(CAST(:weights AS float4[]), d.tsv, CAST(:tq AS tsquery)) "
+                "+ ts_rank(CAST(:weights AS float4[]), d.tsv, CAST(:eq AS tsquery)))"
             )
         else:
             score = "0.0"
@@ -145,8 +154,8 @@ class PostgresSearchBackend:
             outer = f"p.{column.removeprefix('d.')} {direction} NULLS LAST, p.table_id, p.row_id"
         if full_q:
             heads = ", ".join(
-                f"ts_headline('simple', coalesce(p.{f}, ''), to_tsquery('simple', :tq), "
-                f"{':long_opts' if f == 'other' else ':short_opts'}) AS h_{f}"
+                f"CASE WHEN p.{f} IS NOT NULL THEN ts_headline('simple', p.{f}, CAST(:tq AS tsquery), "
+                f"{':long_opts' if f == 'other' else ':short_opts'}) END AS h_{f}"
                 for f in _HIGHLIGHTED
             )
         else:
