@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -197,7 +197,7 @@ class PostgresSearchBackend:
         if query.date_from:
             where.append(f"{column} >= :date_from")
             params["date_from"] = _day_start(query.date_from)
-        if query.date_to:
+        if query.date_to and query.date_to < date.max:  # the day after date.max overflows
             where.append(f"{column} < :date_to")
             params["date_to"] = _day_start(query.date_to) + timedelta(days=1)
         for i, cf in enumerate(query.columns):
