@@ -44,7 +44,9 @@ def test_quick_search_and_search_page(page: Page, base_url: str) -> None:
     sign_in(page, email)
     expect(page).to_have_url(re.compile(r"/w/[0-9a-f-]{36}/tables$"))
 
-    # Ctrl-K, a typo, Enter: the row opens in its table (the cell drawer of that row).
+    # Ctrl-K, a typo, Enter: the row opens in its table (the cell drawer of that row). The table
+    # list has loaded (an API answer later than the shell's first render, whose effect listens).
+    expect(page.get_by_role("link", name="Leads").first).to_be_visible()
     page.keyboard.press("Control+k")
     box = page.get_by_role("combobox", name="Find a row")
     box.fill("jonatan")
