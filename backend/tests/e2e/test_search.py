@@ -4,6 +4,7 @@ page shows facets with counts and highlighted matches, and a facet narrows the r
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import httpx
@@ -34,6 +35,15 @@ def seed(base_url: str, email: str) -> tuple[str, str]:
         rows = [dict(zip(ids, person, strict=True)) for person in PEOPLE]
         added = client.post(f"/api/v1/workspaces/{ws}/tables/{table_id}/rows", json={"rows": rows}, headers=h)
         assert added.status_code == 201, added.text
+        # The API process indexes the rows from the outbox: wait for it (a deadline, no fixed sleep),
+        # so the typeahead's first answer already has them.
+        deadline = time.monotonic() + 20
+        while (
+            client.get(f"/api/v1/workspaces/{ws}/search", params={"q": "jonathan"}, headers=h).json()["data"]["total"]
+            < 1
+        ):
+            assert time.monotonic() < deadline, "the rows were not indexed within 20 s"
+            time.sleep(0.05)
         return ws, table_id
 
 
