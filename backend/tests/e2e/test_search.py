@@ -65,7 +65,7 @@ def test_quick_search_and_search_page(page: Page, base_url: str) -> None:
     expect(option).to_contain_text("CFO @ Stripe")
     look(page, "quick-search")
     box.press("Enter")
-    expect(page).to_have_url(re.compile(rf"/w/{workspace_id}/tables/{table_id}$"))
+    expect(page).to_have_url(re.compile(rf"/w/{workspace_id}/tables/{table_id}\?row=\d+$"))
     expect(page.get_by_test_id("cell-drawer")).to_contain_text("Jonathan Smith")
 
     # The search page: highlights, facet counts, a facet narrows the results.
