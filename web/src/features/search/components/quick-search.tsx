@@ -57,7 +57,7 @@ export function QuickSearch({ workspaceId }: { workspaceId: string }) {
         onClick={() => setOpen(true)}
         className="inline-flex h-8 items-center gap-2 rounded-md px-2 text-sm text-zinc-600 ring-1 ring-zinc-200 hover:bg-zinc-50"
         aria-keyshortcuts="Control+K"
-        aria-label="Quick search (Ctrl K)"
+        aria-label="Search Ctrl K"
       >
         <IconSearch className="size-4" />
         <span className="hidden sm:inline">Search</span>
