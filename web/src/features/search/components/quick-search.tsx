@@ -57,11 +57,12 @@ export function QuickSearch({ workspaceId }: { workspaceId: string }) {
         onClick={() => setOpen(true)}
         className="inline-flex h-8 items-center gap-2 rounded-md px-2 text-sm text-zinc-600 ring-1 ring-zinc-200 hover:bg-zinc-50"
         aria-keyshortcuts="Control+K"
-        aria-label="Search Ctrl K"
       >
         <IconSearch className="size-4" />
-        <span className="hidden sm:inline">Search</span>
-        <kbd className="hidden rounded bg-zinc-100 px-1 text-[11px] text-zinc-600 sm:inline">Ctrl K</kbd>
+        <span className="sr-only sm:not-sr-only">Search</span>
+        <kbd aria-hidden="true" className="hidden rounded bg-zinc-100 px-1 text-[11px] text-zinc-600 sm:inline">
+          Ctrl K
+        </kbd>
       </button>
       <dialog
         ref={dialog}
