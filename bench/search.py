@@ -447,6 +447,32 @@ async def bench_queries(
         print(f"search {label:32} p50 {pct(times, 0.5):6.1f} ms  p95 {pct(times, 0.95):6.1f} ms")
 
 
+async def stage_times(sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, queries: list[str]) -> None:
+    """Where a search spends its time, in-process (no HTTP): typo lookup, then the whole search."""
+    from morket.search.query import parse
+    from morket.search.schemas import Boosts, SearchQuery
+
+    fuzzy: list[float] = []
+    whole: list[float] = []
+    variants = 0
+    async with sessions() as session:
+        backend = PostgresSearchBackend(session)
+        for q in queries:
+            words = [(t.text, t.edits) for t in parse(q).terms if t.edits]
+            started = time.perf_counter()
+            found = await backend.repo.fuzzy_variants(workspace_id, words)
+            fuzzy.append((time.perf_counter() - started) * 1000)
+            variants += sum(len(v) for v in found.values())
+            started = time.perf_counter()
+            await backend.search(workspace_id, SearchQuery(q=q), Boosts())
+            whole.append((time.perf_counter() - started) * 1000)
+    print(
+        f"  in-process: typo lookup p50 {pct(fuzzy, 0.5):.1f} / p95 {pct(fuzzy, 0.95):.1f} ms "
+        f"({variants / max(1, len(queries)):.1f} variants a query); whole search p50 {pct(whole, 0.5):.1f} / "
+        f"p95 {pct(whole, 0.95):.1f} ms"
+    )
+
+
 async def bench_suggest(
     client: httpx.AsyncClient, base: str, headers: dict[str, str], picks: list[tuple[str, Any]], n: int
 ) -> None:
@@ -563,6 +589,7 @@ async def main(args: argparse.Namespace, url: str) -> None:
             picks = await samples(sessions, args.samples)
             ws_url = f"{base}/api/v1/workspaces/{workspace_id}"
             await bench_queries(client, ws_url, headers, picks, args.samples // 2)
+            await stage_times(sessions, workspace_id, [row.company for _, row in picks[:50]])
             await bench_suggest(client, ws_url, headers, picks, args.samples)
             await bench_freshness(sessions, url, workspace_id, table_id, args.rows, args.rate, args.seconds)
     finally:

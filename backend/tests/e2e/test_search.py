@@ -4,6 +4,7 @@ page shows facets with counts and highlighted matches, and a facet narrows the r
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import httpx
@@ -34,6 +35,15 @@ def seed(base_url: str, email: str) -> tuple[str, str]:
         rows = [dict(zip(ids, person, strict=True)) for person in PEOPLE]
         added = client.post(f"/api/v1/workspaces/{ws}/tables/{table_id}/rows", json={"rows": rows}, headers=h)
         assert added.status_code == 201, added.text
+        # The API process indexes the rows from the outbox: wait for it (a deadline, no fixed sleep),
+        # so the typeahead's first answer already has them.
+        deadline = time.monotonic() + 20
+        while (
+            client.get(f"/api/v1/workspaces/{ws}/search", params={"q": "jonathan"}, headers=h).json()["data"]["total"]
+            < 1
+        ):
+            assert time.monotonic() < deadline, "the rows were not indexed within 20 s"
+            time.sleep(0.05)
         return ws, table_id
 
 
@@ -44,7 +54,9 @@ def test_quick_search_and_search_page(page: Page, base_url: str) -> None:
     sign_in(page, email)
     expect(page).to_have_url(re.compile(r"/w/[0-9a-f-]{36}/tables$"))
 
-    # Ctrl-K, a typo, Enter: the row opens in its table (the cell drawer of that row).
+    # Ctrl-K, a typo, Enter: the row opens in its table (the cell drawer of that row). The table
+    # list has loaded (an API answer later than the shell's first render, whose effect listens).
+    expect(page.get_by_role("link", name="Leads").first).to_be_visible()
     page.keyboard.press("Control+k")
     box = page.get_by_role("combobox", name="Find a row")
     box.fill("jonatan")
@@ -53,7 +65,7 @@ def test_quick_search_and_search_page(page: Page, base_url: str) -> None:
     expect(option).to_contain_text("CFO @ Stripe")
     look(page, "quick-search")
     box.press("Enter")
-    expect(page).to_have_url(re.compile(rf"/w/{workspace_id}/tables/{table_id}$"))
+    expect(page).to_have_url(re.compile(rf"/w/{workspace_id}/tables/{table_id}\?row=\d+$"))
     expect(page.get_by_test_id("cell-drawer")).to_contain_text("Jonathan Smith")
 
     # The search page: highlights, facet counts, a facet narrows the results.

@@ -85,6 +85,7 @@ async def test_filters(search_client: httpx.AsyncClient, corpus: Corpus) -> None
     assert len((await _search(search_client, corpus, table_id=corpus.table_id))["hits"]) == len(CORPUS)
     assert _names(await _search(search_client, corpus, date_from="2000-01-01", date_to="2000-12-31")) == []
     assert len(_names(await _search(search_client, corpus, date_from="2000-01-01"))) == len(CORPUS)
+    assert len(_names(await _search(search_client, corpus, date_to="9999-12-31"))) == len(CORPUS)
 
 
 async def test_sort_by_field_and_pagination(search_client: httpx.AsyncClient, corpus: Corpus) -> None:

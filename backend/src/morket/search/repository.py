@@ -324,6 +324,16 @@ class SearchRepository:
             found.setdefault(row.word, []).append(row.term)
         return found
 
+    async def normalise_tsqueries(self, *queries: str) -> tuple[str, str]:
+        """tsquery texts as the 'simple' parser reads them ('' when nothing is left)."""
+        row = (
+            await self.session.execute(
+                text("SELECT to_tsquery('simple', :a)::text AS a, to_tsquery('simple', :b)::text AS b"),
+                {"a": queries[0], "b": queries[1]},
+            )
+        ).one()
+        return str(row.a), str(row.b)
+
     async def tombstones(self, workspace_id: uuid.UUID) -> list[tuple[uuid.UUID, int]]:
         rows = await self.session.execute(
             text("SELECT table_id, row_id FROM search_tombstones WHERE workspace_id = :ws"), {"ws": workspace_id}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from opensearchpy import AsyncOpenSearch, NotFoundError
@@ -325,7 +325,7 @@ class OpenSearchBackend:
         span: dict[str, str] = {}
         if query.date_from:
             span["gte"] = _day_start(query.date_from).isoformat()
-        if query.date_to:
+        if query.date_to and query.date_to < date.max:  # the day after date.max overflows
             span["lt"] = (_day_start(query.date_to) + timedelta(days=1)).isoformat()
         if span:
             found.append({"range": {column: span}})

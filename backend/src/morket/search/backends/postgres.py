@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -53,6 +53,9 @@ _SORT_COLUMN = {
     SortField.UPDATED_AT: "d.row_updated_at",
 }
 _VALUE_FACETS = (FacetName.COMPANY, FacetName.TITLE, FacetName.LOCATION, FacetName.INDUSTRY)
+# Each statement reads the generation active when it runs (its own snapshot): a separate lookup
+# first could name a generation that a reindex's swap retires and drops before the search runs.
+_ACTIVE = "(SELECT generation FROM search_generations WHERE workspace_id = :ws AND state = 'active')"
 # Facets count at most this many matching rows (exact below it; a sample of broader result sets).
 FACET_SCAN = 20_000
 # Typeahead looks at this many word-prefix matches and ranks them; bounded work on any corpus.
@@ -103,22 +106,31 @@ class PostgresSearchBackend:
     # -- reads -------------------------------------------------------------------------------
 
     async def _tsqueries(self, workspace_id: uuid.UUID, parsed: ParsedQuery) -> tuple[str, str]:
+        """The full and the exact query, normalised once by the 'simple' parser into tsquery text.
+
+        The statements then take them as `CAST(:tq AS tsquery)`, a constant folded at planning:
+        `to_tsquery(...)` is only STABLE and would be parsed again for every matching row (the
+        rank, the recheck, each headline).
+        """
         fuzzy = [(t.text, t.edits) for t in parsed.terms if t.edits]
         variants = await self.repo.fuzzy_variants(workspace_id, fuzzy)
-        return tsquery_text(parsed, variants), tsquery_text(parsed, {}, exact_only=True)
+        full, exact = tsquery_text(parsed, variants), tsquery_text(parsed, {}, exact_only=True)
+        return await self.repo.normalise_tsqueries(full, exact or full)
 
     async def search(self, workspace_id: uuid.UUID, query: SearchQuery, boosts: Boosts) -> SearchResults:
         generation = await self.repo.active_generation(workspace_id)
         if generation is None:
             return SearchResults(hits=[], total=0, facets={} if not query.facets else {f: [] for f in FacetName})
         parsed = parse(query.q)
-        params: dict[str, Any] = {"ws": workspace_id, "g": generation}
-        where = ["d.workspace_id = :ws", "d.generation = :g"]
+        params: dict[str, Any] = {"ws": workspace_id}
+        where = ["d.workspace_id = :ws", "d.generation = " + _ACTIVE]
         full_q = exact_q = ""
         if not parsed.empty:
             full_q, exact_q = await self._tsqueries(workspace_id, parsed)
+            if not full_q:  # nothing the parser keeps (punctuation only): nothing matches
+                return SearchResults(hits=[], total=0, facets={f: [] for f in FacetName} if query.facets else {})
             params["tq"] = full_q
-            where.append("d.tsv @@ to_tsquery('simple', :tq)")
+            where.append("d.tsv @@ CAST(:tq AS tsquery)")
         self._filters(query, where, params)
         where_sql = " AND ".join(where)
 
@@ -127,8 +139,8 @@ class PostgresSearchBackend:
         if full_q:
             params["eq"] = exact_q or full_q
             score = (
-                "(ts_rank(CAST(:weights AS float4[]), d.tsv, to_tsquery('simple', :tq)) "
-                "+ ts_rank(CAST(:weights AS float4[]), d.tsv, to_tsquery('simple', :eq)))"
+                "(ts_rank(CAST(:weights AS float4[]), d.tsv, CAST(:tq AS tsquery)) "
+                "+ ts_rank(CAST(:weights AS float4[]), d.tsv, CAST(:eq AS tsquery)))"
             )
         else:
             score = "0.0"
@@ -142,8 +154,8 @@ class PostgresSearchBackend:
             outer = f"p.{column.removeprefix('d.')} {direction} NULLS LAST, p.table_id, p.row_id"
         if full_q:
             heads = ", ".join(
-                f"ts_headline('simple', coalesce(p.{f}, ''), to_tsquery('simple', :tq), "
-                f"{':long_opts' if f == 'other' else ':short_opts'}) AS h_{f}"
+                f"CASE WHEN p.{f} IS NOT NULL THEN ts_headline('simple', p.{f}, CAST(:tq AS tsquery), "
+                f"{':long_opts' if f == 'other' else ':short_opts'}) END AS h_{f}"
                 for f in _HIGHLIGHTED
             )
         else:
@@ -185,7 +197,7 @@ class PostgresSearchBackend:
         if query.date_from:
             where.append(f"{column} >= :date_from")
             params["date_from"] = _day_start(query.date_from)
-        if query.date_to:
+        if query.date_to and query.date_to < date.max:  # the day after date.max overflows
             where.append(f"{column} < :date_to")
             params["date_to"] = _day_start(query.date_to) + timedelta(days=1)
         for i, cf in enumerate(query.columns):
@@ -272,7 +284,7 @@ class PostgresSearchBackend:
         if generation is None or parsed.empty:
             return []
         limit = min(limit, MAX_SUGGESTIONS)
-        params: dict[str, Any] = {"ws": workspace_id, "g": generation, "n": limit}
+        params: dict[str, Any] = {"ws": workspace_id, "n": limit}
         found: dict[tuple[uuid.UUID, int], Suggestion] = {}
         cols = "table_id, table_name, row_id, label, title, company, name"
 
@@ -288,7 +300,7 @@ class PostgresSearchBackend:
                 (
                     await self.session.execute(
                         text(
-                            f"SELECT {cols} FROM search_documents WHERE workspace_id = :ws AND generation = :g "
+                            f"SELECT {cols} FROM search_documents WHERE workspace_id = :ws AND generation = {_ACTIVE} "
                             "AND label_key LIKE :pat ORDER BY label_key, table_id, row_id LIMIT :n"
                         ),
                         {**params, "pat": _like_prefix(prefix[:200])},
@@ -320,7 +332,7 @@ class PostgresSearchBackend:
                 text(
                     "SELECT table_id, table_name, row_id, label, title, company, name FROM ("
                     "SELECT table_id, table_name, row_id, label, title, company, name, tsv FROM search_documents "
-                    "WHERE workspace_id = :ws AND generation = :g AND tsv @@ to_tsquery('simple', :tq) "
+                    f"WHERE workspace_id = :ws AND generation = {_ACTIVE} AND tsv @@ to_tsquery('simple', :tq) "
                     f"LIMIT {_SUGGEST_POOL}) s "
                     "ORDER BY ts_rank(s.tsv, to_tsquery('simple', :tq)) DESC, s.label, s.table_id, s.row_id LIMIT :n"
                 ),

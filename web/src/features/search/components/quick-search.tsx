@@ -60,7 +60,9 @@ export function QuickSearch({ workspaceId }: { workspaceId: string }) {
       >
         <IconSearch className="size-4" />
         <span className="sr-only sm:not-sr-only">Search</span>
-        <kbd className="hidden rounded bg-zinc-100 px-1 text-[11px] text-zinc-600 sm:inline">Ctrl K</kbd>
+        <kbd aria-hidden="true" className="hidden rounded bg-zinc-100 px-1 text-[11px] text-zinc-600 sm:inline">
+          Ctrl K
+        </kbd>
       </button>
       <dialog
         ref={dialog}

@@ -155,16 +155,18 @@ export function SearchPage() {
             }} />
           Has email
         </label>
+        <div className="w-48">
         <Select aria-label="Sort results" value={sort} onChange={(e) => {
             setSort(e.target.value as SortField);
             setPage(1);
-          }} className="w-auto">
+          }} >
           {SORTS.map((s) => (
             <option key={s.value} value={s.value}>
               {s.label}
             </option>
           ))}
         </Select>
+        </div>
       </div>
 
       <div className="grid gap-5 md:grid-cols-[14rem_1fr]">
