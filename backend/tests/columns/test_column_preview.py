@@ -114,6 +114,18 @@ async def test_roles_and_tenants(client: httpx.AsyncClient) -> None:
     mixed = f"/api/v1/workspaces/{ws}/tables/{other_table}"
     assert (await _preview(client, owner, mixed, body)).status_code == 404
     assert (await client.post(f"{url}/columns/preview", json=body)).status_code == 401
+    # An AI column: members create and run it; a viewer can do neither; a stranger sees nothing.
+    column = {"name": "Opener", "type": "text", "kind": "ai", "config": {"prompt": "Hi {{First}}"}}
+    assert (await client.post(f"{url}/columns", json=column, headers=viewer.headers)).status_code == 403
+    created = await client.post(f"{url}/columns", json=column, headers=member.headers)
+    assert created.status_code == 201, created.text
+    run = {"column_ids": [created.json()["data"]["id"]]}
+    assert (await client.post(f"{url}/runs", json=run, headers=viewer.headers)).status_code == 403
+    assert (await client.post(f"{url}/runs", json=run, headers=stranger.headers)).status_code == 404
+    assert (await client.post(f"{url}/runs/preview", json=run, headers=stranger.headers)).status_code == 404
+    viewer_preview = await client.post(f"{url}/runs/preview", json=run, headers=viewer.headers)
+    assert viewer_preview.status_code == 200, viewer_preview.text  # the cost preview is a read
+    assert viewer_preview.json()["data"]["columns"][0]["rows"] == 3  # the row with no First is not sent
 
 
 @pytest.mark.parametrize(
