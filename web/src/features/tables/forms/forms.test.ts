@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "@/lib/api";
 
 import type { Column } from "../api/tables";
+import { stateText } from "../grid/cell-state";
 import { useRuns } from "../stores/runs";
 import { aiConfig, emptyAiDraft, validateAi } from "./ai";
 import { configErrors, errorAt, unplaced } from "./config-errors";
@@ -191,5 +192,14 @@ describe("the runs store", () => {
     expect(useRuns.getState().runs.map((r) => r.jobId)).toEqual(["b", "a"]);
     dismiss("b");
     expect(useRuns.getState().runs.map((r) => r.jobId)).toEqual(["a"]);
+  });
+});
+
+describe("a computed cell's state, as the tooltip and screen readers say it", () => {
+  it("names the state, who found it, and why it failed", () => {
+    expect(stateText({ state: "done", provider: "apollo", cached: true })).toBe("Found by apollo (cached)");
+    expect(stateText({ state: "error", reason: "no provider could answer" })).toBe("Error: no provider could answer");
+    expect(stateText({ state: "skipped", reason: "budget" })).toBe("Skipped (budget reached): budget");
+    expect(stateText({ state: "something_new" })).toBe("something_new");
   });
 });
