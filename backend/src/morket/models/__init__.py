@@ -12,6 +12,7 @@ from morket.models.data_table import DataTable, physical_table_name
 from morket.models.enrichment_attempt import EnrichmentAttempt
 from morket.models.enrichment_job import EnrichmentJob, JobStatus
 from morket.models.enrichment_record import EnrichmentRecord, RecordStatus
+from morket.models.inbound_endpoint import InboundEndpoint
 from morket.models.invitation import Invitation, InvitationStatus
 from morket.models.membership import Membership, Role
 from morket.models.outbox_event import OutboxConsumer, OutboxEvent, OutboxEventType
@@ -48,6 +49,7 @@ __all__ = [
     "EnrichmentJob",
     "EnrichmentRecord",
     "ImportStatus",
+    "InboundEndpoint",
     "Invitation",
     "InvitationStatus",
     "JobStatus",
