@@ -15,10 +15,12 @@ lint:
 	cd backend && ../$(VENV)/ruff check --config pyproject.toml src tests migrations ../bench ../deploy \
 		&& ../$(VENV)/ruff format --config pyproject.toml --check src tests migrations ../bench ../deploy
 	cd scraper && ../$(VENV)/ruff check src tests && ../$(VENV)/ruff format --check src tests
+	cd client && ../$(VENV)/ruff check src && ../$(VENV)/ruff format --check src
 
 typecheck:
 	cd backend && ../$(VENV)/mypy
 	cd scraper && ../$(VENV)/mypy
+	cd client && ../$(VENV)/mypy
 
 pytest: web
 	cd backend && ../$(VENV)/pytest -q

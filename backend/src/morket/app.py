@@ -35,6 +35,8 @@ from morket.credits.router import router as billing_router
 from morket.enrichment.router import router as enrichment_router
 from morket.health.router import router as health_router
 from morket.imports.router import router as imports_router
+from morket.inbound.router import public_router as inbound_public_router
+from morket.inbound.router import router as inbound_router
 from morket.providers.router import router as providers_router
 from morket.search.engine import backend_factory
 from morket.search.router import router as search_router
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_limits.set("/api/v1/workspaces/*/tables/*/rows", method, settings.max_bulk_body_bytes)
     body_limits.set("/api/v1/workspaces/*/tables/*/rows/delete", "POST", settings.max_bulk_body_bytes)
     body_limits.set("/api/v1/workspaces/*/imports", "POST", settings.import_max_upload_bytes)
+    body_limits.set("/api/v1/inbound/*", "POST", settings.inbound_max_body_bytes)
     app.state.body_limits = body_limits
     app.add_middleware(BodyLimitMiddleware, limits=body_limits)
     # Starlette runs the last-added middleware first: CORS sits inside the request context.
@@ -151,6 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tables_io_router,
         columns_router,
         computed_columns_router,  # issue 10 items 7-8: lookup and HTTP columns
+        inbound_router,
+        inbound_public_router,
         analytics_router,
         search_router,
     ):

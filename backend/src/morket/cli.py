@@ -34,6 +34,20 @@ def _settings_or_exit() -> None:
         raise typer.Exit(2) from None
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def client(ctx: typer.Context) -> None:
+    """The API client (client/, docs/client.md): import FILE --table NAME, run, wait JOB, export.
+
+    Needs MORKET_API_KEY (and MORKET_URL unless the API is at http://127.0.0.1:8000).
+    """
+    from morket_client.cli import main
+
+    raise typer.Exit(main(ctx.args))
+
+
 @app.command()
 def api(
     host: str = "127.0.0.1",

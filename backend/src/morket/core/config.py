@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     rate_limit_general_per_minute: int = Field(default=600, ge=1)
     # A workspace API key's own limit when its creator sets none (docs/api-keys.md).
     api_key_rate_limit_per_minute: int = Field(default=600, ge=1, le=100_000)
+    # Inbound webhook tables (docs/inbound.md): a table's default limit, body size and rows a request.
+    inbound_rate_limit_per_minute: int = Field(default=6000, ge=1, le=1_000_000)
+    inbound_max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    inbound_max_rows: int = Field(default=1000, ge=1, le=50_000)
     # How long an API process may reuse a token's identity and role without asking PostgreSQL
     # (auth/identity_cache.py). Revocations and role changes empty it at once by NOTIFY; this is
     # only the safety net should a notification be lost. 0 turns the cache off.

@@ -13,6 +13,7 @@ from morket.models.enrichment_attempt import EnrichmentAttempt
 from morket.models.enrichment_job import EnrichmentJob, JobStatus
 from morket.models.enrichment_record import EnrichmentRecord, RecordStatus
 from morket.models.http_column_run import FINAL_HTTP_RUN_STATUSES, HttpColumnRun, HttpRunStatus
+from morket.models.inbound_endpoint import InboundEndpoint
 from morket.models.invitation import Invitation, InvitationStatus
 from morket.models.membership import Membership, Role
 from morket.models.outbox_event import OutboxConsumer, OutboxEvent, OutboxEventType
@@ -52,6 +53,7 @@ __all__ = [
     "HttpColumnRun",
     "HttpRunStatus",
     "ImportStatus",
+    "InboundEndpoint",
     "Invitation",
     "InvitationStatus",
     "JobStatus",

@@ -19,6 +19,7 @@ class CellSource(enum.StrEnum):
     USER = "user"
     BULK = "bulk"
     IMPORT = "import"
+    INBOUND = "inbound"
     DEDUPE = "dedupe"
     ENRICHMENT = "enrichment"
     FORMULA = "formula"

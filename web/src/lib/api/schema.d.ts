@@ -144,6 +144,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inbound/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Inbound
+         * @description Append (or upsert) the JSON object or array of objects as rows; 201 only once they are stored.
+         */
+        post: operations["receive_inbound_api_v1_inbound__token__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/internal/workspaces/{workspace_id}/credentials/{provider}": {
         parameters: {
             query?: never;
@@ -1289,6 +1309,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/inbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Inbound
+         * @description The table's inbound URL settings (any member); never the token.
+         */
+        get: operations["get_inbound_api_v1_workspaces__workspace_id__tables__table_id__inbound_get"];
+        put?: never;
+        /**
+         * Create Inbound
+         * @description Give the table an inbound URL (member+); the token is in the answer this once.
+         */
+        post: operations["create_inbound_api_v1_workspaces__workspace_id__tables__table_id__inbound_post"];
+        /**
+         * Revoke Inbound
+         * @description Revoke the table's inbound URL (member+).
+         */
+        delete: operations["revoke_inbound_api_v1_workspaces__workspace_id__tables__table_id__inbound_delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Inbound
+         * @description Change the mapping, the dedupe key or the rate limit (member+).
+         */
+        patch: operations["update_inbound_api_v1_workspaces__workspace_id__tables__table_id__inbound_patch"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/tables/{table_id}/inbound/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate Inbound
+         * @description A new token (member+); the old one answers 404 from now on.
+         */
+        post: operations["rotate_inbound_api_v1_workspaces__workspace_id__tables__table_id__inbound_rotate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/tables/{table_id}/restore": {
         parameters: {
             query?: never;
@@ -1790,7 +1862,7 @@ export interface components {
          * @description Who wrote a cell value.
          * @enum {string}
          */
-        CellSource: "user" | "bulk" | "import" | "dedupe" | "enrichment" | "formula" | "ai" | "http" | "type_change";
+        CellSource: "user" | "bulk" | "import" | "inbound" | "dedupe" | "enrichment" | "formula" | "ai" | "http" | "type_change";
         /** CellWrite */
         CellWrite: {
             /** Value */
@@ -2653,6 +2725,48 @@ export interface components {
         /** Envelope[ImportOut] */
         Envelope_ImportOut_: {
             data?: components["schemas"]["ImportOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[InboundAccepted] */
+        Envelope_InboundAccepted_: {
+            data?: components["schemas"]["InboundAccepted"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[InboundCreated] */
+        Envelope_InboundCreated_: {
+            data?: components["schemas"]["InboundCreated"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[InboundOut] */
+        Envelope_InboundOut_: {
+            data?: components["schemas"]["InboundOut"] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -3537,6 +3651,155 @@ export interface components {
          * @enum {string}
          */
         ImportTargetMode: "new_table" | "existing_table";
+        /**
+         * InboundAccepted
+         * @description Stored (committed) before this answer was sent.
+         */
+        InboundAccepted: {
+            /**
+             * Ignored Fields
+             * @description payload fields that matched no column (first 50)
+             */
+            ignored_fields: string[];
+            /** Inserted */
+            inserted: number;
+            /**
+             * Row Ids
+             * @description ids of the inserted rows, in payload order
+             */
+            row_ids: number[];
+            /** Updated */
+            updated: number;
+        };
+        /** InboundConfig */
+        InboundConfig: {
+            /**
+             * Key Column Id
+             * @description upsert on this column: a row whose key exists updates that row
+             */
+            key_column_id?: string | null;
+            /**
+             * Mapping
+             * @description payload field -> column id; without one, fields map to columns of the same name
+             */
+            mapping?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Rate Limit Per Minute
+             * @description requests a minute; default INBOUND_RATE_LIMIT_PER_MINUTE
+             */
+            rate_limit_per_minute?: number | null;
+        };
+        /** InboundCreated */
+        InboundCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Key Column Id */
+            key_column_id: string | null;
+            /** Mapping */
+            mapping: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Path
+             * @description POST JSON here: /api/v1/inbound/<token>
+             */
+            path: string;
+            /** Rate Limit Per Minute */
+            rate_limit_per_minute: number;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Table Id
+             * Format: uuid
+             */
+            table_id: string;
+            /**
+             * Token
+             * @description shown once; only its SHA-256 is kept
+             */
+            token: string;
+            /**
+             * Token Prefix
+             * @description the token's first characters; the token itself is shown once
+             */
+            token_prefix: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** InboundOut */
+        InboundOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Key Column Id */
+            key_column_id: string | null;
+            /** Mapping */
+            mapping: {
+                [key: string]: string;
+            } | null;
+            /** Rate Limit Per Minute */
+            rate_limit_per_minute: number;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Table Id
+             * Format: uuid
+             */
+            table_id: string;
+            /**
+             * Token Prefix
+             * @description the token's first characters; the token itself is shown once
+             */
+            token_prefix: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * InboundUpdate
+         * @description Only the fields sent change; `null` clears `mapping` or `key_column_id`.
+         */
+        InboundUpdate: {
+            /**
+             * Key Column Id
+             * @description upsert on this column: a row whose key exists updates that row
+             */
+            key_column_id?: string | null;
+            /**
+             * Mapping
+             * @description payload field -> column id; without one, fields map to columns of the same name
+             */
+            mapping?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Rate Limit Per Minute
+             * @description requests a minute; default INBOUND_RATE_LIMIT_PER_MINUTE
+             */
+            rate_limit_per_minute?: number | null;
+        };
         /** InvitationAccept */
         InvitationAccept: {
             /** Token */
@@ -4903,6 +5166,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    receive_inbound_api_v1_inbound__token__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the table's inbound token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never> | Record<string, never>[];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_InboundAccepted_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -7400,6 +7699,179 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_inbound_api_v1_workspaces__workspace_id__tables__table_id__inbound_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_InboundOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_inbound_api_v1_workspaces__workspace_id__tables__table_id__inbound_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InboundConfig"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_InboundCreated_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    revoke_inbound_api_v1_workspaces__workspace_id__tables__table_id__inbound_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_InboundOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_inbound_api_v1_workspaces__workspace_id__tables__table_id__inbound_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InboundUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_InboundOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rotate_inbound_api_v1_workspaces__workspace_id__tables__table_id__inbound_rotate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_InboundCreated_"];
+                };
             };
             /** @description Validation error */
             422: {
