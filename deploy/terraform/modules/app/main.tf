@@ -70,6 +70,9 @@ locals {
     PROVIDER_PENDING_BACKOFF_SECONDS = "0.5"
     PROVIDER_RATE_LIMITS             = var.provider_rate_limits
     OPENSEARCH_URL                   = var.opensearch_endpoint
+    OPENSEARCH_INDEX                 = "morket-search"
+    SEARCH_CONSUMER                  = "true"
+    SEARCH_BATCH_SIZE                = "200"
     SCRAPER_URL                      = "http://scraper.${var.name}.internal:8001"
     # Analytics (docs/analytics.md): API tasks drain the outbox into ClickHouse, one at a time.
     ANALYTICS_CONSUMER   = "true"
