@@ -38,21 +38,10 @@ export function useImport(workspaceId: string, importId: string | null) {
   });
 }
 
-/** Hands a response body to the browser as a file download. */
-export async function saveResponse(response: Response, fallbackName: string) {
-  const disposition = response.headers.get("Content-Disposition") ?? "";
-  const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
-  const name = match?.[1] ? decodeURIComponent(match[1]) : fallbackName;
-  const blob = await response.blob();
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
+/** The shared download helper (a Blob URL, then a click). */
+import { saveResponse } from "@/lib/download";
+
+export { saveResponse };
 
 export async function downloadRejects(workspaceId: string, importId: string) {
   const response = await api.raw(`/api/v1/workspaces/${workspaceId}/imports/${importId}/rejects.csv`, { method: "GET" });
