@@ -32,7 +32,9 @@ from morket.enrichment.gateway_access import GatewayProviderAccess
 from morket.enrichment.reconciler import reconcile_jobs
 from morket.enrichment.service import EnrichmentService
 from morket.enrichment.workflows import RUN_CHUNK, ChunkInput
+from morket.models import EnrichmentJob, TableColumn
 from morket.sandbox.server import SandboxServer
+from morket.tables.storage import qualified
 from morket.worker import build_worker
 from tests.enrichment.conftest import enrichment_settings_for
 from tests.enrichment.helpers import (
@@ -258,14 +260,19 @@ async def test_poisoned_record_fails_alone_and_its_chunk_is_not_retried(
     user, ws = await funded_workspace(api, credits=100_000)
     start = await balance(api, user, ws)
     job = await create_job(api, user, ws, body(31, "poison"))
-    # A record stored before inputs were length-checked: a 100,000-character domain.
+    # A row written before inputs were length-checked: a 100,000-character domain in record 7's
+    # row (the job's records are its table's rows, read when their chunk runs).
     async with unit_of_work(sessions) as s:
+        stored = await s.get(EnrichmentJob, uuid.UUID(job["id"]))
+        assert stored is not None and stored.table_id is not None and stored.target is not None
+        column = await s.get(TableColumn, uuid.UUID(stored.target["inputs"]["domain"]))
+        assert column is not None
         await s.execute(
             text(
-                "UPDATE enrichment_records SET input = jsonb_set(input, '{domain}', to_jsonb(CAST(:d AS text)))"
-                " WHERE job_id = :j AND seq = 7"
+                f'UPDATE {qualified(stored.table_id)} SET "{column.physical_name}" = :d'
+                " WHERE _id = (SELECT row_id FROM enrichment_records WHERE job_id = :j AND seq = 7)"
             ),
-            {"d": "x" * 100_000 + ".com", "j": job["id"]},
+            {"d": "x" * 100_000 + ".com", "j": stored.id},
         )
     async with running_worker(enrichment_settings, temporal_client, sessions):
         done = await wait_for_job(api, user, ws, job["id"], timeout=90)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.db import unit_of_work
 from morket.enrichment.repository import EnrichmentRepository, RecordResult
+from morket.enrichment.result import FieldOutcome, FieldStatus
 from morket.models import EnrichmentJob, EnrichmentRecord, User, Workspace
 
 
@@ -47,7 +48,8 @@ async def test_raw_writes_roll_back_with_the_unit_of_work(
             repo = EnrichmentRepository(session)
             locked = await repo.lock_pending([p.id for p in pending])
             assert locked == {p.id for p in pending}
-            result = RecordResult(pending[0].id, "completed", {"email": "a@b.c"}, {}, 1, None)
+            email = FieldOutcome(FieldStatus.FOUND, "a@b.c")
+            result = RecordResult(pending[0].id, "completed", {"email": email}, 1, None)
             await repo.save_results(job.id, [result], [])
             raise RuntimeError("the worker dies before the commit")
 

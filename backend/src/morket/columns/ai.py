@@ -18,6 +18,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -32,6 +33,7 @@ from morket.columns.kinds import (
 )
 from morket.columns.plan import ColumnPlan, all_of, target_for
 from morket.core.text import json_problem
+from morket.enrichment.result import FieldOutcome, FieldStatus
 from morket.models import ColumnKind, ColumnType, TableColumn
 from morket.providers.llm import DEFAULT_MODEL, MAX_ANSWER_FIELDS, MAX_CHOICES, AnswerSchema, AnswerType, FieldType
 from morket.tables.query import Conjunction, FilterCondition, FilterGroup, FilterOperator
@@ -344,7 +346,7 @@ def run_plan(
     )
 
 
-def field_of(results: Mapping[str, Any], name: str, ai: Mapping[str, Any]) -> dict[str, Any] | None:
+def field_of(results: Mapping[str, FieldOutcome], name: str, ai: Mapping[str, Any]) -> FieldOutcome | None:
     """What the sink writes for one output of an AI run: the answer into the column's own cell,
     a JSON field (`ai_answer.<name>`) into its column. The call is paid once, on the own cell;
     field cells show cost 0 with the same provider (the ledger sums to the cells' costs)."""
@@ -352,16 +354,16 @@ def field_of(results: Mapping[str, Any], name: str, ai: Mapping[str, Any]) -> di
     if answer is None:
         return None
     if name == FIELD:
-        if answer["status"] == "found" and ai.get("json_as_text") and not isinstance(answer["value"], str):
-            return {**answer, "value": json.dumps(answer["value"], ensure_ascii=False, sort_keys=True)}
-        return dict(answer)
+        if answer.found and ai.get("json_as_text") and not isinstance(answer.value, str):
+            return replace(answer, value=json.dumps(answer.value, ensure_ascii=False, sort_keys=True))
+        return answer
     key = name.removeprefix(f"{FIELD}.")
-    if answer["status"] != "found":
-        return {**answer, "cost": 0}
-    value = answer["value"].get(key) if isinstance(answer["value"], dict) else None
+    if not answer.found:
+        return replace(answer, cost=0)
+    value = answer.value.get(key) if isinstance(answer.value, dict) else None
     if value is None:
-        return {"status": "not_found", "value": None, "provider": answer["provider"], "cost": 0, "cached": False}
-    return {**answer, "value": value, "cost": 0}
+        return FieldOutcome(FieldStatus.NOT_FOUND, provider=answer.provider)
+    return replace(answer, value=value, cost=0)
 
 
 # -- renames --------------------------------------------------------------------------------------

@@ -108,8 +108,9 @@ class ColumnsRepository:
         """(row id, status, error) of a settled run's records that never produced a result."""
         rows = await self.session.execute(
             sa.text(
-                "SELECT row_id, status, error FROM enrichment_records WHERE job_id = :j AND row_id IS NOT NULL"
-                " AND (status = 'cancelled' OR (status = 'failed' AND results IS NULL))"
+                "SELECT row_id, status, error FROM enrichment_records r WHERE job_id = :j AND row_id IS NOT NULL"
+                " AND (status = 'cancelled' OR (status = 'failed'"
+                " AND NOT EXISTS (SELECT 1 FROM enrichment_attempts a WHERE a.record_id = r.id)))"
             ),
             {"j": job_id},
         )

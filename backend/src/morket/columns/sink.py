@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,18 +21,14 @@ from morket.columns.plan import target_for
 from morket.columns.repository import ColumnsRepository
 from morket.core.errors import NotFound
 from morket.enrichment.repository import RecordResult
+from morket.enrichment.result import CellState, FieldOutcome, cell_state
 from morket.models import CellSource
 from morket.tables.service import RowService, TableService
 
 __all__ = ["mark_running", "set_states", "settle_cells", "target_for", "write_results"]
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def state(name: str, job_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
-    return {"state": name, "job_id": str(job_id), "at": _now(), **{k: v for k, v in extra.items() if v is not None}}
+state = cell_state  # the `_meta` JSON of a computed cell (enrichment/result.py)
 
 
 async def _table_exists(session: AsyncSession, workspace_id: uuid.UUID, table_id: uuid.UUID) -> bool:
@@ -93,31 +88,26 @@ async def write_results(
         if row is None:
             continue
         for name, column in columns.items():
-            field = result.results.get(name)
+            field: FieldOutcome | None = result.fields.get(name)
             if "ai" in target:  # issue 10, AI columns: the answer and its JSON fields (columns/ai.py)
-                field = ai.field_of(result.results, name, target["ai"])
+                field = ai.field_of(result.fields, name, target["ai"])
             if field is None:
-                states[(row, column)] = state("error", job_id, reason=result.error or "the field was not run")
-            elif field["status"] == "found":
-                values.setdefault(row, {})[column] = field["value"]
-                states[(row, column)] = state(
-                    "done", job_id, provider=field["provider"], cost=field["cost"], cached=field["cached"]
-                )
-            elif field["status"] == "not_found":
-                states[(row, column)] = state("no_data", job_id)
-            else:
-                states[(row, column)] = state(
-                    "error", job_id, reason=result.error or "no provider could answer (errors or rate limits)"
-                )
+                states[(row, column)] = state(CellState.ERROR, job_id, reason=result.error or "the field was not run")
+                continue
+            if field.found:
+                values.setdefault(row, {})[column] = field.value
+            states[(row, column)] = field.cell_state(job_id, result.error)
     only_empty = frozenset(columns.values()) if target["write_policy"] == WritePolicy.FILL_EMPTY else frozenset()
     rows = RowService(session)
     written = await rows.write_computed(
         workspace_id, table_id, values, only_empty=only_empty, source=CellSource.ENRICHMENT
     )
     for key in written.kept:
-        states[key] = {**states[key], "state": "kept", "reason": "the cell already had a value (fill empty only)"}
+        reason = "the cell already had a value (fill empty only)"
+        states[key] = {**states[key], "state": CellState.KEPT.value, "reason": reason}
     for key, message in written.invalid.items():
-        states[key] = {**states[key], "state": "error", "reason": f"the value does not fit the column: {message}"}
+        reason = f"the value does not fit the column: {message}"
+        states[key] = {**states[key], "state": CellState.ERROR.value, "reason": reason}
     by_column: dict[uuid.UUID, list[tuple[int, dict[str, Any] | None]]] = {}
     for (row, column), value in states.items():
         if row not in written.missing_rows:
@@ -155,7 +145,7 @@ async def settle_cells(
 
 def _unfinished(job_id: uuid.UUID, status: str, error: str | None, *, budget_reached: bool) -> dict[str, Any]:
     if status != "cancelled":
-        return state("error", job_id, reason=error)
+        return state(CellState.ERROR, job_id, reason=error)
     if budget_reached:
-        return state("skipped", job_id, reason="the run's budget was reached")
-    return state("cancelled", job_id)
+        return state(CellState.SKIPPED, job_id, reason="the run's budget was reached")
+    return state(CellState.CANCELLED, job_id)

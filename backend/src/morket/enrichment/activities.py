@@ -25,8 +25,9 @@ from morket.core.config import Settings
 from morket.core.db import unit_of_work
 from morket.enrichment.budget import BudgetGate
 from morket.enrichment.repository import AttemptRow, PendingRecord, RecordResult
+from morket.enrichment.result import FieldOutcome, FieldStatus
 from morket.enrichment.runs import ChunkJob, Debit, JobRunService
-from morket.enrichment.waterfall import FieldOutcome, ProviderCall, RecordOutcome, run_waterfall, unexpected
+from morket.enrichment.waterfall import ProviderCall, RecordOutcome, run_waterfall, unexpected
 from morket.enrichment.workflows import (
     BEGIN_JOB,
     FINALIZE_JOB,
@@ -74,8 +75,7 @@ def to_rows(
             RecordResult(
                 record_id=record.id,
                 status=outcome.status,
-                output=outcome.output,
-                results={name: f.as_dict() for name, f in outcome.fields.items()},
+                fields=dict(outcome.fields),
                 credits_spent=outcome.cost,
                 error=outcome.error,
             )
@@ -97,14 +97,14 @@ def to_rows(
         debits.extend(
             Debit(record.id, name, f.provider, f.cost)
             for name, f in outcome.fields.items()
-            if f.status == "found" and f.cost > 0 and f.provider is not None
+            if f.found and f.cost > 0 and f.provider is not None
         )
     return results, attempts, debits
 
 
 def failed_record(fields: Sequence[str], exc: BaseException) -> RecordOutcome:
     """A record whose enrichment raised: every field failed, with the reason on the record."""
-    outcome = RecordOutcome(fields={name: FieldOutcome("failed") for name in fields})
+    outcome = RecordOutcome(fields={name: FieldOutcome(FieldStatus.FAILED) for name in fields})
     outcome.reason = f"unexpected error: {unexpected(exc)}"
     return outcome
 
@@ -146,6 +146,8 @@ class EnrichmentActivities:
             if job.cancel_requested or job.final:
                 return ChunkResult(cancelled=True)
             records = await service.pending_records(job_id, inp.start_seq, inp.end_seq)
+            # An inline job's records are its table's rows: their inputs are read now, from the cells.
+            records = await service.with_row_inputs(job, records)
             if records and job.table_id is not None and job.target is not None:
                 # issue 10: the run's cells show `running` while their chunk works on them.
                 rows = [r.row_id for r in records if r.row_id is not None]
@@ -184,7 +186,7 @@ class EnrichmentActivities:
                     return record, None  # over the budget: stays pending, the settlement cancels it
                 outcome = None
                 try:
-                    outcome = await run_waterfall(record.input, job.fields, job.waterfall, adapters, call)
+                    outcome = await run_waterfall(record.input or {}, job.fields, job.waterfall, adapters, call)
                 except Exception as exc:
                     # The waterfall keeps provider errors inside their field; anything else that
                     # escapes is this record's failure, never its chunk's (the other records stand).

@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.enrichment.result import FieldOutcome
 from morket.models import EnrichmentAttempt, EnrichmentJob, EnrichmentRecord, JobStatus, RecordStatus
 
 BATCH_SIZE = 1000
@@ -27,7 +28,8 @@ COPY_SLICE = 500
 class PendingRecord:
     id: uuid.UUID
     seq: int
-    input: dict[str, Any]
+    # None: the input is the record's row, read when its chunk runs (an inline job, docs/enrichment.md).
+    input: dict[str, Any] | None
     row_id: int | None = None  # issue 10: the table row of a column run
 
 
@@ -46,10 +48,12 @@ class AttemptRow:
 
 @dataclass(frozen=True)
 class RecordResult:
+    """A finished record: its status and bookkeeping are stored on the record, its fields
+    (`FieldOutcome`, value and provenance) in the cells of its row (`columns/sink.py`)."""
+
     record_id: uuid.UUID
     status: str
-    output: dict[str, Any]
-    results: dict[str, Any]
+    fields: dict[str, FieldOutcome]
     credits_spent: int
     error: str | None
 
@@ -58,17 +62,19 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
-RecordRow = tuple[uuid.UUID, uuid.UUID, uuid.UUID, int, int, str, str, int, int | None]
+RecordRow = tuple[uuid.UUID, uuid.UUID, uuid.UUID, int, int, str | None, str, int, int | None]
 
 
 def record_rows(
     job_id: uuid.UUID,
     workspace_id: uuid.UUID,
-    inputs: Sequence[dict[str, Any]],
+    inputs: Sequence[dict[str, Any]] | None,
     row_ids: Sequence[int] | None = None,
 ) -> list[RecordRow]:
     """The COPY rows of a job's records: pure and blocking (JSON encoding of every input).
-    `row_ids` (a column run, issue 10) names the table row of each record."""
+    `row_ids` (a table job, issue 10) names the table row of each record; without `inputs` the
+    records hold no input of their own (an inline job: the row is the input)."""
+    count = len(inputs) if inputs is not None else len(row_ids or ())
     return [
         (
             uuid.uuid4(),
@@ -76,12 +82,12 @@ def record_rows(
             workspace_id,
             seq,
             seq // BATCH_SIZE,
-            _dumps(data),
+            None if inputs is None else _dumps(inputs[seq]),
             RecordStatus.PENDING.value,
             0,
             None if row_ids is None else row_ids[seq],
         )
-        for seq, data in enumerate(inputs)
+        for seq in range(count)
     ]
 
 
@@ -223,6 +229,16 @@ class EnrichmentRepository:
         stmt = select(EnrichmentAttempt).where(EnrichmentAttempt.record_id == record_id).order_by(EnrichmentAttempt.id)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def attempts_of_records(self, record_ids: Sequence[uuid.UUID]) -> Sequence[EnrichmentAttempt]:
+        if not record_ids:
+            return []
+        stmt = (
+            select(EnrichmentAttempt)
+            .where(EnrichmentAttempt.record_id.in_(list(record_ids)))
+            .order_by(EnrichmentAttempt.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def pending_records(self, job_id: uuid.UUID, start_seq: int, end_seq: int) -> list[PendingRecord]:
         driver = await self._driver()
         rows = await driver.fetch(
@@ -233,7 +249,12 @@ class EnrichmentRepository:
             end_seq,
         )
         return [
-            PendingRecord(id=r["id"], seq=r["seq"], input=cast(dict[str, Any], _loads(r["input"])), row_id=r["row_id"])
+            PendingRecord(
+                id=r["id"],
+                seq=r["seq"],
+                input=None if r["input"] is None else cast(dict[str, Any], _loads(r["input"])),
+                row_id=r["row_id"],
+            )
             for r in rows
         ]
 
@@ -283,12 +304,9 @@ class EnrichmentRepository:
             )
         if results:
             await driver.executemany(
-                "UPDATE enrichment_records SET status = $2, output = $3::jsonb, results = $4::jsonb,"
-                " credits_spent = $5, error = $6, finished_at = now() WHERE id = $1",
-                [
-                    (r.record_id, r.status, _dumps(r.output), _dumps(r.results), r.credits_spent, r.error)
-                    for r in results
-                ],
+                "UPDATE enrichment_records SET status = $2, credits_spent = $3, error = $4, finished_at = now()"
+                " WHERE id = $1",
+                [(r.record_id, r.status, r.credits_spent, r.error) for r in results],
             )
 
     async def cancel_pending(self, job_id: uuid.UUID) -> int:

@@ -7,9 +7,10 @@ control (start, signal) `enrichment/control.py`.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,11 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from morket.analytics.capture import AnalyticsCapture
 from morket.columns import sink
 from morket.core.config import Settings
+from morket.core.errors import NotFound
 from morket.credits.service import CreditService, DebitRequest
 from morket.enrichment.catalog import ProviderCatalog
 from morket.enrichment.repository import AttemptRow, EnrichmentRepository, PendingRecord, RecordResult
 from morket.models import EnrichmentJob, JobStatus, RecordStatus
+from morket.tables.service import RowService
 from morket.webhooks.service import WebhookService, event_for_status
+
+
+def row_input(cells: Mapping[str, Any], keys: Mapping[str, str]) -> dict[str, Any]:
+    """A record's provider input read from its row: `keys` maps each record key to its column."""
+    return {key: value for key, column in keys.items() if (value := cells.get(column)) is not None}
 
 
 def job_kind(job: EnrichmentJob) -> str:
@@ -118,6 +126,25 @@ class JobRunService:
 
     async def pending_records(self, job_id: uuid.UUID, start_seq: int, end_seq: int) -> list[PendingRecord]:
         return await self.repo.pending_records(job_id, start_seq, end_seq)
+
+    async def with_row_inputs(self, job: ChunkJob, records: list[PendingRecord]) -> list[PendingRecord]:
+        """Records without an input of their own (an inline job) take it from their row: the
+        input columns' cells as they are now (`target["inputs"]`: record key -> column). A row or
+        table deleted since gives an empty input (every provider then answers "cannot use")."""
+        keys = (job.target or {}).get("inputs")
+        missing = [r.row_id for r in records if r.input is None and r.row_id is not None]
+        if not missing or job.table_id is None or not keys:
+            return records
+        cells: dict[int, dict[str, Any]] = {}
+        with contextlib.suppress(NotFound):  # the table was deleted since
+            found = await RowService(self.session).get_rows(job.workspace_id, job.table_id, missing)
+            cells = {row.id: row.cells for row in found}
+        return [
+            r
+            if r.input is not None
+            else replace(r, input=row_input(cells.get(r.row_id, {}) if r.row_id is not None else {}, keys))
+            for r in records
+        ]
 
     async def save_batch(
         self,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from morket.enrichment.result import FieldStatus
 from morket.models import JobStatus, RecordStatus
 
 MAX_FIELDS = 20
@@ -72,7 +73,11 @@ class EnrichmentJobOut(BaseModel):
 
 
 class FieldResult(BaseModel):
-    status: Literal["found", "not_found", "failed", "skipped"]
+    """A field's result (`enrichment.result.FieldOutcome`, read from the cell and its provenance)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    status: FieldStatus
     value: Any = None
     provider: str | None = None
     cost: int = 0

@@ -30,7 +30,8 @@ from morket.enrichment.catalog import ProviderCatalog
 from morket.enrichment.control import JobControl
 from morket.enrichment.inline_table import InlineTableBuilder
 from morket.enrichment.repository import BATCH_SIZE, EnrichmentRepository, record_rows
-from morket.enrichment.runs import ChunkJob, Debit, JobRunService, Settlement, debit_key, job_kind
+from morket.enrichment.result import FieldOutcome, FieldStatus
+from morket.enrichment.runs import ChunkJob, Debit, JobRunService, Settlement, debit_key, job_kind, row_input
 from morket.enrichment.schemas import (
     AttemptOut,
     EnrichmentJobCreate,
@@ -42,8 +43,9 @@ from morket.enrichment.schemas import (
     JobCredits,
 )
 from morket.enrichment.workflows import JobWorkflowInput, workflow_id_for
-from morket.models import EnrichmentJob, EnrichmentRecord, JobStatus, RecordStatus
+from morket.models import EnrichmentAttempt, EnrichmentJob, EnrichmentRecord, JobStatus, RecordStatus
 from morket.providers import registry
+from morket.tables.schemas import RowOut
 from morket.tables.service import RowService
 
 # Names of the worker's side, importable from here as before the split.
@@ -153,7 +155,8 @@ class EnrichmentService:
         )
         await self.repo.add_job(job)
         await AnalyticsCapture(self.session).job_status(job, job_kind(job))
-        rows = await anyio.to_thread.run_sync(record_rows, job.id, workspace_id, body.records, inline.row_ids)
+        # The records are the table's rows: they keep no input of their own (the chunk reads the row).
+        rows = await anyio.to_thread.run_sync(record_rows, job.id, workspace_id, None, inline.row_ids)
         await self.repo.copy_records(rows)
         if estimate > 0:
             try:
@@ -310,26 +313,25 @@ class EnrichmentService:
         return EnrichmentRecordDetail(**out.model_dump(), attempts=attempts)
 
     async def _records_out(self, job: EnrichmentJob, rows: Sequence[EnrichmentRecord]) -> list[EnrichmentRecordOut]:
-        """issue 10, item 3: an inline job's input and output are read from its table's rows (the
-        one store: edits made in the grid show here). A record whose row or table is gone keeps
-        what the job stored when it ran."""
-        cells: dict[int, dict[str, Any]] = {}
-        target = job.target or {}
-        if job.table_id is not None and "inputs" in target:
+        """issue 10, item 3: a record is a row of the job's table. Its input (an inline job), its
+        output and its per-field results are read from the row's cells and their provenance (the
+        one store: edits made in the grid show here); status, credits and attempts are the job's
+        bookkeeping. A cell a later run wrote over, or a row or table deleted since, answers
+        from the job's attempts (docs/enrichment.md)."""
+        stored: dict[int, RowOut] = {}
+        if job.table_id is not None:
             ids = [r.row_id for r in rows if r.row_id is not None]
             with contextlib.suppress(NotFound):  # the table was deleted since
                 found = await RowService(self.session).get_rows(job.workspace_id, job.table_id, ids)
-                cells = {row.id: row.cells for row in found}
-        out: list[EnrichmentRecordOut] = []
-        for row in rows:
-            record = _record_out(row)
-            stored = cells.get(row.row_id) if row.row_id is not None else None
-            if stored is not None:
-                record.input = {k: v for k, c in target["inputs"].items() if (v := stored.get(c)) is not None}
-                if record.output is not None:
-                    record.output = {f: v for f, c in target["columns"].items() if (v := stored.get(c)) is not None}
-            out.append(record)
-        return out
+                stored = {row.id: row for row in found}
+        finished = [r for r in rows if r.status in (RecordStatus.COMPLETED, RecordStatus.FAILED)]
+        attempts: dict[uuid.UUID, list[EnrichmentAttempt]] = {}
+        for attempt in await self.repo.attempts_of_records([r.id for r in finished]):
+            attempts.setdefault(attempt.record_id, []).append(attempt)
+        return [
+            _record_out(job, row, stored.get(row.row_id) if row.row_id is not None else None, attempts.get(row.id, []))
+            for row in rows
+        ]
 
     # -- cancelling -----------------------------------------------------------------------------
 
@@ -420,18 +422,65 @@ def merge_specs(specs: Sequence[TableJobSpec]) -> list[tuple[TableJobSpec, list[
     return groups
 
 
-def _record_out(row: EnrichmentRecord) -> EnrichmentRecordOut:
+def _record_out(
+    job: EnrichmentJob, row: EnrichmentRecord, stored: RowOut | None, attempts: Sequence[EnrichmentAttempt]
+) -> EnrichmentRecordOut:
+    target = job.target or {}
+    cells = stored.cells if stored is not None else {}
+    # An inline job's record keeps no input: its row is its input.
+    data = dict(row.input) if row.input is not None else row_input(cells, target.get("inputs") or {})
+    results: dict[str, FieldOutcome] | None = None
+    output: dict[str, Any] | None = None
+    # A record the settlement failed (never run: no attempt) has no results, as a pending one.
+    if row.status is RecordStatus.COMPLETED or (row.status is RecordStatus.FAILED and attempts):
+        columns: dict[str, str] = target.get("columns") or {}
+        results = {
+            name: _field_result(job.id, row.status, stored, columns.get(name), [a for a in attempts if a.field == name])
+            for name in job.fields
+        }
+        if stored is not None:
+            output = {f: v for f in job.fields if (c := columns.get(f)) and (v := cells.get(c)) is not None}
+        else:
+            output = {f: o.value for f, o in results.items() if o.found and o.value is not None}
     return EnrichmentRecordOut(
         id=row.id,
         job_id=row.job_id,
         seq=row.seq,
         batch_no=row.batch_no,
         status=row.status,
-        input=dict(row.input),
-        output=dict(row.output) if row.output is not None else None,
-        results={k: FieldResult(**v) for k, v in row.results.items()} if row.results else None,
+        input=data,
+        output=output,
+        results={k: FieldResult.model_validate(v) for k, v in results.items()} if results is not None else None,
         credits_spent=row.credits_spent,
         error=row.error,
         finished_at=row.finished_at,
         row_id=row.row_id,
     )
+
+
+# Outcomes after which a provider had nothing to give for the field (enrichment/waterfall.py).
+_NOTHING = frozenset({"no_match", "no_value", "invalid_input"})
+
+
+def _field_result(
+    job_id: uuid.UUID,
+    status: RecordStatus,
+    stored: RowOut | None,
+    column: str | None,
+    attempts: Sequence[EnrichmentAttempt],
+) -> FieldOutcome:
+    """A field's result: the cell's provenance when this job wrote it, else the job's attempts."""
+    if stored is not None and column is not None:
+        state = stored.meta.get(column)
+        if isinstance(state, dict) and state.get("job_id") == str(job_id):
+            outcome = FieldOutcome.from_cell(state, stored.cells.get(column))
+            if outcome is not None:
+                return outcome
+    value = stored.cells.get(column) if stored is not None and column is not None else None
+    won = next((a for a in attempts if a.outcome == "success"), None)
+    if won is not None:
+        return FieldOutcome(FieldStatus.FOUND, value, won.provider, won.cost, won.cached)
+    last = {a.provider: a.outcome for a in attempts}
+    if status is RecordStatus.COMPLETED or all(outcome in _NOTHING for outcome in last.values()):
+        return FieldOutcome(FieldStatus.NOT_FOUND)
+    return FieldOutcome(FieldStatus.FAILED)

@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from morket.enrichment.result import FieldOutcome, FieldStatus
 from morket.providers.base import InvalidInput, Operation, Outcome, ProviderAdapter, ProviderResult
 
 MAX_WAIT_RETRIES = 3
@@ -71,24 +72,6 @@ class Attempt:
 
 
 @dataclass
-class FieldOutcome:
-    status: str  # found | not_found | failed
-    value: Any = None
-    provider: str | None = None
-    cost: int = 0
-    cached: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "value": self.value,
-            "provider": self.provider,
-            "cost": self.cost,
-            "cached": self.cached,
-        }
-
-
-@dataclass
 class RecordOutcome:
     fields: dict[str, FieldOutcome] = field(default_factory=dict)
     attempts: list[Attempt] = field(default_factory=list)
@@ -96,7 +79,7 @@ class RecordOutcome:
 
     @property
     def status(self) -> str:
-        return "failed" if any(f.status == "failed" for f in self.fields.values()) else "completed"
+        return "failed" if any(f.status is FieldStatus.FAILED for f in self.fields.values()) else "completed"
 
     @property
     def cost(self) -> int:
@@ -104,13 +87,13 @@ class RecordOutcome:
 
     @property
     def output(self) -> dict[str, Any]:
-        return {name: f.value for name, f in self.fields.items() if f.status == "found"}
+        return {name: f.value for name, f in self.fields.items() if f.found}
 
     @property
     def error(self) -> str | None:
         if self.reason is not None:
             return self.reason
-        failed = [name for name, f in self.fields.items() if f.status == "failed"]
+        failed = [name for name, f in self.fields.items() if f.status is FieldStatus.FAILED]
         if not failed:
             return None
         invalid = [a for a in self.attempts if a.field in failed and a.outcome == Outcome.INVALID_ANSWER.value]
@@ -204,7 +187,7 @@ async def run_waterfall(
                     )
                 )
                 if found:
-                    result_for_field = FieldOutcome("found", value, slug, cost, result.cached)
+                    result_for_field = FieldOutcome(FieldStatus.FOUND, value, slug, cost, result.cached)
                     break
                 if result.outcome in _DEFINITIVE:
                     answered.add(slug)
@@ -220,14 +203,14 @@ async def run_waterfall(
                     calls.pop(key, None)
             if result_for_field is not None or not errored:
                 if result_for_field is None and broken:
-                    result_for_field = FieldOutcome("failed")
+                    result_for_field = FieldOutcome(FieldStatus.FAILED)
                 break
             if round_no < rounds - 1:
                 # Every provider that could still know was unavailable: give them (and their breakers) a moment.
                 await sleep(min(max(wait, ROUND_BACKOFF * (round_no + 1)), MAX_RETRY_AFTER))
             else:
-                result_for_field = FieldOutcome("failed")
-        outcome.fields[name] = result_for_field or FieldOutcome("not_found")
+                result_for_field = FieldOutcome(FieldStatus.FAILED)
+        outcome.fields[name] = result_for_field or FieldOutcome(FieldStatus.NOT_FOUND)
     return outcome
 
 

@@ -21,7 +21,12 @@ class RecordStatus(enum.StrEnum):
 
 
 class EnrichmentRecord(Base):
-    """One input record of a job. `seq` runs 0..n-1 so a chunk of work is a seq range."""
+    """One record of a job: the link from the job to a row of its table, and the job's work queue.
+
+    `seq` runs 0..n-1 so a chunk of work is a seq range; `status` under a row lock is what makes a
+    re-run chunk skip what another attempt wrote. The record's data is its row: the input
+    (an inline job; a column run keeps the provider input it computed from the row's cells), the
+    values and their provenance live in the table's cells (docs/enrichment.md)."""
 
     __tablename__ = "enrichment_records"
     __table_args__ = (
@@ -34,16 +39,15 @@ class EnrichmentRecord(Base):
     workspace_id: Mapped[uuid.UUID] = mapped_column(nullable=False, index=True)
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     batch_no: Mapped[int] = mapped_column(Integer, nullable=False)
-    input: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
-    output: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
-    # field -> {"status", "value", "provider", "cost", "cached"}
-    results: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    # A column run's provider input (computed from the row's cells when the run started); None
+    # for an inline job, whose chunk reads the row itself.
+    input: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     status: Mapped[RecordStatus] = mapped_column(
         str_enum(RecordStatus, 16), nullable=False, default=RecordStatus.PENDING
     )
     credits_spent: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    # issue 10: the table row this record was read from (a column run), None for an inline job.
+    # issue 10: the table row of the record (None only for jobs made before inline tables).
     row_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = created_at()
