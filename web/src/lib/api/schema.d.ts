@@ -3434,7 +3434,10 @@ export interface components {
             /** Value */
             value: string;
         };
-        /** FieldResult */
+        /**
+         * FieldResult
+         * @description A field's result (`enrichment.result.FieldOutcome`, read from the cell and its provenance).
+         */
         FieldResult: {
             /**
              * Cached
@@ -3448,14 +3451,15 @@ export interface components {
             cost: number;
             /** Provider */
             provider?: string | null;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "found" | "not_found" | "failed" | "skipped";
+            status: components["schemas"]["FieldStatus"];
             /** Value */
             value?: unknown;
         };
+        /**
+         * FieldStatus
+         * @enum {string}
+         */
+        FieldStatus: "found" | "not_found" | "failed" | "skipped";
         /**
          * FileFormat
          * @enum {string}
