@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from morket_sandbox.server import SandboxServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.config import Settings
 from morket.devstack.temporal import TemporalDevServer
-from morket.sandbox.server import SandboxServer
 from tests.columns.api_server import COMPANIES, ApiServer
 from tests.enrichment.conftest import enrichment_settings_for
 from tests.factories import TestUser, add_member, create_workspace, register

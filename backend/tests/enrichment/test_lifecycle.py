@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from morket_sandbox.server import SandboxServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from temporalio.client import Client
@@ -32,7 +33,6 @@ from morket.enrichment.gateway_access import GatewayProviderAccess
 from morket.enrichment.reconciler import reconcile_jobs
 from morket.enrichment.service import EnrichmentService
 from morket.enrichment.workflows import RUN_CHUNK, ChunkInput
-from morket.sandbox.server import SandboxServer
 from morket.worker import build_worker
 from tests.enrichment.conftest import enrichment_settings_for
 from tests.enrichment.helpers import (
