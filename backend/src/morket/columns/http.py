@@ -299,10 +299,12 @@ def rename_references(columns: Sequence[TableColumn], renamed: TableColumn) -> l
     new = renamed.name
     changed = []
     for column in columns:
+        if column.kind is not ColumnKind.HTTP or column.id == renamed.id:
+            continue
         config = column.config or {}
         refs: dict[str, str] = dict(config.get("refs") or {})
         old = {name for name, column_id in refs.items() if column_id == str(renamed.id)}
-        if column.kind is not ColumnKind.HTTP or not old or column.id == renamed.id:
+        if not old:
             continue
 
         def one(match: re.Match[str], old: set[str] = old) -> str:

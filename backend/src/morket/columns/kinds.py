@@ -340,9 +340,11 @@ def rename_formula_references(columns: Sequence[TableColumn], renamed: TableColu
     Conflict (409) when a formula cannot hold the new name: the rename is refused as a whole."""
     changed = []
     for column in columns:
+        if column.kind is not ColumnKind.FORMULA or column.id == renamed.id:
+            continue
         config = column.config or {}
         refs = {name: uuid.UUID(str(c)) for name, c in (config.get("refs") or {}).items()}
-        if column.kind is not ColumnKind.FORMULA or renamed.id not in refs.values() or column.id == renamed.id:
+        if renamed.id not in refs.values():
             continue
         try:
             expression, refs = rename_reference(str(config.get("expression", "")), refs, renamed.id, renamed.name)
