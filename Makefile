@@ -16,15 +16,18 @@ lint:
 		&& ../$(VENV)/ruff format --config pyproject.toml --check src tests migrations ../bench ../deploy
 	cd scraper && ../$(VENV)/ruff check src tests && ../$(VENV)/ruff format --check src tests
 	cd client && ../$(VENV)/ruff check src && ../$(VENV)/ruff format --check src
+	cd sandbox && ../$(VENV)/ruff check src tests && ../$(VENV)/ruff format --check src tests
 
 typecheck:
 	cd backend && ../$(VENV)/mypy
 	cd scraper && ../$(VENV)/mypy
 	cd client && ../$(VENV)/mypy
+	cd sandbox && ../$(VENV)/mypy
 
 pytest: web
 	cd backend && ../$(VENV)/pytest -q
 	cd scraper && ../$(VENV)/pytest -q
+	cd sandbox && ../$(VENV)/pytest -q
 
 lock:
 	@BOOTSTRAP_UV_ONLY=1 scripts/bootstrap.sh

@@ -347,7 +347,7 @@ async def run(args: Any, db_url: str) -> None:
     app = create_app(settings)
     try:
         with process(
-            [sys.executable, "-m", "morket.sandbox", "--port", str(sandbox_port)],
+            [sys.executable, "-m", "morket_sandbox", "--port", str(sandbox_port)],
             dict(os.environ),
             state / "sandbox.log",
         ):

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import httpx
+from morket_sandbox import SANDBOX_API_KEY
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -37,14 +38,13 @@ from morket.devstack.ports import free_port
 from morket.providers.base import Outcome, ProviderCredential
 from morket.providers.gateway import ProviderGateway
 from morket.providers.service import CachePolicy
-from morket.sandbox import SANDBOX_API_KEY
 
 KEY = ProviderCredential(api_key=SANDBOX_API_KEY)
 NO_CACHE = CachePolicy.disabled()
 
 
 class Sandbox:
-    """`python -m morket.sandbox` in its own process group, so the benchmark's client and the
+    """`python -m morket_sandbox` in its own process group, so the benchmark's client and the
     emulated providers do not share one interpreter (or one GIL)."""
 
     def __init__(self) -> None:
@@ -57,7 +57,7 @@ class Sandbox:
         # client disconnects, which are expected here.
         self.log = tempfile.NamedTemporaryFile(prefix="morket-bench-sandbox-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "morket.sandbox", "--port", str(self.port), "--log-level", "error"],
+            [sys.executable, "-m", "morket_sandbox", "--port", str(self.port), "--log-level", "error"],
             start_new_session=True,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -2,8 +2,9 @@
 # Morket API and worker: one image, two commands (`morket api`, `morket worker`); migrations run
 # as a one-off `morket db upgrade`. Build from the repository root:
 #   docker build -f deploy/docker/api.Dockerfile -t morket-api .
-# The provider sandbox is NOT in this image: the build stage deletes backend/src/morket/sandbox
-# before installing (see docs/deploy.md, "What is in the images").
+# The provider sandbox is NOT in this image: it is its own workspace member (sandbox/, a dev extra
+# of morket only), its sources are not in the build context (api.Dockerfile.dockerignore) and
+# `uv sync --no-dev --package morket` does not install it (see docs/deploy.md, "What is in the images").
 
 # --- web UI: npm ci + npm run build -> web/dist, served by the API at / ---
 FROM node:20.18.1-bookworm-slim AS web
@@ -22,8 +23,8 @@ WORKDIR /app
 # Every workspace member's pyproject must be present for `uv sync --locked` to check the lock,
 # so the context is the repository (trimmed by api.Dockerfile.dockerignore).
 COPY . .
-# The provider emulator is a development and test tool: it never ships.
-RUN rm -rf backend/src/morket/sandbox backend/tests \
+# Tests never ship; neither does the provider emulator (only sandbox/pyproject.toml is in the context).
+RUN rm -rf backend/tests \
     && uv sync --locked --no-dev --package morket \
     && rm -rf /root/.cache
 

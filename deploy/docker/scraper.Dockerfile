@@ -15,7 +15,7 @@ RUN pip install --no-cache-dir "uv==${UV_VERSION}"
 WORKDIR /app
 COPY . .
 # Only the scraper and its dependencies; the API and the provider sandbox stay out.
-RUN rm -rf backend/src/morket/sandbox scraper/tests \
+RUN rm -rf scraper/tests \
     && uv sync --locked --no-dev --package morket-scraper \
     && rm -rf /root/.cache
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -159,9 +160,19 @@ def sandbox(
     config: str = typer.Option(None, help="JSON file with a SandboxConfig (api keys, faults)"),
 ) -> None:
     """Run the provider sandbox: Apollo, Clearbit, Hunter, OpenAI, HubSpot and Salesforce emulated."""
-    from morket.sandbox.server import load_config, serve
-
-    serve(host, port, load_config(config) if config else None)
+    # Its own package (sandbox/, morket-sandbox), installed for development only: morket never
+    # imports it, so a production install does not need it. This process becomes it.
+    if importlib.util.find_spec("morket_sandbox") is None:
+        typer.echo(
+            "the provider sandbox is a development tool (the morket-sandbox package in sandbox/), "
+            "not installed here: run `make bootstrap` in a checkout",
+            err=True,
+        )
+        raise typer.Exit(2)
+    args = [sys.executable, "-m", "morket_sandbox", "--host", host, "--port", str(port)]
+    if config:
+        args += ["--config", config]
+    os.execv(sys.executable, args)  # noqa: S606 - a fixed interpreter and module, no shell
 
 
 @app.command()

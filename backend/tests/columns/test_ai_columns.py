@@ -10,9 +10,9 @@ import time
 from typing import Any
 
 import httpx
+from morket_sandbox.providers.openai import INVALID_MARKER
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from morket.sandbox.providers.openai import INVALID_MARKER
 from tests.columns.helpers import Leads, leads_table, wait_for_run
 from tests.columns.test_autorun import auto_runs  # noqa: F401 - the fixture
 from tests.enrichment.helpers import balance, funded_workspace, ledger, people

@@ -290,3 +290,53 @@ def test_no_way_out_to_python() -> None:
     for text in ('__import__("os")', "{A}.__class__", "A[0]", "lambda: 1", "open('x')"):
         with pytest.raises(FormulaSyntaxError):
             parse(text)
+
+
+# -- renames: the expression follows a renamed column ------------------------------------------------
+
+COLUMN_A, COLUMN_B = uuid.uuid4(), uuid.uuid4()
+new_names = (
+    st.text(st.characters(blacklist_characters="{}\x00", blacklist_categories=["Cs"]), min_size=1, max_size=20)
+    .map(str.strip)
+    .filter(lambda name: name != "" and name.casefold() not in ("b", "name", "empty"))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(expr, new_names)
+def test_a_renamed_reference_reads_the_same_cells(node: Any, new_name: str) -> None:
+    from morket.columns.formula import compile_formula, rename_reference
+
+    text = show(node)
+    table = {"A": COLUMN_A, "B": COLUMN_B, "Name": uuid.uuid4(), "Empty": uuid.uuid4()}
+    refs = compile_formula(text, table).refs  # what the API stores: the names the formula reads
+    renamed, new_refs = rename_reference(text, refs, COLUMN_A, new_name)
+    # Same tree but for the name: the same value from the same cells, string literals untouched.
+    assert evaluate(parse(renamed), {**ROW, new_name: ROW["A"]}) == reference(node)
+    assert new_refs == {(new_name if n == "A" else n): c for n, c in refs.items()}
+    # Saving it again with the table's new names resolves to the same columns and the same refs.
+    table = {**{n: c for n, c in table.items() if n != "A"}, new_name: COLUMN_A}
+    assert compile_formula(renamed, table).refs == new_refs
+
+
+def test_a_rename_rewrites_references_only() -> None:
+    from morket.columns.formula import rename_reference
+
+    text = 'IF({ Domain } = "{Domain}", CONCAT({domain}, "x"), LOWER({Domain Name}))'
+    refs = {"Domain": COLUMN_A, "domain": COLUMN_A, "Domain Name": COLUMN_B}
+    renamed, new_refs = rename_reference(text, refs, COLUMN_A, "Home page")
+    assert renamed == 'IF({Home page} = "{Domain}", CONCAT({Home page}, "x"), LOWER({Domain Name}))'
+    assert new_refs == {"Home page": COLUMN_A, "Domain Name": COLUMN_B}
+
+
+def test_a_name_a_formula_cannot_hold_is_refused() -> None:
+    from morket.columns.formula import MAX_FORMULA, rename_reference
+
+    with pytest.raises(FormulaSyntaxError, match="cannot contain"):
+        rename_reference("{A} + 1", {"A": COLUMN_A}, COLUMN_A, "a {b}")
+    long = " & ".join(["{A}"] * 400)
+    assert len(long) < MAX_FORMULA
+    with pytest.raises(FormulaSyntaxError, match="more than"):
+        rename_reference(long, {"A": COLUMN_A}, COLUMN_A, "x" * 20)
+    # A column the formula does not read changes nothing, whatever its name.
+    assert rename_reference("{A} + 1", {"A": COLUMN_A}, COLUMN_B, "{}") == ("{A} + 1", {"A": COLUMN_A})

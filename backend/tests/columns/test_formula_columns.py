@@ -150,3 +150,60 @@ async def test_a_deleted_input_turns_into_cell_errors(client: httpx.AsyncClient)
     after = (await _rows(client, user, url))[0]
     assert after["cells"][total] is None
     assert after["meta"][total] == {"state": "error", "reason": "the column {Price} no longer exists"}
+
+
+async def test_a_renamed_input_is_renamed_in_the_formula(client: httpx.AsyncClient) -> None:
+    user, url, col = await _table(client)
+    rows = [{col["Website"]: "https://acme.com", col["Seats"]: 4, col["Price"]: 10}]
+    assert (await client.post(f"{url}/rows", json={"rows": rows}, headers=user.headers)).status_code == 201
+    expression = 'IF({ website } = "{Website}", "?", DOMAIN({Website})) & ":" & {Price} / {Seats}'
+    response = await client.post(
+        f"{url}/columns",
+        json={"name": "Label", "type": "text", "kind": "formula", "config": {"expression": expression}},
+        headers=user.headers,
+    )
+    assert response.status_code == 201, response.text
+    label = response.json()["data"]["id"]
+
+    async def formula_config() -> dict[str, Any]:
+        table = await client.get(url, headers=user.headers)
+        (column,) = [c for c in table.json()["data"]["columns"] if c["id"] == label]
+        config: dict[str, Any] = column["config"]
+        return config
+
+    renamed = await client.patch(f"{url}/columns/{col['Website']}", json={"name": "Home page"}, headers=user.headers)
+    assert renamed.status_code == 200, renamed.text
+    config = await formula_config()
+    # References are rewritten, the string literal that looks like one is not.
+    assert config["expression"] == 'IF({Home page} = "{Website}", "?", DOMAIN({Home page})) & ":" & {Price} / {Seats}'
+    assert config["refs"] == {"Home page": col["Website"], "Price": col["Price"], "Seats": col["Seats"]}
+    # The formula still computes from the same cells, and saving it back as read is accepted.
+    assert (await _rows(client, user, url))[0]["cells"][label] == "acme.com:2.5"
+    saved = await client.patch(
+        f"{url}/columns/{label}", json={"config": {"expression": config["expression"]}}, headers=user.headers
+    )
+    assert saved.status_code == 200, saved.text
+    row = (await _rows(client, user, url))[0]
+    put = await client.put(
+        f"{url}/rows/{row['id']}/cells/{col['Website']}",
+        json={"value": "https://www.initech.io/x", "version": row["version"]},
+        headers=user.headers,
+    )
+    assert put.status_code == 200, put.text
+    assert (await _rows(client, user, url))[0]["cells"][label] == "initech.io:2.5"
+
+    # A name the formula cannot hold: the rename is refused as a whole, nothing changes.
+    for name in ("Price {usd}", "P" * 200):
+        if name.startswith("P" * 10):
+            long = " & ".join(["{Price}"] * 120)
+            response = await client.patch(
+                f"{url}/columns/{label}", json={"config": {"expression": long}}, headers=user.headers
+            )
+            assert response.status_code == 200, response.text
+        refused = await client.patch(f"{url}/columns/{col['Price']}", json={"name": name}, headers=user.headers)
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "column_name_in_formula" and "'Label'" in error["message"]
+        table = (await client.get(url, headers=user.headers)).json()["data"]
+        assert {c["name"] for c in table["columns"]} == {"First", "Home page", "Seats", "Price", "Label"}
+        assert "{Price}" in (await formula_config())["expression"]

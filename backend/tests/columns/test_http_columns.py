@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from morket_sandbox.server import SandboxServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.config import Settings
 from morket.devstack.temporal import TemporalDevServer
-from morket.sandbox.server import SandboxServer
 from tests.columns.api_server import COMPANIES, ApiServer
 from tests.enrichment.conftest import enrichment_settings_for
 from tests.factories import TestUser, add_member, create_workspace, register
@@ -350,11 +350,37 @@ async def test_config_is_validated(api: httpx.AsyncClient, api_server: ApiServer
     assert _fields(await sheet.add_http(**{**base, "only_if": only_if})) == ["config.only_if.conditions.0"]
     ok = await sheet.add_http(**{**base, "extract": "$['data'].items[-1][*].email"})
     assert ok.status_code == 201, ok.text
-    # Renaming a referenced column does not break the column: references are stored by id.
+    body = {"{{Domain}}": "{{ Domain }}", "seats": "{{Seats}}", "tags": ["at {{Domain}}", "{Domain} stays"]}
+    posted = await sheet.add_http("Posted", **{**base, "method": "POST", "body": body})
+    assert posted.status_code == 201, posted.text
+    # A name a template cannot hold: the rename is refused, nothing changes.
+    refused = await api.patch(
+        sheet.url(f"/columns/{sheet.col['Domain']}"), json={"name": "Dom {x}"}, headers=sheet.user.headers
+    )
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "column_name_in_template", refused.text
+    # Renaming a referenced column rewrites the templates with the new name (stored by id).
     renamed = await api.patch(
         sheet.url(f"/columns/{sheet.col['Domain']}"), json={"name": "Website"}, headers=sheet.user.headers
     )
     assert renamed.status_code == 200, renamed.text
+    table = (await api.get(sheet.url(), headers=sheet.user.headers)).json()["data"]
+    stored = {c["name"]: c["config"] for c in table["columns"]}
+    assert stored["Employees"]["url"] == f"{api_server.url}/companies/{{{{Website}}}}"
+    assert stored["Employees"]["refs"] == {"Website": sheet.col["Domain"]}
+    assert stored["Employees"]["headers"]["Authorization"] == "Bearer {{secret:example-key}}"
+    assert stored["Posted"]["body"] == {
+        "{{Website}}": "{{Website}}",
+        "seats": "{{Seats}}",
+        "tags": ["at {{Website}}", "{Domain} stays"],
+    }
+    assert stored["Posted"]["refs"] == {"Website": sheet.col["Domain"], "Seats": sheet.col["Seats"]}
+    # What was read can be saved back as it is.
+    saved = await api.patch(
+        sheet.url(f"/columns/{sheet.col['Employees']}"),
+        json={"config": stored["Employees"]},
+        headers=sheet.user.headers,
+    )
+    assert saved.status_code == 200, saved.text
     patched = await api.patch(
         sheet.url(f"/columns/{sheet.col['Employees']}"),
         json={"config": {**base, "timeout_s": 5}},

@@ -7,11 +7,11 @@ import os
 
 import httpx
 import pytest
+from morket_sandbox.server import SandboxServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.config import Settings
-from morket.sandbox.server import SandboxServer
 from tests.columns.helpers import leads_table
 from tests.enrichment.helpers import balance, funded_workspace, ledger, wait_for_job, wait_for_progress
 from tests.enrichment.test_worker_crash import WorkerProcess, worker_processes  # noqa: F401

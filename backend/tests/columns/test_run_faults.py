@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from morket_sandbox.server import SandboxServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.providers.breaker import BreakerState
-from morket.sandbox.server import SandboxServer
 from tests.columns.helpers import leads_table, wait_for_run
 from tests.enrichment.helpers import all_records, balance, funded_workspace
 from tests.enrichment.test_faults import faulty_worker  # noqa: F401

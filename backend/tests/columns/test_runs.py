@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from morket_sandbox.server import SandboxServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from morket.sandbox.server import SandboxServer
 from tests.columns.helpers import leads_table, wait_for_run
 from tests.enrichment.helpers import balance, funded_workspace, ledger, wait_for_job, wait_for_progress
 

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[3]
 TERRAFORM = ROOT / "deploy" / "terraform"
 COMPOSE_FILE = ROOT / "compose.yaml"
 PACKAGE_LABEL = "app.morket.python-package"
-# Development tools that never run in a deployment: the provider emulator (inside morket today,
-# its own package later) and what `make run` starts.
-NOT_DEPLOYED_MODULES = ("morket.sandbox", "morket.devstack", "morket_sandbox")
+# Development tools that never run in a deployment: the provider emulator (its own workspace
+# member, sandbox/) and what `make run` starts.
+NOT_DEPLOYED_MODULES = ("morket.devstack", "morket_sandbox")
 
 
 def unquote(value: Any) -> Any:

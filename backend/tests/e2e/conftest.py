@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from morket_sandbox.server import SandboxServer
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from morket.app import create_app
@@ -19,7 +20,6 @@ from morket.core.config import Settings
 from morket.core.db import make_sessionmaker
 from morket.devstack.ports import free_port
 from morket.devstack.temporal import TemporalDevServer
-from morket.sandbox.server import SandboxServer
 from morket.webui import default_dist_dir
 from morket.worker import build_worker, connect
 from tests.conftest import make_settings

@@ -9,13 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
+from morket_sandbox.server import SandboxServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from morket.app import create_app
 from morket.core.config import Settings
 from morket.devstack.temporal import TemporalDevServer
-from morket.sandbox.server import SandboxServer
 from morket.worker import build_worker
 from tests.conftest import make_settings
 from tests.webhooks.receiver import RECEIVER_PORTS

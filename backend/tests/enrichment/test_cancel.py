@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from morket_sandbox.server import SandboxServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
@@ -11,7 +12,6 @@ from morket.core.config import Settings
 from morket.enrichment.activities import EnrichmentActivities
 from morket.enrichment.gateway_access import GatewayProviderAccess
 from morket.enrichment.workflows import ChunkInput
-from morket.sandbox.server import SandboxServer
 from tests.enrichment.helpers import (
     balance,
     create_job,

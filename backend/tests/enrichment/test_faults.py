@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from morket_sandbox.server import SandboxServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -16,7 +17,6 @@ from morket.core.config import Settings
 from morket.enrichment.gateway_access import GatewayProviderAccess
 from morket.providers.breaker import BreakerConfig, BreakerState, InMemoryCircuitBreaker, Permit
 from morket.providers.gateway import ProviderGateway
-from morket.sandbox.server import SandboxServer
 from morket.worker import build_worker
 from tests.enrichment.helpers import all_records, balance, create_job, funded_workspace, ledger, people, wait_for_job
 

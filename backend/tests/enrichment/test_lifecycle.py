@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from morket_sandbox.server import SandboxServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from temporalio.client import Client
@@ -33,7 +34,6 @@ from morket.enrichment.reconciler import reconcile_jobs
 from morket.enrichment.service import EnrichmentService
 from morket.enrichment.workflows import RUN_CHUNK, ChunkInput
 from morket.models import EnrichmentJob, TableColumn
-from morket.sandbox.server import SandboxServer
 from morket.tables.storage import qualified
 from morket.worker import build_worker
 from tests.enrichment.conftest import enrichment_settings_for

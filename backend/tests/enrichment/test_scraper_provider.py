@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from morket_sandbox.server import SandboxServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.config import Settings
 from morket.devstack.ports import free_port
 from morket.devstack.temporal import TemporalDevServer
-from morket.sandbox.server import SandboxServer
 from tests.enrichment.conftest import enrichment_settings_for
 from tests.enrichment.helpers import all_records, balance, create_job, funded_workspace, ledger, wait_for_job
 

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from morket_sandbox.server import SandboxServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.config import Settings
-from morket.sandbox.server import SandboxServer
 from tests.enrichment.helpers import (
     all_records,
     balance,

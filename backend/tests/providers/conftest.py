@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from morket_sandbox import SANDBOX_API_KEY, SandboxServer
 from redis import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,7 +21,6 @@ from morket.providers.base import ProviderAdapter, ProviderCredential
 from morket.providers.gateway import ProviderGateway, base_url_for
 from morket.providers.registry import REGISTRY
 from morket.providers.transport import provider_http_client
-from morket.sandbox import SANDBOX_API_KEY, SandboxServer
 from tests.conftest import make_settings
 
 SANDBOX_KEY = ProviderCredential(api_key=SANDBOX_API_KEY)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from morket_sandbox import HUNTER_TEST_API_KEY, SandboxServer
 
 from morket.devstack.ports import free_port
 from morket.providers.base import Outcome, ProviderAdapter
 from morket.providers.clearbit import ClearbitAdapter
 from morket.providers.fields import EmailStatus
 from morket.providers.hunter import HunterAdapter
-from morket.sandbox import HUNTER_TEST_API_KEY, SandboxServer
 from tests.providers.conftest import SANDBOX_KEY, WRONG_KEY, SetFaults, sandbox_calls
 from tests.providers.helpers import DOMAINS, find, people
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
+from morket_sandbox import SandboxServer
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,7 +32,6 @@ from morket.providers.gateway import ProviderGateway
 from morket.providers.hunter import HunterAdapter
 from morket.providers.registry import REGISTRY
 from morket.providers.service import CachePolicy
-from morket.sandbox import SandboxServer
 from tests.conftest import make_settings
 from tests.providers.conftest import REDIS_URL, SANDBOX_KEY, SetFaults, WorkspaceFactory, needs_redis, sandbox_calls
 from tests.providers.helpers import find, people

@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+from morket_sandbox.providers.openai import INVALID_MARKER
 
 from morket.providers.base import Outcome, ProviderAdapter
 from morket.providers.llm import AnswerSchema, AnswerType, InvalidAnswer, check_answer
-from morket.sandbox.providers.openai import INVALID_MARKER
 from tests.providers.conftest import SANDBOX_KEY
 
 pytestmark = pytest.mark.usefixtures("sandbox_admin")

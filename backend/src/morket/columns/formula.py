@@ -572,5 +572,33 @@ def compile_formula(expression: str, columns_by_name: Mapping[str, uuid.UUID]) -
     return CompiledFormula(expression, tree, refs)
 
 
+def rename_reference(
+    expression: str, refs: Mapping[str, uuid.UUID], column_id: uuid.UUID, new_name: str
+) -> tuple[str, dict[str, uuid.UUID]]:
+    """The expression with every reference to `column_id` written `{new_name}`, and its `refs`
+    (name as written -> column id) to match; text in strings and other references stay as they
+    are. FormulaSyntaxError when the new name cannot be written in a formula (braces) or the
+    formula would grow past MAX_FORMULA."""
+    if column_id not in refs.values():
+        return expression, dict(refs)
+    if "{" in new_name or "}" in new_name:
+        raise FormulaSyntaxError("a column name in a formula cannot contain { or }", 1, 1, 0)
+    pieces: list[str] = []
+    done = 0
+    for token in _PARSER.lex(expression):
+        start, end = token.start_pos, token.end_pos
+        if token.type != "REF" or start is None or end is None:
+            continue
+        if refs.get(str(token)[1:-1].strip()) == column_id:
+            pieces += [expression[done:start], "{" + new_name + "}"]
+            done = end
+    text = "".join([*pieces, expression[done:]])
+    if len(text) > MAX_FORMULA:
+        raise FormulaSyntaxError(
+            f"with the new name the formula would have more than {MAX_FORMULA} characters", 1, 1, 0
+        )
+    return text, {(new_name if ref == column_id else name): ref for name, ref in refs.items()}
+
+
 def names(seq: Sequence[tuple[str, uuid.UUID]]) -> dict[str, uuid.UUID]:
     return dict(seq)

@@ -52,7 +52,7 @@ from morket.core.netsafety import (
     resolve_public,
 )
 from morket.core.text import json_problem, text_problem
-from morket.models import ColumnKind
+from morket.models import ColumnKind, TableColumn
 from morket.tables.query import FilterGroup
 
 if TYPE_CHECKING:
@@ -290,6 +290,60 @@ class HttpKind:
         stored = parsed.model_dump(mode="json", exclude_none=True)
         stored["refs"] = refs
         return stored
+
+
+def rename_references(columns: Sequence[TableColumn], renamed: TableColumn) -> list[TableColumn]:
+    """HTTP columns whose template reads `renamed`, with its `{{Column}}` references written
+    with the new name (`renamed.name`), as formulas and AI prompts are; returns the columns
+    changed. Conflict (409) when a template cannot hold the new name: the rename is refused."""
+    new = renamed.name
+    changed = []
+    for column in columns:
+        if column.kind is not ColumnKind.HTTP or column.id == renamed.id:
+            continue
+        config = column.config or {}
+        refs: dict[str, str] = dict(config.get("refs") or {})
+        old = {name for name, column_id in refs.items() if column_id == str(renamed.id)}
+        if not old:
+            continue
+
+        def one(match: re.Match[str], old: set[str] = old) -> str:
+            return "{{" + new + "}}" if match.group(1) in old else match.group(0)
+
+        def walk(value: Any) -> Any:
+            if isinstance(value, str):
+                return TEMPLATE.sub(one, value)
+            if isinstance(value, list):
+                return [walk(v) for v in value]
+            if isinstance(value, dict):
+                return {TEMPLATE.sub(one, str(k)): walk(v) for k, v in value.items()}
+            return value
+
+        updated = {**config, "url": walk(config.get("url", "")), "headers": walk(config.get("headers") or {})}
+        if "body" in config:
+            updated["body"] = walk(config["body"])
+        problem = None
+        if any(ch in new for ch in "{}") or _is_secret(new) or new != new.strip():
+            problem = "a column name in an HTTP template cannot contain { or }, nor start with 'secret:'"
+        elif any(ch in v for v in updated["headers"].values() for ch in "\r\n\x00"):
+            problem = "a header value is one line of text"
+        else:
+            try:
+                HttpConfig.model_validate({k: v for k, v in updated.items() if k != "refs"})
+            except ValidationError as exc:
+                problem = "; ".join(e["msg"] for e in exc.errors(include_url=False))
+        if problem is not None:
+            from morket.core.errors import Conflict
+
+            raise Conflict(
+                f"The HTTP column {column.name!r} reads this column: {problem}.",
+                code="column_name_in_template",
+                details=[{"field": "name", "message": problem, "column_id": str(column.id)}],
+            )
+        updated["refs"] = {(new if name in old else name): column_id for name, column_id in refs.items()}
+        column.config = updated
+        changed.append(column)
+    return changed
 
 
 def _literal_address_problems(host: str) -> list[dict[str, Any]]:

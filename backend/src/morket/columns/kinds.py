@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from morket.columns.formula import MAX_FORMULA, FormulaSyntaxError, compile_formula
+from morket.columns.formula import MAX_FORMULA, FormulaSyntaxError, compile_formula, rename_reference
 from morket.columns.policy import WritePolicy as WritePolicy  # moved (issue 10 items 7-8); still importable here
-from morket.core.errors import Unprocessable
+from morket.core.errors import Conflict, Unprocessable
 from morket.enrichment.catalog import ProviderCatalog
 from morket.models import ColumnKind, ColumnType, TableColumn
 from morket.providers import registry
@@ -332,6 +332,31 @@ class FormulaKind:
         if problems:
             raise Unprocessable("The formula is not valid.", code="invalid_formula", details=problems)
         return {"expression": parsed.expression, "refs": {n: str(c) for n, c in compiled.refs.items()}}
+
+
+def rename_formula_references(columns: Sequence[TableColumn], renamed: TableColumn) -> list[TableColumn]:
+    """Formula columns that read `renamed`, with their expression written with its new name
+    (`renamed.name`), as AI prompts are (ai.rename_references); returns the columns changed.
+    Conflict (409) when a formula cannot hold the new name: the rename is refused as a whole."""
+    changed = []
+    for column in columns:
+        if column.kind is not ColumnKind.FORMULA or column.id == renamed.id:
+            continue
+        config = column.config or {}
+        refs = {name: uuid.UUID(str(c)) for name, c in (config.get("refs") or {}).items()}
+        if renamed.id not in refs.values():
+            continue
+        try:
+            expression, refs = rename_reference(str(config.get("expression", "")), refs, renamed.id, renamed.name)
+        except FormulaSyntaxError as exc:
+            raise Conflict(
+                f"The formula column {column.name!r} reads this column: {exc.message}.",
+                code="column_name_in_formula",
+                details=[{"field": "name", "message": exc.message, "column_id": str(column.id)}],
+            ) from None
+        column.config = {**config, "expression": expression, "refs": {n: str(c) for n, c in refs.items()}}
+        changed.append(column)
+    return changed
 
 
 class AiKind:

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.columns import ai as ai_columns
 from morket.columns import context as kind_context
+from morket.columns import http as http_columns
 from morket.columns import lookup, recompute
-from morket.columns.kinds import KindContext, validate_column_config
+from morket.columns.kinds import KindContext, rename_formula_references, validate_column_config
 from morket.core.errors import Conflict, NotFound, Unprocessable
 from morket.models import CellSource, ColumnKind, ColumnType, DataTable, OutboxEventType, TableColumn
 from morket.outbox.service import OutboxService
@@ -309,8 +310,11 @@ class TableService:
         if body.name is not None:
             self._check_name(columns, body.name, except_id=column.id)
             column.name = body.name
-            # issue 10, AI columns: prompts show the new name (they hold column ids).
+            # issue 10, AI columns: prompts show the new name (they hold column ids); so do formulas
+            # and HTTP templates.
             renamed = [c for c in ai_columns.rename_references(columns, column.id) if c.id != column.id]
+            renamed += rename_formula_references(columns, column)
+            renamed += http_columns.rename_references(columns, column)
         if body.hidden is not None:
             column.hidden = body.hidden
         if body.options is not None:

@@ -6,8 +6,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from morket.sandbox.config import FaultConfig, Provider, SandboxConfig
-from morket.sandbox.faults import ProviderFaults
+from morket_sandbox.config import FaultConfig, Provider, SandboxConfig
+from morket_sandbox.faults import ProviderFaults
 
 
 @dataclass(frozen=True, slots=True)

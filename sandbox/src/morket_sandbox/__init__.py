@@ -1,7 +1,7 @@
 """The provider sandbox: offline emulators of the third-party APIs behind Morket's providers."""
 
-from morket.sandbox.app import create_sandbox_app
-from morket.sandbox.config import (
+from morket_sandbox.app import create_sandbox_app
+from morket_sandbox.config import (
     DEFAULT_PORT,
     HUNTER_TEST_API_KEY,
     SANDBOX_API_KEY,
@@ -11,7 +11,7 @@ from morket.sandbox.config import (
     SandboxConfig,
     sandbox_base_url,
 )
-from morket.sandbox.server import SandboxServer, serve
+from morket_sandbox.server import SandboxServer, serve
 
 __all__ = [
     "DEFAULT_PORT",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from morket.sandbox import admin
-from morket.sandbox.config import SandboxConfig
-from morket.sandbox.gate import ProviderGate, ProviderProfile
-from morket.sandbox.providers import apollo, clearbit, hubspot, hunter, openai, salesforce
-from morket.sandbox.state import SandboxState
+from morket_sandbox import admin
+from morket_sandbox.config import SandboxConfig
+from morket_sandbox.gate import ProviderGate, ProviderProfile
+from morket_sandbox.providers import apollo, clearbit, hubspot, hunter, openai, salesforce
+from morket_sandbox.state import SandboxState
 
 PROFILES: tuple[ProviderProfile, ...] = (
     apollo.ApolloProfile(),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from morket.sandbox import HUNTER_TEST_API_KEY, SANDBOX_API_KEY, data
-from morket.sandbox.data import Lookup
-from morket.sandbox.providers.hunter import TEST_EMAIL_FINDER, TEST_EMAIL_VERIFIER
+from morket_sandbox import HUNTER_TEST_API_KEY, SANDBOX_API_KEY, data
+from morket_sandbox.data import Lookup
+from morket_sandbox.providers.hunter import TEST_EMAIL_FINDER, TEST_EMAIL_VERIFIER
 
 BASE = "/hunter/v2"
 KEY = {"api_key": SANDBOX_API_KEY}

@@ -1,6 +1,6 @@
 """Requests per second of Apollo people/match against the sandbox on a real socket (not a test).
 
-    cd backend && ../.venv/bin/python -m tests.sandbox.bench_sandbox [--seconds 4] [--concurrency 8]
+    cd sandbox && ../.venv/bin/python -m tests.bench_sandbox [--seconds 4] [--concurrency 8]
 
 The sandbox runs in its own process (uvicorn, one worker, faults off). Two load generators run in
 turn: httpx.AsyncClient (what adapters use; its connection pool, not the sandbox, is the limit
@@ -22,9 +22,8 @@ from typing import Any
 
 import httpx
 
-from morket.devstack.ports import free_port
-from morket.sandbox import SANDBOX_API_KEY
-from morket.sandbox.server import serve
+from morket_sandbox import SANDBOX_API_KEY
+from morket_sandbox.server import free_port, serve
 
 PATH = "/apollo/api/v1/people/match"
 

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from enum import Enum
 
-from morket.sandbox.config import EffectiveFaults, Provider
+from morket_sandbox.config import EffectiveFaults, Provider
 
 # Pending-round counters grow with distinct inputs; past this size they are dropped wholesale
 # (an input then pends again), which bounds memory under a long benchmark.

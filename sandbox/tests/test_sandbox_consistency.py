@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from faker import Faker
 
-from morket.sandbox import SANDBOX_API_KEY, data
+from morket_sandbox import SANDBOX_API_KEY, data
 
 APOLLO = {"x-api-key": SANDBOX_API_KEY}
 HUNTER = {"api_key": SANDBOX_API_KEY}

@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import httpx
 import pytest
 
-from morket.sandbox import SandboxConfig, SandboxServer, create_sandbox_app
+from morket_sandbox import SandboxConfig, SandboxServer, create_sandbox_app
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from morket.sandbox import data
-from morket.sandbox.config import Provider
-from morket.sandbox.data import Company, Lookup, Person
-from morket.sandbox.gate import ProviderProfile
-from morket.sandbox.state import SandboxState, Usage
-from morket.sandbox.wire import InvalidBodyError, int_param, query_and_body, read_json_object, text
+from morket_sandbox import data
+from morket_sandbox.config import Provider
+from morket_sandbox.data import Company, Lookup, Person
+from morket_sandbox.gate import ProviderProfile
+from morket_sandbox.state import SandboxState, Usage
+from morket_sandbox.wire import InvalidBodyError, int_param, query_and_body, read_json_object, text
 
 PREFIX = "/apollo/api/v1"
 BULK_MATCH_LIMIT = 10

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from morket.sandbox import SANDBOX_API_KEY, FaultConfig, FaultSettings, Provider, SandboxConfig, SandboxServer
+from morket_sandbox import SANDBOX_API_KEY, FaultConfig, FaultSettings, Provider, SandboxConfig, SandboxServer
 
 from .conftest import AsgiClientFactory
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from morket.sandbox import SANDBOX_API_KEY, data
-from morket.sandbox.data import Lookup
-from morket.sandbox.providers.clearbit import clearbit_company, clearbit_person
+from morket_sandbox import SANDBOX_API_KEY, data
+from morket_sandbox.data import Lookup
+from morket_sandbox.providers.clearbit import clearbit_company, clearbit_person
 
 BASIC = httpx.BasicAuth(SANDBOX_API_KEY, "")
 BEARER = {"Authorization": f"Bearer {SANDBOX_API_KEY}"}

@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from morket.sandbox.config import EffectiveFaults, Provider
-from morket.sandbox.faults import Rejection, Verdict
-from morket.sandbox.state import SandboxState, Usage
+from morket_sandbox.config import EffectiveFaults, Provider
+from morket_sandbox.faults import Rejection, Verdict
+from morket_sandbox.state import SandboxState, Usage
 
 _GATEWAY_PAGE = "<html><head><title>{status} {reason}</title></head><body><h1>{status} {reason}</h1></body></html>"
 _REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from morket.sandbox.config import FaultConfig
-from morket.sandbox.state import SandboxState
+from morket_sandbox.config import FaultConfig
+from morket_sandbox.state import SandboxState
 
 
 def build_router(state: SandboxState) -> APIRouter:

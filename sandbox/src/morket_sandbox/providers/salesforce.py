@@ -13,11 +13,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from morket.sandbox import data
-from morket.sandbox.config import Provider
-from morket.sandbox.gate import ProviderProfile
-from morket.sandbox.state import CrmRecord, SandboxState, Usage
-from morket.sandbox.wire import InvalidBodyError, read_json
+from morket_sandbox import data
+from morket_sandbox.config import Provider
+from morket_sandbox.gate import ProviderProfile
+from morket_sandbox.state import CrmRecord, SandboxState, Usage
+from morket_sandbox.wire import InvalidBodyError, read_json
 
 PREFIX = "/salesforce"
 RECORD_LIMIT = 200

@@ -7,8 +7,8 @@ import re
 import pytest
 from faker import Faker
 
-from morket.sandbox import data
-from morket.sandbox.data import HIT_RATES, Lookup
+from morket_sandbox import data
+from morket_sandbox.data import HIT_RATES, Lookup
 
 
 def sample_people(count: int = 500) -> list[tuple[str, str, str]]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from morket.sandbox import SANDBOX_API_KEY, data
-from morket.sandbox.data import Lookup
-from morket.sandbox.providers.apollo import apollo_person, match_person
+from morket_sandbox import SANDBOX_API_KEY, data
+from morket_sandbox.data import Lookup
+from morket_sandbox.providers.apollo import apollo_person, match_person
 
 BASE = "/apollo/api/v1"
 AUTH = {"x-api-key": SANDBOX_API_KEY}

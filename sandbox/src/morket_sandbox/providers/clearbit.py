@@ -16,12 +16,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from morket.sandbox import data
-from morket.sandbox.config import Provider
-from morket.sandbox.data import Company, Lookup, Person
-from morket.sandbox.gate import ProviderProfile
-from morket.sandbox.state import SandboxState, Usage
-from morket.sandbox.wire import text
+from morket_sandbox import data
+from morket_sandbox.config import Provider
+from morket_sandbox.data import Company, Lookup, Person
+from morket_sandbox.gate import ProviderProfile
+from morket_sandbox.state import SandboxState, Usage
+from morket_sandbox.wire import text
 
 PREFIX = "/clearbit"
 STREAM_PREFIX = "/clearbit-stream"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from morket.sandbox import SANDBOX_API_KEY
-from morket.sandbox.providers.hubspot import hubspot_object_id
-from morket.sandbox.providers.salesforce import salesforce_id
+from morket_sandbox import SANDBOX_API_KEY
+from morket_sandbox.providers.hubspot import hubspot_object_id
+from morket_sandbox.providers.salesforce import salesforce_id
 
 AUTH = {"Authorization": f"Bearer {SANDBOX_API_KEY}"}
 HUBSPOT_CONTACTS = "/hubspot/crm/v3/objects/contacts/batch/upsert"

@@ -6,8 +6,8 @@ import json
 
 import httpx
 
-from morket.sandbox import SANDBOX_API_KEY
-from morket.sandbox.providers.openai import completion_content, requested_keys
+from morket_sandbox import SANDBOX_API_KEY
+from morket_sandbox.providers.openai import completion_content, requested_keys
 
 URL = "/openai/v1/chat/completions"
 AUTH = {"Authorization": f"Bearer {SANDBOX_API_KEY}"}

@@ -13,12 +13,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from morket.sandbox import data
-from morket.sandbox.config import HUNTER_TEST_API_KEY, Provider
-from morket.sandbox.data import Lookup, Person
-from morket.sandbox.gate import ProviderProfile
-from morket.sandbox.state import SandboxState
-from morket.sandbox.wire import int_param, text
+from morket_sandbox import data
+from morket_sandbox.config import HUNTER_TEST_API_KEY, Provider
+from morket_sandbox.data import Lookup, Person
+from morket_sandbox.gate import ProviderProfile
+from morket_sandbox.state import SandboxState
+from morket_sandbox.wire import int_param, text
 
 PREFIX = "/hunter/v2"
 DOMAIN_SEARCH_LIMIT = 100

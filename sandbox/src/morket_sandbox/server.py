@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -10,9 +11,16 @@ from types import TracebackType
 
 import uvicorn
 
-from morket.devstack.ports import free_port
-from morket.sandbox.app import create_sandbox_app
-from morket.sandbox.config import DEFAULT_PORT, SandboxConfig
+from morket_sandbox.app import create_sandbox_app
+from morket_sandbox.config import DEFAULT_PORT, SandboxConfig
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def load_config(path: str | Path) -> SandboxConfig:
