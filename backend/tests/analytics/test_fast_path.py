@@ -5,6 +5,7 @@ moved the position."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from typing import Any
@@ -99,6 +100,21 @@ async def _purchases(sessions: async_sessionmaker[AsyncSession], workspace: uuid
             await CreditService(session).add(workspace, 10 + i, f"purchase {i}")
 
 
+async def _all_readable(sessions: async_sessionmaker[AsyncSession], n: int) -> None:
+    """Wait until n events are readable: another test database's open transaction holds them back
+    (docs/outbox.md), and this test counts events per batch."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        async with sessions() as session:
+            readable = await session.scalar(
+                text("SELECT count(*) FROM outbox_events WHERE xid < pg_snapshot_xmin(pg_current_snapshot())")
+            )
+        if readable == n:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "the events did not become readable"
+        await asyncio.sleep(0.02)
+
+
 async def _once(ch: AnalyticsEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
     """The facts equal the ledger, without duplicates, and the rollups count each row once."""
     async with sessions() as session:
@@ -166,9 +182,11 @@ async def test_the_batch_read_ahead_is_dropped_when_another_consumer_moved_on(
 ) -> None:
     workspace = await new_workspace()
     await _purchases(sessions, workspace, 14)
+    await _all_readable(sessions, 14)
     first = AnalyticsConsumer(fresh_ch, sessions, batch_size=4)
     second = AnalyticsConsumer(fresh_ch, sessions, batch_size=4)
     assert await first.run_once() == 4  # and reads events 5-8 ahead
+    assert first._ahead is not None
     assert await second.run_once() == 4  # another instance handles events 5-8
     assert await first.run_once() == 4  # its read ahead is stale: it reads 9-12 again
     assert await drain_all(first, sessions) + await drain_all(second, sessions) == 2

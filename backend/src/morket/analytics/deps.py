@@ -33,11 +33,12 @@ async def analytics_engine(request: Request) -> AnalyticsEngine:
 EngineDep = Annotated[AnalyticsEngine, Depends(analytics_engine)]
 
 
-def report_window(
-    start: Annotated[date | None, Query(alias="from", description="first day (UTC), default 29 days before `to`")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last day (UTC, inclusive), default today")] = None,
-    granularity: Annotated[Granularity, Query(description="bucket size")] = "day",
-) -> DateRange:
+From = Annotated[date | None, Query(alias="from", description="first day (UTC), default 29 days before `to`")]
+To = Annotated[date | None, Query(alias="to", description="last day (UTC, inclusive), default today")]
+Grain = Annotated[Granularity, Query(description="bucket size")]
+
+
+def report_window(start: From = None, end: To = None, granularity: Grain = "day") -> DateRange:
     """The report's range and buckets (422 `invalid_range` for `from` after `to` or over 366 days)."""
     return date_range(start, end, granularity)
 

@@ -220,7 +220,7 @@ class AnalyticsConsumer(OutboxConsumer):
                 batch = await AnalyticsRepository(session).read_lines(position, self.batch_size, FOLLOWED)
             if batch is None:
                 return 0
-            if batch.count >= self.batch_size:  # probably more behind it
+            if batch.more:
                 self._ahead = (batch.last, asyncio.create_task(self._read(batch.last)))
             await self.sink.handle_lines(batch)
             await OutboxRepository(session).save_consumer(self.name, batch.last)

@@ -30,6 +30,7 @@ class LineBatch:
     count: int  # events read, followed or not
     last: Position  # the position after the batch
     groups: list[EventLines]
+    more: bool  # the batch was cut (by count or size): more events are probably readable
 
 
 # The consumer's batch, shaped in PostgreSQL: the next `limit` readable events in (xid, id) order
@@ -37,12 +38,20 @@ class LineBatch:
 # followed ones. One statement, so the batch and its position come from one snapshot; no Python
 # object per event (what made the consumer slow: docs/analytics.md, "Ingest"). The line is concatenated
 # text: json_build_object costs about twice as much in PostgreSQL.
+# A batch is also cut after BATCH_BYTES of payloads (as stored: compressed when large), so a
+# backlog of large events (1,000 attempts each) stays far below PostgreSQL's 1 GB per text value.
+BATCH_BYTES = 16 * 1024 * 1024
 _READ_LINES = """
-WITH batch AS (
+WITH head AS (
     SELECT id, xid, workspace_id, table_id, event_type, aggregate_id, created_at, payload
     FROM outbox_events
     WHERE (xid, id) > ($1::text::xid8, $2) AND xid < pg_snapshot_xmin(pg_current_snapshot())
     ORDER BY outbox_events.xid, outbox_events.id LIMIT $3
+), batch AS (
+    SELECT * FROM (
+        SELECT head.*, sum(pg_column_size(payload)) OVER (ORDER BY xid, id) - pg_column_size(payload) AS before
+        FROM head
+    ) sized WHERE before < $5
 ), last AS (
     SELECT xid::text::bigint AS xid, id FROM batch ORDER BY batch.xid DESC, batch.id DESC LIMIT 1
 )
@@ -52,7 +61,7 @@ SELECT b.event_type, count(*) AS events,
                   || '","table_id":' || coalesce('"' || b.table_id || '"', 'null') || ',"event_type":"' || b.event_type
                   || '","aggregate_id":' || to_json(b.aggregate_id) || ',"created_at":' || to_json(b.created_at)
                   || ',"payload":' || b.payload || '}', E'\\n') FILTER (WHERE b.event_type = ANY($4::text[])) AS lines,
-       min(last.xid) AS last_xid, min(last.id) AS last_id
+       min(last.xid) AS last_xid, min(last.id) AS last_id, (SELECT count(*) FROM head) AS head
 FROM batch b CROSS JOIN last
 GROUP BY b.event_type
 """
@@ -67,12 +76,13 @@ class AnalyticsRepository:
         connection = await self.session.connection()
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
-        rows = await driver.fetch(_READ_LINES, str(after.xid), after.id, limit, list(followed))
+        rows = await driver.fetch(_READ_LINES, str(after.xid), after.id, limit, list(followed), BATCH_BYTES)
         if not rows:
             return None
         groups = [EventLines(r["event_type"], r["ids"], r["lines"]) for r in rows if r["ids"]]
         last = Position(int(rows[0]["last_xid"]), int(rows[0]["last_id"]))
-        return LineBatch(sum(int(r["events"]) for r in rows), last, groups)
+        count, head = sum(int(r["events"]) for r in rows), int(rows[0]["head"])
+        return LineBatch(count, last, groups, more=head >= limit or head > count)
 
     async def capture_ledger_rows(self, ids: Sequence[uuid.UUID]) -> None:
         """One outbox event per workspace listing these (flushed) ledger rows, in the caller's transaction."""
