@@ -62,6 +62,12 @@ class AnalyticsEngine:
         data = list(zip(*rows, strict=True))
         self._run(self.client.insert, table, data, column_names=list(columns), column_oriented=True, settings=settings)
 
+    def insert_raw_sync(self, table: str, data: bytes, fmt: str, settings: dict[str, Any]) -> None:
+        """Insert data already in a ClickHouse input format (chDB reads it from a file, a server
+        from the request body): no Python object per row."""
+        self.ensure_schema_sync()
+        self._run(self.client.raw_insert, table, None, data, settings=settings, fmt=fmt)
+
     def command_sync(self, sql: str) -> None:
         self.ensure_schema_sync()
         self._run(self.client.command, sql)
@@ -76,6 +82,9 @@ class AnalyticsEngine:
         self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], token: str | None = None
     ) -> None:
         await anyio.to_thread.run_sync(self.insert_sync, table, rows, columns, token)
+
+    async def insert_raw(self, table: str, data: bytes, fmt: str, settings: dict[str, Any]) -> None:
+        await anyio.to_thread.run_sync(self.insert_raw_sync, table, data, fmt, settings)
 
     async def command(self, sql: str) -> None:
         await anyio.to_thread.run_sync(self.command_sync, sql)

@@ -1,5 +1,12 @@
 """The analytics consumer: the outbox drained in order into ClickHouse, in micro-batches.
 
+The fast path (AnalyticsConsumer): PostgreSQL hands over the batch as JSON lines per event type,
+and ClickHouse reads them into a Null table per type whose materialized view writes the fact
+rows (schema.INGEST_TABLES): no Python object per event. When any event of the batch is already
+in ClickHouse (a batch replayed after a crash), when ClickHouse refuses a block (a payload it
+cannot read), and for the event types without an ingest table (job lifecycle), the batch goes
+through the path below, event by event in Python.
+
 Per batch (inside the outbox consumer's transaction, before its position is saved):
 1. turn each followed event into fact rows (an unreadable payload is a dead letter);
 2. ask ClickHouse which of the batch's event ids each fact table already holds (a batch replayed
@@ -14,19 +21,25 @@ So each committed event's facts arrive once, and materialized-view rollups count
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+import orjson
 from clickhouse_connect.driver.exceptions import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.analytics.engine import AnalyticsEngine
 from morket.analytics.facts import COLUMNS, TABLE_OF, Row, credit_row, job_row, rows_of
-from morket.analytics.repository import AnalyticsRepository
-from morket.analytics.schema import FACT_TABLES, ROLLUP_TABLES
+from morket.analytics.repository import AnalyticsRepository, EventLines, LineBatch
+from morket.analytics.schema import FACT_TABLES, INGEST_SETTINGS, INGEST_TABLES, ROLLUP_TABLES
 from morket.core.db import unit_of_work
+from morket.models import OutboxEventType
 from morket.outbox.consumer import OutboxConsumer
 from morket.outbox.repository import OutboxRepository, Position, StoredEvent
 
@@ -39,10 +52,67 @@ def _token(table: str, event_ids: Sequence[int]) -> str:
     return f"{table}:{event_ids[0]}-{event_ids[-1]}:{len(event_ids)}:{digest}"
 
 
+FOLLOWED = tuple(kind.value for kind in TABLE_OF)
+
+
+def stored_event(line: dict[str, Any]) -> StoredEvent:
+    """An event back from its JSON line (PostgreSQL's json_build_object in read_lines)."""
+    table_id = line["table_id"]
+    return StoredEvent(
+        id=int(line["event_id"]),
+        xid=int(line["xid"]),
+        workspace_id=uuid.UUID(line["workspace_id"]),
+        table_id=uuid.UUID(table_id) if table_id else None,
+        event_type=OutboxEventType(line["event_type"]),
+        aggregate_id=str(line["aggregate_id"]),
+        payload=line["payload"],
+        created_at=datetime.fromisoformat(line["created_at"]),
+    )
+
+
+def events_of(groups: Sequence[EventLines]) -> list[StoredEvent]:
+    events = [stored_event(orjson.loads(line)) for group in groups for line in group.lines.split("\n")]
+    events.sort(key=lambda e: (e.xid, e.id))
+    return events
+
+
 class AnalyticsSink:
     def __init__(self, engine: AnalyticsEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.engine = engine
         self.sessions = sessions
+        self.fallbacks = 0  # batches of fast types that went through the Python path (logged)
+
+    async def handle_lines(self, batch: LineBatch) -> None:
+        """A batch as JSON lines: the types with an ingest table straight into ClickHouse, the rest
+        (and all of it when a fast insert is refused or the batch was partly inserted) in Python."""
+        fast = [g for g in batch.groups if g.event_type in INGEST_TABLES]
+        slow = [g for g in batch.groups if g.event_type not in INGEST_TABLES]
+        if fast and await self._none_present(fast):
+            try:
+                for group in fast:
+                    await self.engine.insert_raw(
+                        INGEST_TABLES[group.event_type], group.lines.encode(), "JSONEachRow", INGEST_SETTINGS
+                    )
+            except OperationalError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a refused block: the Python path finds the events
+                log.info("analytics: fast insert refused (%s); inserting event by event", str(exc)[:300])
+                self.fallbacks += 1
+                slow = batch.groups
+        elif fast:
+            log.info("analytics: part of the batch is in ClickHouse already; inserting event by event")
+            self.fallbacks += 1
+            slow = batch.groups
+        if slow:
+            await self.handle(events_of(slow))
+
+    async def _none_present(self, groups: Sequence[EventLines]) -> bool:
+        """True when ClickHouse holds none of these events' facts (so a blind insert counts each once)."""
+        for group in groups:
+            table = TABLE_OF[OutboxEventType(group.event_type)]
+            if await self._present(table, group.ids):
+                return False
+        return True
 
     async def handle(self, events: Sequence[StoredEvent]) -> None:
         failed = await self.insert(events)
@@ -102,10 +172,65 @@ class AnalyticsSink:
         await self.engine.insert(table, rows, COLUMNS[table], token=_token(table, ids))
 
 
+class AnalyticsConsumer(OutboxConsumer):
+    """The outbox consumer whose batches are read as JSON lines (AnalyticsSink.handle_lines).
+
+    Pipelined: while a full batch is inserted, the next one is read on another connection. The
+    events after a position never change (an event becomes readable only once every older
+    transaction has finished, so it sorts after everything readable before it: docs/outbox.md),
+    so the batch read ahead is the one a fresh read would return, as long as the consumer's
+    position is still the one it was read after when its turn comes (another instance may have
+    moved it); otherwise, or when the read ahead found nothing, it is read again.
+    """
+
+    def __init__(
+        self, engine: AnalyticsEngine, sessions: async_sessionmaker[AsyncSession], batch_size: int = 20_000
+    ) -> None:
+        self.sink = AnalyticsSink(engine, sessions)
+        super().__init__(CONSUMER_NAME, self.sink.handle, sessions, batch_size=batch_size)
+        self._ahead: tuple[Position, asyncio.Task[LineBatch | None]] | None = None
+
+    async def _read(self, after: Position) -> LineBatch | None:
+        async with self.sessions() as session:
+            return await AnalyticsRepository(session).read_lines(after, self.batch_size, FOLLOWED)
+
+    async def _read_ahead(self, position: Position) -> LineBatch | None:
+        """The batch read ahead after `position`, if there is one (any other is dropped)."""
+        if self._ahead is None:
+            return None
+        after, task = self._ahead
+        self._ahead = None
+        if after != position:
+            task.cancel()
+            return None
+        try:
+            return await task
+        except Exception:
+            log.debug("analytics: the read ahead failed", exc_info=True)
+            return None
+
+    async def run_once(self) -> int:
+        async with unit_of_work(self.sessions) as session:
+            position = await OutboxRepository(session).lock_consumer(self.name)
+            if position is None:
+                await self._read_ahead(Position(-1, -1))  # another instance runs: drop it
+                return 0
+            batch = await self._read_ahead(position)
+            if batch is None:
+                batch = await AnalyticsRepository(session).read_lines(position, self.batch_size, FOLLOWED)
+            if batch is None:
+                return 0
+            if batch.more:
+                self._ahead = (batch.last, asyncio.create_task(self._read(batch.last)))
+            await self.sink.handle_lines(batch)
+            await OutboxRepository(session).save_consumer(self.name, batch.last)
+            return batch.count
+
+
 def analytics_consumer(
     engine: AnalyticsEngine, sessions: async_sessionmaker[AsyncSession], batch_size: int = 20_000
 ) -> OutboxConsumer:
-    return OutboxConsumer(CONSUMER_NAME, AnalyticsSink(engine, sessions).handle, sessions, batch_size=batch_size)
+    return AnalyticsConsumer(engine, sessions, batch_size)
 
 
 async def replay_dead_letters(

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from morket.analytics.deps import EngineDep
-from morket.analytics.schemas import CreditReport, EnrichmentReport, Granularity, JobReport, Report, ScrapingReport
-from morket.analytics.service import AnalyticsService, date_range
+from morket.analytics.deps import EngineDep, WindowDep
+from morket.analytics.schemas import CreditReport, EnrichmentReport, JobReport, Report, ScrapingReport
+from morket.analytics.service import AnalyticsService
 from morket.core.deps import SessionDep
 from morket.core.envelope import Envelope, ok
 from morket.workspaces.deps import ViewerAccess
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}/analytics", tags=["analytics"])
-
-From = Annotated[date | None, Query(alias="from", description="first day (UTC), default 29 days before `to`")]
-To = Annotated[date | None, Query(alias="to", description="last day (UTC, inclusive), default today")]
-Grain = Annotated[Granularity, Query(description="bucket size")]
 
 _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {
@@ -33,12 +28,9 @@ async def enrichment_report(
     access: ViewerAccess,
     session: SessionDep,
     engine: EngineDep,
-    start: From = None,
-    end: To = None,
-    granularity: Grain = "day",
+    window: WindowDep,
 ) -> Envelope[EnrichmentReport]:
     """Attempts, success rate, cost and cost per found value: totals, by provider, by field, over time."""
-    window = date_range(start, end, granularity)
     return ok(await AnalyticsService(engine, session).enrichment(access.workspace_id, window))
 
 
@@ -47,12 +39,9 @@ async def credit_report(
     access: ViewerAccess,
     session: SessionDep,
     engine: EngineDep,
-    start: From = None,
-    end: To = None,
-    granularity: Grain = "day",
+    window: WindowDep,
 ) -> Envelope[CreditReport]:
     """Credit usage by provider and over time, and the forecast of days until the balance reaches zero."""
-    window = date_range(start, end, granularity)
     return ok(await AnalyticsService(engine, session).credits(access.workspace_id, window))
 
 
@@ -61,12 +50,9 @@ async def job_report(
     access: ViewerAccess,
     session: SessionDep,
     engine: EngineDep,
-    start: From = None,
-    end: To = None,
-    granularity: Grain = "day",
+    window: WindowDep,
 ) -> Envelope[JobReport]:
     """Job throughput: jobs created and finished, records processed, credits spent, duration."""
-    window = date_range(start, end, granularity)
     return ok(await AnalyticsService(engine, session).jobs(access.workspace_id, window))
 
 
@@ -75,12 +61,9 @@ async def scraping_report(
     access: ViewerAccess,
     session: SessionDep,
     engine: EngineDep,
-    start: From = None,
-    end: To = None,
-    granularity: Grain = "day",
+    window: WindowDep,
 ) -> Envelope[ScrapingReport]:
     """Pages the scraper fetched for enrichment: success rate and latency by domain, over time."""
-    window = date_range(start, end, granularity)
     return ok(await AnalyticsService(engine, session).scraping(access.workspace_id, window))
 
 
@@ -94,12 +77,9 @@ async def export_report(
     session: SessionDep,
     engine: EngineDep,
     report: Annotated[Report, Query(description="which report's series")],
-    start: From = None,
-    end: To = None,
-    granularity: Grain = "day",
+    window: WindowDep,
 ) -> Response:
     """One report's series as CSV."""
-    window = date_range(start, end, granularity)
     body = await AnalyticsService(engine, session).export_csv(report, access.workspace_id, window)
     filename = f"morket-{report}-{window.start.isoformat()}-{window.end.isoformat()}.csv"
     return Response(

@@ -9,8 +9,29 @@ the consumer guarantees (it checks which events are already in before inserting)
 
 from __future__ import annotations
 
+from morket.analytics.facts import SCRAPE_OUTCOMES
+
 FACT_TABLES = ("enrichment_attempts", "credit_transactions", "jobs", "scrape_tasks")
 ROLLUP_TABLES = ("enrichment_daily", "credit_daily", "jobs_daily", "scrape_daily")
+# The consumer's fast path (docs/analytics.md, "Ingest"): outbox events as JSON lines go into a
+# Null table per event type, typed and checked by ClickHouse's JSON reader; a materialized view
+# turns them into the fact rows (the same rows facts.py builds). Null tables keep nothing.
+INGEST_TABLES = {
+    "credit.transactions": "ingest_credit_transactions",
+    "enrichment.attempts": "ingest_enrichment_attempts",
+    "scrape.tasks": "ingest_scrape_tasks",
+}
+# What the JSON reader must refuse rather than default (a refused block goes to the consumer's
+# slower path, which dead-letters what it cannot read either): a missing key, a null where a
+# value is required; timestamps are ISO 8601 with an offset (PostgreSQL's JSON output).
+INGEST_SETTINGS = {
+    "input_format_skip_unknown_fields": 1,
+    "input_format_json_ignore_unknown_keys_in_named_tuple": 1,
+    "input_format_json_defaults_for_missing_elements_in_named_tuple": 0,
+    "input_format_null_as_default": 0,
+    "date_time_input_format": "best_effort",
+}
+_EVENT = "event_id UInt64, workspace_id UUID, created_at DateTime64(6, 'UTC')"
 
 # Deduplication of a repeated insert of the same block (insert_deduplication_token) needs a
 # window on non-replicated tables; replicated tables on a cluster have one by default.
@@ -187,5 +208,68 @@ DDL: tuple[str, ...] = (
            countIf(outcome NOT IN ('success', 'no_data', 'refused')) AS failed,
            countIf(fetched_with = 'browser') AS browser, sum(latency_ms) AS latency_ms
     FROM scrape_tasks GROUP BY workspace_id, day, domain
+    """,
+    f"""
+    CREATE TABLE IF NOT EXISTS ingest_credit_transactions (
+        {_EVENT},
+        payload Tuple(rows Array(Tuple(
+            seq Nullable(Int64), type String, amount Nullable(Int64), reserved_delta Nullable(Int64),
+            balance_after Nullable(Int64), job_id Nullable(String), field Nullable(String),
+            key Nullable(String), created_at Nullable(DateTime64(6, 'UTC')))))
+    ) ENGINE = Null
+    """,
+    # facts.credit_row: the provider of a debit or refund is the 4th part of its key
+    # `[refund:]<job>:<record>:<field>:<provider>` when it has a job.
+    """
+    CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_credit_transactions_mv TO credit_transactions AS
+    SELECT workspace_id, toDateTime64(ifNull(r.created_at, created_at), 3, 'UTC') AS ts,
+           assumeNotNull(r.seq) AS seq, event_id, r.type AS type, assumeNotNull(r.amount) AS amount,
+           assumeNotNull(r.reserved_delta) AS reserved_delta, assumeNotNull(r.balance_after) AS balance_after,
+           if(ifNull(r.job_id, '') = '', NULL, toUUID(assumeNotNull(r.job_id))) AS job_id,
+           ifNull(r.field, '') AS field,
+           if(r.type IN ('debit', 'refund') AND ifNull(r.key, '') != '' AND ifNull(r.job_id, '') != '',
+              arrayElement(splitByChar(':', if(startsWith(assumeNotNull(r.key), 'refund:'),
+                                              substring(assumeNotNull(r.key), 8), assumeNotNull(r.key))) AS parts,
+                           if(length(parts) = 4, 4, 0)),
+              '') AS provider
+    FROM ingest_credit_transactions ARRAY JOIN payload.rows AS r
+    WHERE throwIf(r.seq IS NULL OR r.amount IS NULL OR r.reserved_delta IS NULL OR r.balance_after IS NULL,
+                  'a ledger row needs seq, amount, reserved_delta and balance_after') = 0
+    """,
+    f"""
+    CREATE TABLE IF NOT EXISTS ingest_enrichment_attempts (
+        {_EVENT},
+        payload Tuple(job_id String, attempts Array(Tuple(
+            record_id String, field String, provider String, outcome String, cost Nullable(Int64),
+            cached Nullable(Bool), latency_ms Nullable(Int64))))
+    ) ENGINE = Null
+    """,
+    """
+    CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_enrichment_attempts_mv TO enrichment_attempts AS
+    SELECT workspace_id, toDateTime64(created_at, 3, 'UTC') AS ts, event_id, n - 1 AS item,
+           toUUID(payload.job_id) AS job_id, toUUID(a.record_id) AS record_id, a.field AS field,
+           a.provider AS provider, a.outcome AS outcome, a.outcome = 'success' AS found,
+           assumeNotNull(a.cost) AS cost, ifNull(a.cached, false) AS cached,
+           greatest(0, assumeNotNull(a.latency_ms)) AS latency_ms
+    FROM ingest_enrichment_attempts ARRAY JOIN payload.attempts AS a, arrayEnumerate(payload.attempts) AS n
+    WHERE throwIf(a.cost IS NULL OR a.latency_ms IS NULL, 'an attempt needs cost and latency_ms') = 0
+    """,
+    f"""
+    CREATE TABLE IF NOT EXISTS ingest_scrape_tasks (
+        {_EVENT},
+        payload Tuple(job_id String, tasks Array(Tuple(
+            record_id String, field String, domain String, outcome String, fetched_with Nullable(String),
+            latency_ms Nullable(Int64))))
+    ) ENGINE = Null
+    """,
+    f"""
+    CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_scrape_tasks_mv TO scrape_tasks AS
+    SELECT workspace_id, toDateTime64(created_at, 3, 'UTC') AS ts, event_id, n - 1 AS item,
+           toUUID(payload.job_id) AS job_id, toUUID(t.record_id) AS record_id, t.domain AS domain,
+           t.field AS field, t.outcome AS outcome, ifNull(t.fetched_with, '') AS fetched_with,
+           greatest(0, assumeNotNull(t.latency_ms)) AS latency_ms
+    FROM ingest_scrape_tasks ARRAY JOIN payload.tasks AS t, arrayEnumerate(payload.tasks) AS n
+    WHERE throwIf(t.latency_ms IS NULL OR t.outcome NOT IN {SCRAPE_OUTCOMES!r},
+                  'a scrape task needs latency_ms and a known outcome') = 0
     """,
 )

@@ -88,14 +88,22 @@ class AnalyticsService:
     async def enrichment(self, workspace_id: uuid.UUID, window: DateRange) -> EnrichmentReport:
         rows = await self.queries.enrichment(workspace_id, window.start, window.end, window.granularity)
         total = [0] * 6
-        providers: dict[str, list[int]] = defaultdict(lambda: [0] * 6)
-        fields: dict[str, list[int]] = defaultdict(lambda: [0] * 6)
-        by_provider_t: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0] * 6)
-        by_field_t: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0] * 6)
-        for bucket, provider, field, *values in rows:
-            for target in (total, providers[provider], fields[field], by_provider_t[bucket, provider]):
-                _add(target, values)
-            _add(by_field_t[bucket, field], values)
+        providers: dict[str, list[int]] = {}
+        fields: dict[str, list[int]] = {}
+        by_provider_t: dict[tuple[date, str], list[int]] = {}
+        by_field_t: dict[tuple[date, str], list[int]] = {}
+        for bucket, provider, field, *values in rows:  # one row per grouping set (NULL: not grouped by)
+            sums = [int(v) for v in values]
+            if bucket is None and provider is None and field is None:
+                total = sums
+            elif bucket is None and provider is not None:
+                providers[provider] = sums
+            elif bucket is None:
+                fields[field] = sums
+            elif provider is not None:
+                by_provider_t[bucket, provider] = sums
+            else:
+                by_field_t[bucket, field] = sums
         return EnrichmentReport(
             range=window,
             totals=EnrichmentStats(**_stats(total)),
