@@ -53,6 +53,7 @@ from morket.devstack.ports import free_port, port_open  # noqa: E402
 from morket.devstack.temporal import TemporalDevServer  # noqa: E402
 from morket.providers.base import ProviderCredential  # noqa: E402
 from morket.providers.registry import get_provider  # noqa: E402
+from morket.providers.transport import provider_http_client  # noqa: E402
 
 FIELDS = ["email", "company_name", "industry"]
 WATERFALL = {"email": ["apollo", "hunter"], "company_name": ["clearbit"], "industry": ["clearbit"]}
@@ -81,6 +82,86 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def postgres_backends(settings: Settings) -> list[int]:
+    """The server processes of every connection to the bench database (worker's and API's pools)."""
+    from sqlalchemy import text
+
+    from morket.core.db import make_engine
+
+    engine = make_engine(settings.database_url, pool_size=1)
+    async with engine.connect() as conn:
+        pids = (
+            await conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))
+        ).scalars()
+        found = [int(p) for p in pids]
+    await engine.dispose()
+    return found
+
+
+class CpuMeter:
+    """CPU seconds each process of the run spent between `start()` and `stop()`: where a row's cost goes."""
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        self.pids = pids
+        self.before: dict[int, float] = {}
+        self.spent: dict[str, float] = {}
+
+    def start(self) -> None:
+        self.before = {pid: cpu_seconds(pid) for pids in self.pids.values() for pid in pids}
+        self.before[-1] = time.process_time()
+        self.load = os.getloadavg()
+
+    def stop(self, postgres: list[int]) -> None:
+        self.pids["postgres (bench db backends)"] = postgres
+        for name, pids in self.pids.items():
+            self.spent[name] = sum(cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in pids)
+        self.spent["bench process (API over ASGI)"] = time.process_time() - self.before[-1]
+
+    def report(self, rows: int, elapsed: float) -> None:
+        print(f"load average at start : {' / '.join(f'{x:.2f}' for x in self.load)}")
+        total = sum(self.spent.values())
+        for name, seconds in self.spent.items():
+            print(
+                f"  cpu {name:30s}: {seconds:6.1f} s = {1000 * seconds / rows:5.2f} ms/row"
+                f" ({100 * seconds / elapsed:3.0f}% of a core)"
+            )
+        print(f"  cpu total                         : {total:6.1f} s = {1000 * total / rows:5.2f} ms/row")
+
+
+@contextmanager
+def sampled(pids: dict[str, int]) -> Iterator[None]:
+    """With BENCH_PYSPY=<dir>: py-spy samples these processes (collapsed stacks, <dir>/<name>.txt)."""
+    folder = os.environ.get("BENCH_PYSPY")
+    if not folder:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).parent / "py-spy")
+    procs = [
+        subprocess.Popen(
+            [spy, "record", "-p", str(pid), "-r", "50", "-f", "raw", "-o", f"{folder}/{name}.txt", "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in pids.items()
+    ]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
 
 
 def wait_port(port: int, timeout: float = 30) -> None:
@@ -112,17 +193,25 @@ def base_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-async def raw_capacity(sandbox_url: str, seconds: float) -> tuple[float, int]:
-    """The best calls/s over a few client concurrencies (too many connections slow the sandbox down)."""
+async def raw_capacity(sandbox_url: str, seconds: float, sandbox_pid: int) -> tuple[float, int, float]:
+    """The best calls/s over a few client concurrencies (too many connections slow the sandbox down),
+    and the sandbox's CPU per call over all of them (ms): its capacity on one free core is 1000 / that."""
     best = (0.0, 0)
+    calls = 0
+    cpu = cpu_seconds(sandbox_pid)
     for concurrency in (4, 8, 16, 32):
-        rate = await raw_capacity_at(sandbox_url, seconds / 4, concurrency)
+        rate, done = await raw_capacity_at(sandbox_url, seconds / 4, concurrency)
+        calls += done
         best = max(best, (rate, concurrency))
-    return best
+    return best[0], best[1], 1000 * (cpu_seconds(sandbox_pid) - cpu) / max(calls, 1)
 
 
-async def raw_capacity_at(sandbox_url: str, seconds: float, concurrency: int) -> float:
-    """Calls/s the sandbox serves to a plain concurrent client, with the pipeline's call mix."""
+async def raw_capacity_at(sandbox_url: str, seconds: float, concurrency: int) -> tuple[float, int]:
+    """Calls/s the sandbox serves to a plain concurrent client, with the pipeline's call mix.
+
+    The client is the worker's own HTTP client (httpx API over aiohttp, providers.transport) without
+    the gateway and the database: httpx's own stack would spend more CPU per call than the sandbox,
+    and measure the client rather than the sandbox."""
     key = ProviderCredential(api_key="sandbox-key")
     mix = [
         (get_provider("apollo"), "/apollo/api/v1", "email"),
@@ -132,8 +221,7 @@ async def raw_capacity_at(sandbox_url: str, seconds: float, concurrency: int) ->
     adapters = [(type(a)(sandbox_url + path), field) for a, path, field in mix]
     done = 0
     deadline = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    async with provider_http_client(30, max_connections=concurrency) as http:
 
         async def loop(worker: int) -> None:
             nonlocal done
@@ -147,7 +235,7 @@ async def raw_capacity_at(sandbox_url: str, seconds: float, concurrency: int) ->
 
         started = time.monotonic()
         await asyncio.gather(*(loop(w) for w in range(concurrency)))
-        return done / (time.monotonic() - started)
+        return done / (time.monotonic() - started), done
 
 
 async def wait_for_workers(settings: Settings, count: int, timeout: float = 120.0) -> None:
@@ -190,8 +278,12 @@ def count_429(stats: dict[str, Any]) -> int:
     return sum(p["by_status"].get("429", 0) for p in stats["providers"].values())
 
 
-async def run_job(api: httpx.AsyncClient, headers: dict[str, str], ws: str, n: int, tag: str) -> dict[str, Any]:
+async def run_job(
+    api: httpx.AsyncClient, headers: dict[str, str], ws: str, n: int, tag: str, meter: CpuMeter | None = None
+) -> dict[str, Any]:
     body = {"records": records(n, tag), "fields": FIELDS, "waterfall": WATERFALL}
+    if meter is not None:
+        meter.start()
     started = time.monotonic()
     response = await api.post(f"/api/v1/workspaces/{ws}/enrichment-jobs", json=body, headers=headers)
     response.raise_for_status()
@@ -260,9 +352,13 @@ async def table_with_columns(
     return table["id"], ids
 
 
-async def run_table(api: httpx.AsyncClient, headers: dict[str, str], ws: str, n: int, tag: str) -> dict[str, Any]:
+async def run_table(
+    api: httpx.AsyncClient, headers: dict[str, str], ws: str, n: int, tag: str, meter: CpuMeter | None = None
+) -> dict[str, Any]:
     """Run the three columns on every row: the jobs' sum, elapsed from the POST to the last final status."""
     table_id, columns = await table_with_columns(api, headers, ws, n, tag)
+    if meter is not None:  # the CPU of the run, not of the table's set-up
+        meter.start()
     started = time.monotonic()
     response = await api.post(
         f"/api/v1/workspaces/{ws}/tables/{table_id}/runs", json={"column_ids": columns}, headers=headers
@@ -350,8 +446,9 @@ async def run(args: Any, db_url: str) -> None:
             [sys.executable, "-m", "morket_sandbox", "--port", str(sandbox_port)],
             dict(os.environ),
             state / "sandbox.log",
-        ):
+        ) as sandbox:
             wait_port(sandbox_port)
+            args.pids = {"sandbox": [sandbox.pid], "temporal": [temporal.proc.pid] if temporal.proc else []}
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600
             ) as api:
@@ -385,18 +482,23 @@ async def throughput(
     api: httpx.AsyncClient, headers: dict[str, str], ws: str, settings: Settings, sandbox_url: str, args: Any
 ) -> None:
     await set_faults(sandbox_url, {"default": {"latency_ms": 0}})
-    raw, raw_concurrency = await raw_capacity(sandbox_url, args.raw_seconds)
+    raw, raw_concurrency, raw_cpu = await raw_capacity(sandbox_url, args.raw_seconds, args.pids["sandbox"][0])
     env = base_env(settings)
     env["PROVIDER_RATE_LIMITS"] = json.dumps({p: [[100_000, 1.0]] for p in ("apollo", "hunter", "clearbit")})
     log = ROOT / ".morket" / "bench" / "worker.log"
     profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
     with contextlib.ExitStack() as workers:
+        worker_pids = []
         for _ in range(args.workers):
-            workers.enter_context(process([sys.executable, *profile, "-m", "morket.cli", "worker"], env, log))
+            proc = workers.enter_context(process([sys.executable, *profile, "-m", "morket.cli", "worker"], env, log))
+            worker_pids.append(proc.pid)
         await wait_for_workers(settings, args.workers)
         before = await sandbox_stats(sandbox_url)
         runner = run_table if args.path == "table" else run_job
-        job = await runner(api, headers, ws, args.records, f"tp{uuid.uuid4().hex[:4]}")
+        meter = CpuMeter({**args.pids, "worker": worker_pids})
+        with sampled({"worker": worker_pids[0], "sandbox": args.pids["sandbox"][0]}):
+            job = await runner(api, headers, ws, args.records, f"tp{uuid.uuid4().hex[:4]}", meter=meter)
+        meter.stop(await postgres_backends(settings))
         after = await sandbox_stats(sandbox_url)
     calls = after["total"] - before["total"]
     elapsed = job["_elapsed"]
@@ -413,7 +515,12 @@ async def throughput(
         f"sandbox raw capacity  : {raw:.0f} calls/s at {raw_concurrency} concurrent calls"
         f"  (pipeline = {100 * calls / elapsed / raw:.0f}% of raw)"
     )
+    print(
+        f"sandbox cpu per call  : {raw_cpu:.2f} ms in the raw run (one free core: {1000 / raw_cpu:.0f} calls/s),"
+        f" {1000 * meter.spent['sandbox'] / max(calls, 1):.2f} ms in the pipeline"
+    )
     print(f"credits spent         : {job['credits']['spent']} of {job['credits']['estimated']} estimated")
+    meter.report(args.records, elapsed)
 
 
 async def ratelimit(

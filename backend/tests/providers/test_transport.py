@@ -33,6 +33,16 @@ class _Echo(BaseHTTPRequestHandler):
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(compressed)
 
+    def do_GET(self) -> None:
+        seen = {"path": self.path, "cookie": self.headers.get("cookie"), "agent": self.headers.get("user-agent")}
+        payload = json.dumps(seen).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("set-cookie", "session=from-the-provider; Path=/")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -70,3 +80,27 @@ async def test_refused_connection_is_an_httpx_transport_error() -> None:
     async with provider_http_client(2.0, max_connections=4) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_client_headers_merge_and_no_cookie_rides_along(echo_server: str) -> None:
+    """The short path keeps the client's headers and params, and never sends a provider's cookie back."""
+    async with provider_http_client(5.0, max_connections=4) as client:
+        first = await client.get(f"{echo_server}/one", params={"q": "a b"})
+        second = await client.get(f"{echo_server}/two", headers={"user-agent": "override"})
+    assert first.json() == {"path": "/one?q=a+b", "cookie": None, "agent": "morket-provider-gateway/1"}
+    assert first.headers["set-cookie"].startswith("session=")
+    # A cookie one workspace's call was given must not go out with the next call on the shared client.
+    assert second.json() == {"path": "/two", "cookie": None, "agent": "override"}
+
+
+async def test_a_request_timeout_overrides_the_client_timeout(echo_server: str) -> None:
+    """The scraper adapter passes its own timeout per call."""
+    async with provider_http_client(30.0, max_connections=4) as client:
+        with pytest.raises(httpx.TimeoutException):
+            await client.post(f"{echo_server}/slow", content=b"x", timeout=0.2)
+
+
+async def test_form_bodies_take_httpx_own_path(echo_server: str) -> None:
+    async with provider_http_client(5.0, max_connections=4) as client:
+        response = await client.post(f"{echo_server}/form", data={"a": "1"})
+    assert response.json()["body"] == "a=1"

@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, ClassVar
 
 import httpx
@@ -59,9 +60,10 @@ class ProviderCredential:
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
     credential_id: str | None = None
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """Stable, non-reversible id of the key: rate limits are per key, logs must not hold it."""
+        """Stable, non-reversible id of the key: rate limits are per key, logs must not hold it.
+        Computed once per credential (a chunk resolves its keys once, then calls thousands of times)."""
         return hashlib.sha256(self.api_key.encode()).hexdigest()[:16]
 
 
