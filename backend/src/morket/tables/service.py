@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.columns import ai as ai_columns
 from morket.columns import context as kind_context
+from morket.columns import http as http_columns
 from morket.columns import lookup, recompute
 from morket.columns.kinds import KindContext, validate_column_config
 from morket.core.errors import Conflict, NotFound, Unprocessable
@@ -311,6 +312,8 @@ class TableService:
             column.name = body.name
             # issue 10, AI columns: prompts show the new name (they hold column ids).
             renamed = [c for c in ai_columns.rename_references(columns, column.id) if c.id != column.id]
+            # issue 10 item 8: HTTP templates name columns; they are rewritten with the new name.
+            renamed += [c for c in http_columns.rename_references(columns, column.id) if c.id != column.id]
         if body.hidden is not None:
             column.hidden = body.hidden
         if body.options is not None:
