@@ -348,9 +348,11 @@ def rename_references(columns: Sequence[TableColumn], renamed: uuid.UUID) -> lis
     new = next((c.name for c in columns if c.id == renamed), None)
     changed = []
     for column in columns:
+        if column.kind is not ColumnKind.HTTP or new is None:
+            continue
         config = dict(column.config or {})
         refs = {name: uuid.UUID(str(c)) for name, c in (config.get("refs") or {}).items()}
-        if column.kind is not ColumnKind.HTTP or new is None or renamed not in refs.values():
+        if renamed not in refs.values():
             continue
 
         def to(name: str, refs: Mapping[str, uuid.UUID] = refs) -> str | None:
