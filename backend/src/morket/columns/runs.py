@@ -82,6 +82,17 @@ def _refused(exc: Unprocessable, index: int, subset: Sequence[int] | None = None
     return out
 
 
+def _raise(refusals: Sequence[Unprocessable], problems: list[dict[str, Any]]) -> None:
+    """Refuse the request with every part's problems; one part refusing keeps its message and
+    code (`invalid_view` for a bad filter, `destination_refused`, ...)."""
+    if not refusals:
+        return
+    first = refusals[0]
+    if all((r.code, r.message) == (first.code, first.message) for r in refusals):
+        raise Unprocessable(first.message, code=first.code, details=problems)
+    raise Unprocessable("The run cannot start.", code="invalid_run", details=problems)
+
+
 class ColumnRuns:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.session = session
@@ -139,11 +150,13 @@ class ColumnRuns:
         runs: dict[int, ColumnRun] = {}
         started = Started()
         problems: list[dict[str, Any]] = []
+        refusals: list[Unprocessable] = []
         subset, paid = self._paid(body, parts)
         if paid is not None:
             try:
                 done = await ColumnRunService(self.session, self.settings).start(workspace_id, user_id, table_id, paid)
             except Unprocessable as exc:
+                refusals.append(exc)
                 problems.extend(_refused(exc, 0, subset))
             else:
                 enrichment = EnrichmentService(self.session, self.settings)
@@ -161,6 +174,7 @@ class ColumnRuns:
                     workspace_id, user_id, table_id, column_id, self._http_request(body), record_empty=record_empty
                 )
             except Unprocessable as exc:
+                refusals.append(exc)
                 problems.extend(_refused(exc, index))
                 continue
             if http_run is not None:
@@ -173,8 +187,7 @@ class ColumnRuns:
                 job=None,
                 http_run=out,
             )
-        if problems:
-            raise Unprocessable("The run cannot start.", code="invalid_run", details=problems)
+        _raise(refusals, problems)
         for index in sorted(i for kind in RECOMPUTED for i in parts.get(kind, [])):
             runs[index] = await self._recompute(workspace_id, table_id, by_id[body.column_ids[index]])
         started.runs = [runs[i] for i in range(len(body.column_ids))]
@@ -202,12 +215,14 @@ class ColumnRuns:
         by_id = {c.id: c for c in columns}
         out: dict[int, ColumnPreview] = {}
         problems: list[dict[str, Any]] = []
+        refusals: list[Unprocessable] = []
         subset, paid = self._paid(body, parts)
         total: RunPreview | None = None
         if paid is not None:
             try:
                 total = await ColumnRunService(self.session, self.settings).preview(workspace_id, table_id, paid)
             except Unprocessable as exc:
+                refusals.append(exc)
                 problems.extend(_refused(exc, 0, subset))
             else:
                 for index, item in zip(subset, total.columns, strict=True):
@@ -218,11 +233,11 @@ class ColumnRuns:
                 column_id = body.column_ids[index]
                 rows, missing = await http.count(workspace_id, table_id, column_id, self._http_request(body))
             except Unprocessable as exc:
+                refusals.append(exc)
                 problems.extend(_refused(exc, index))
                 continue
             out[index] = _free(body.column_ids[index], ColumnKind.HTTP, rows, missing)
-        if problems:
-            raise Unprocessable("The run cannot start.", code="invalid_run", details=problems)
+        _raise(refusals, problems)
         table = await self.tables.get(workspace_id, table_id)
         for index in (i for kind in RECOMPUTED for i in parts.get(kind, [])):
             column = by_id[body.column_ids[index]]
