@@ -1,8 +1,9 @@
 """`morket worker`: the one Temporal worker process for every domain.
 
 It registers the workflows and activities of enrichment jobs (and column runs), webhook
-delivery and table imports on one task queue, and runs beside them the sweep (the enrichment
-reconciler, unstarted imports, expired uploads) and the column auto-runner (docs/columns.md).
+delivery and table imports on one task queue, and runs beside them the sweep (the reconcilers
+of enrichment jobs and HTTP column runs, unstarted imports, expired uploads) and the column
+auto-runner (docs/columns.md).
 A domain adds its workflows and activities in `build_worker` and its periodic work in `_sweep`.
 """
 
@@ -22,6 +23,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from morket.columns.autorun import run_auto_runs
+from morket.columns.http_reconciler import reconcile_http_runs
 from morket.columns.http_run import HttpRunActivities
 from morket.columns.http_workflows import HttpColumnRunWorkflow
 from morket.columns.lookup import run_lookup_refresh
@@ -94,6 +96,7 @@ async def _sweep(client: Client, settings: Settings, sessions: async_sessionmake
     while True:
         try:
             await reconcile_jobs(client, settings, sessions)
+            await reconcile_http_runs(client, settings, sessions)  # issue 10 item 8: HTTP columns
             await start_unstarted_imports(client, settings, sessions)
             await expire_uploads(settings, sessions)
         except Exception:  # a sweep failing must not stop the worker

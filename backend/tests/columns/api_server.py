@@ -1,23 +1,21 @@
-"""A small JSON API on a real socket for HTTP column tests: it records every request (time,
+"""A small JSON API on a real socket (tests/local_server.py) for HTTP column tests: it records every request (time,
 path, headers, body) so tests can count requests per second and see what was sent."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from morket.devstack.ports import free_port
+from tests.local_server import LocalServer
 
 COMPANIES = {"acme.com": 100, "initech.io": 50, "hooli.xyz": 7}
 
@@ -32,7 +30,7 @@ class Seen:
 
 
 @dataclass
-class ApiServer:
+class ApiServer(LocalServer):
     port: int = field(default_factory=free_port)
     seen: list[Seen] = field(default_factory=list)
 
@@ -59,27 +57,9 @@ class ApiServer:
             body = await record(request)
             return JSONResponse({"received": body})
 
-        app = Starlette(
-            routes=[Route("/companies/{domain}", company, methods=["GET"]), Route("/echo", echo, methods=["POST"])]
-        )
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        routes = [Route("/companies/{domain}", company, methods=["GET"]), Route("/echo", echo, methods=["POST"])]
+        self.serve(Starlette(routes=routes), self.port)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ApiServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline, "the API server did not start"
-            time.sleep(0.01)
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        return self.base_url

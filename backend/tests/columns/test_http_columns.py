@@ -9,44 +9,18 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from morket_sandbox.server import SandboxServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from morket.core.config import Settings
-from morket.devstack.temporal import TemporalDevServer
 from tests.columns.api_server import COMPANIES, ApiServer
-from tests.enrichment.conftest import enrichment_settings_for
 from tests.factories import TestUser, add_member, create_workspace, register
-from tests.webhooks.receiver import RECEIVER_PORTS
 
 SECRET = "sk-live-0123456789abcdef"
 FINAL = {"completed", "cancelled", "failed"}
-
-
-@pytest.fixture(scope="module")
-def api_server() -> Iterator[ApiServer]:
-    with ApiServer() as server:
-        yield server
-
-
-@pytest.fixture
-def enrichment_settings(
-    database_url: str,
-    temporal_server: TemporalDevServer,
-    sandbox: SandboxServer,
-    reset_sandbox: None,
-    api_server: ApiServer,
-) -> Settings:
-    """The column tests' settings, with the API server's loopback port allowed (as a local
-    deployment would list its own service's)."""
-    allowed = ",".join(str(p) for p in (9, *RECEIVER_PORTS, api_server.port))
-    return enrichment_settings_for(database_url, temporal_server, sandbox, webhook_allow_loopback=allowed)
 
 
 class Sheet:

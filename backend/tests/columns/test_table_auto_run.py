@@ -25,7 +25,7 @@ async def _drain(settings: Settings, sessions: async_sessionmaker[AsyncSession])
     """Handle every outbox event not yet seen by the auto-runner; the jobs it created."""
     runner = AutoRunner(settings)
     await OutboxConsumer(CONSUMER, None, sessions, session_handler=runner.handle).drain()
-    return runner.queued
+    return [job for started in runner.queued for job in started.jobs]
 
 
 async def _add_people(leads: Leads, n: int, offset: int) -> list[int]:

@@ -15,6 +15,7 @@ from temporalio.client import Client
 
 from morket.app import create_app
 from morket.core.config import Settings
+from morket.devstack.ports import free_port
 from morket.devstack.temporal import TemporalDevServer
 from morket.worker import build_worker
 from tests.conftest import make_settings
@@ -83,3 +84,13 @@ async def worker(
 ) -> AsyncIterator[None]:
     async with build_worker(temporal_client, enrichment_settings, sessions) as w, w:
         yield
+
+
+@pytest.fixture
+async def api_temporal_down(enrichment_settings: Settings, api: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """The same API, but its Temporal client points at a port nothing listens on."""
+    app = create_app(enrichment_settings)
+    app.state.temporal_client = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield client
+    await app.state.engine.dispose()

@@ -25,7 +25,6 @@ from temporalio.testing import ActivityEnvironment
 from morket.app import create_app
 from morket.core.config import Settings
 from morket.core.db import make_sessionmaker, unit_of_work
-from morket.devstack.ports import free_port
 from morket.devstack.temporal import TemporalDevServer
 from morket.enrichment.activities import EnrichmentActivities
 from morket.enrichment.catalog import ProviderCatalog
@@ -89,16 +88,6 @@ async def duplicate_attempts(sessions: Sessions, job_id: str) -> int:
                 )
             ).scalar_one()
         )
-
-
-@pytest.fixture
-async def api_temporal_down(enrichment_settings: Settings, api: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
-    """The same API, but its Temporal client points at a port nothing listens on."""
-    app = create_app(enrichment_settings)
-    app.state.temporal_client = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield client
-    await app.state.engine.dispose()
 
 
 @asynccontextmanager

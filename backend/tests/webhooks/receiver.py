@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 from dataclasses import dataclass, field
-from types import TracebackType
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from morket.devstack.ports import free_port
+from tests.local_server import LocalServer
 
 # Receivers listen on these ports, in turn: the test settings allow exactly these loopback ports
 # (WEBHOOK_ALLOW_LOOPBACK), as a deployment would list its local receiver's.
@@ -30,15 +27,13 @@ class Received:
 
 
 @dataclass
-class Receiver:
+class Receiver(LocalServer):
     failures: int = 0
     # When set, every call is answered with a 302 to this URL (which must not be followed).
     redirect_to: str | None = None
     calls: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.port = next(_next_port)
-
         async def hook(request: Request) -> JSONResponse:
             status = 500 if len(self.calls) < self.failures else 200
             if self.redirect_to is not None:
@@ -47,25 +42,8 @@ class Receiver:
             headers = {"location": self.redirect_to} if self.redirect_to is not None else None
             return JSONResponse({"ok": status == 200}, status_code=status, headers=headers)
 
-        app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self.serve(Starlette(routes=[Route("/hook", hook, methods=["POST"])]), next(_next_port))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def __enter__(self) -> Receiver:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline, "the receiver did not start"
-            time.sleep(0.01)
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        return f"{self.base_url}/hook"

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from morket.columns import template
 from morket.columns.kinds import (
     KindContext,
     WritePolicy,
@@ -43,7 +44,6 @@ PROVIDER = "openai"
 MAX_PROMPT = 10_000  # the template as written
 MAX_RENDERED = 20_000  # the prompt sent, cells included (the provider's input limit)
 MAX_REFS = 50
-_REF = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _MODEL = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$"
 _FIELD_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 
@@ -121,42 +121,32 @@ class AiConfig(BaseModel):
 Part = str | dict[str, str]  # text, or {"column_id": "..."}
 
 
-def _position(text: str, offset: int) -> dict[str, int]:
-    line = text.count("\n", 0, offset) + 1
-    return {"line": line, "column": offset - (text.rfind("\n", 0, offset) + 1) + 1, "offset": offset}
-
-
 def parse_template(prompt: str, columns: Sequence[TableColumn]) -> tuple[list[Part], list[dict[str, Any]]]:
     """The prompt as parts (text and column ids), and the problems with their positions."""
-    by_name = {c.name.casefold(): c for c in columns}
+    found = template.Columns(columns)
     parts: list[Part] = []
     problems: list[dict[str, Any]] = []
-    cursor = 0
-    for match in _REF.finditer(prompt):
-        if match.start() > cursor:
-            parts.append(prompt[cursor : match.start()])
-        name = match[1].strip()
-        column = by_name.get(name.casefold())
+    for piece in template.split(prompt):
+        if isinstance(piece, str):
+            parts.append(piece)
+            continue
+        column = found.get(piece.name)
         if column is None:
-            message = f"no column named '{name[:100]}'" if name else "an empty {{}} reference"
+            message = f"no column named '{piece.name[:100]}'" if piece.name else "an empty {{}} reference"
             problems.append(
                 {
                     "field": "config.prompt",
                     "message": message,
                     "code": "unknown_column",
-                    **_position(prompt, match.start()),
+                    **template.position(prompt, piece.start),
                 }
             )
         else:
             parts.append({"column_id": str(column.id)})
-        cursor = match.end()
-    if "{{" in prompt[cursor:]:
-        offset = prompt.index("{{", cursor)
+    if (offset := template.unclosed(prompt)) is not None:
         problems.append(
-            {"field": "config.prompt", "message": "'{{' is never closed with '}}'", **_position(prompt, offset)}
+            {"field": "config.prompt", "message": "'{{' is never closed with '}}'", **template.position(prompt, offset)}
         )
-    if cursor < len(prompt):
-        parts.append(prompt[cursor:])
     if len({p["column_id"] for p in parts if isinstance(p, dict)}) > MAX_REFS:
         problems.append({"field": "config.prompt", "message": f"a prompt reads at most {MAX_REFS} columns"})
     return parts, problems
@@ -170,7 +160,7 @@ def prompt_of(parts: Sequence[Part], names: Mapping[uuid.UUID, str]) -> str:
             out.append(part)
         else:
             column_id = uuid.UUID(part["column_id"])
-            out.append("{{" + names.get(column_id, f"deleted column {column_id}") + "}}")
+            out.append(template.reference(names.get(column_id, f"deleted column {column_id}")))
     return "".join(out)
 
 

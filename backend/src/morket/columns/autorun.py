@@ -1,10 +1,12 @@
-"""Auto-run: enrichment columns with `auto_run` run on new rows and on rows whose input cells
-changed, by following the tables' outbox events (docs/outbox.md) in the worker.
+"""Auto-run: enrichment, AI and HTTP columns with `auto_run` run on new rows and on rows whose
+input cells (an HTTP column's: the columns its template references) changed, by following the
+tables' outbox events (docs/outbox.md) in the worker. Runs start like `POST .../runs` does
+(columns/runs.py); an HTTP column with no qualifying row records no run.
 
 The jobs are created in the consumer's transaction, together with its new position: a batch of
 events queues its runs exactly once, even when the worker dies in between (a replay finds the
 position unmoved and nothing created). Workflows are started after the commit; a start that
-fails is the reconciler's (it starts queued jobs that have no workflow).
+fails is the reconcilers' (they start queued jobs and HTTP runs that have no workflow).
 
 No loops: a column may not read what it writes (validation, `run_loop`), state changes are not
 edits, and a run's own cell writes only trigger columns that read them; a cycle between
@@ -25,12 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from morket.columns.kinds import reads_writes
+from morket.columns.runs import ColumnRuns, Started
 from morket.columns.schemas import MAX_RUN_ROW_IDS, RunRequest
-from morket.columns.service import ColumnRunService
 from morket.core.config import Settings
 from morket.core.errors import AppError, NotFound
-from morket.enrichment.service import EnrichmentService
-from morket.models import EnrichmentJob, OutboxEventType
+from morket.models import OutboxEventType
 from morket.outbox.consumer import OutboxConsumer
 from morket.outbox.repository import StoredEvent
 from morket.tables.service import TableService
@@ -80,7 +81,7 @@ def changes_of(events: Sequence[StoredEvent]) -> dict[uuid.UUID, _TableChanges]:
 class AutoRunner:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.queued: list[EnrichmentJob] = []
+        self.queued: list[Started] = []
 
     async def handle(self, session: AsyncSession, events: Sequence[StoredEvent]) -> None:
         for table_id, item in changes_of(events).items():
@@ -93,7 +94,7 @@ class AutoRunner:
                 continue
             columns = await tables.columns(item.workspace_id, table_id)
             for column in columns:
-                # issue 10: enrichment and AI columns (kinds.reads_writes knows what each reads)
+                # issue 10: enrichment, AI and HTTP columns (kinds.reads_writes knows what each reads)
                 reads = reads_writes(column)
                 if reads is None:
                     continue
@@ -112,20 +113,19 @@ class AutoRunner:
         body = RunRequest(column_ids=[column_id], row_ids=rows)
         try:
             async with session.begin_nested():  # a refused run (402, a broken config) leaves the rest
-                runs = await ColumnRunService(session, self.settings).start(workspace_id, None, table_id, body)
+                started = await ColumnRuns(session, self.settings).start(
+                    workspace_id, None, table_id, body, record_empty=False
+                )
         except AppError as exc:
             log.warning("auto-run of column %s on %d row(s) refused: %s", column_id, len(rows), exc.message)
             return
-        self.queued.extend(job for _, job in runs if job is not None)
+        if started.jobs or started.http_runs:
+            self.queued.append(started)
 
     async def start_queued(self, session: AsyncSession, client: Client) -> None:
-        jobs, self.queued = self.queued, []
-        service = EnrichmentService(session, self.settings)
-        for job in jobs:
-            try:
-                await service.start_workflow(client, job)
-            except Exception:  # the reconciler starts queued jobs without a workflow
-                log.exception("could not start auto-run job %s", job.id)
+        batches, self.queued = self.queued, []
+        for started in batches:  # a start that fails is logged: the reconcilers start it
+            await started.start_workflows(client, session, self.settings)
 
 
 async def run_auto_runs(

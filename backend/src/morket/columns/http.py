@@ -42,6 +42,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.columns import template
 from morket.columns.policy import WritePolicy
 from morket.core.netsafety import (
     DestinationRefused,
@@ -63,7 +64,6 @@ MAX_URL = 2000
 MAX_HEADERS = 30
 MAX_BODY_JSON = 20_000
 MAX_RESPONSE_BYTES = 1_048_576
-TEMPLATE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
 _SENSITIVE = ("authorization", "cookie", "key", "token", "secret", "password", "auth")
 _FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
@@ -187,10 +187,6 @@ def extract(document: Any, steps: Sequence[Any]) -> Any:
 # -- templates -----------------------------------------------------------------------------------
 
 
-def _names(text: str) -> list[str]:
-    return [m.group(1) for m in TEMPLATE.finditer(text)]
-
-
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -206,27 +202,30 @@ def _is_secret(name: str) -> bool:
 
 
 def secret_refs(config: HttpConfig) -> set[str]:
-    return {n.removeprefix("secret:").strip() for v in config.headers.values() for n in _names(v) if _is_secret(n)}
+    return {
+        n.removeprefix("secret:").strip() for v in config.headers.values() for n in template.names(v) if _is_secret(n)
+    }
 
 
 def column_refs(config: HttpConfig) -> set[str]:
     texts = [config.url, *config.headers.values(), *_strings(config.body)]
-    return {n for t in texts for n in _names(t) if not _is_secret(n)}
+    return {n for t in texts for n in template.names(t) if not _is_secret(n)}
 
 
 def url_refs(config: HttpConfig) -> set[str]:
-    return {n for n in _names(config.url) if not _is_secret(n)}
+    return {n for n in template.names(config.url) if not _is_secret(n)}
 
 
-def _sample_url(url: str) -> str:
-    return TEMPLATE.sub("x", url)
+def sample_url(url: str, value: str = "x") -> str:
+    """The URL with every reference replaced by `value` (to check what can be checked before a row)."""
+    return template.substitute(url, lambda _name: value)
 
 
 class HttpKind:
     kind = ColumnKind.HTTP
 
     def validate(self, config: Mapping[str, Any], ctx: KindContext) -> dict[str, Any]:
-        from morket.columns.kinds import _filter_problems, _invalid
+        from morket.columns.kinds import _filter_problems, _invalid, auto_run_loop
 
         try:
             parsed = HttpConfig.model_validate({k: v for k, v in config.items() if k != "refs"})
@@ -238,21 +237,28 @@ class HttpKind:
                 ]
             ) from None
         problems: list[dict[str, Any]] = []
-        by_name = {c.name: c for c in ctx.columns}
+        columns = template.Columns(ctx.columns)
         refs: dict[str, str] = {}
         for name in sorted(column_refs(parsed)):
-            column = by_name.get(name)
+            column = columns.get(name)
             if column is None:
-                problems.append({"field": "config", "message": f"{{{{{name}}}}}: no such column in this table"})
+                unknown = f"{template.reference(name)}: no such column in this table"
+                problems.append({"field": "config", "message": unknown})
             elif column.id == ctx.column_id:
-                problems.append({"field": "config", "message": f"{{{{{name}}}}} is this column: it cannot read itself"})
+                problems.append(
+                    {
+                        "field": "config",
+                        "message": f"{template.reference(name)} is this column: it cannot read itself",
+                        "code": "run_loop",
+                    }
+                )
             else:
                 refs[name] = str(column.id)
         for part, texts in (("config.url", [parsed.url]), ("config.body", _strings(parsed.body))):
-            if any(_is_secret(n) for t in texts for n in _names(t)):
+            if any(_is_secret(n) for t in texts for n in template.names(t)):
                 problems.append({"field": part, "message": "secrets go in headers only (URLs and bodies get logged)"})
         try:
-            destination = parse_destination(_sample_url(parsed.url))
+            destination = parse_destination(sample_url(parsed.url))
         except DestinationRefused as exc:
             problems.append({"field": "config.url", "message": str(exc)})
         else:
@@ -264,7 +270,7 @@ class HttpKind:
                 continue
             if any(ch in value for ch in "\r\n\x00"):
                 problems.append({"field": where, "message": "a header value is one line of text"})
-            names = _names(value)
+            names = template.names(value)
             if any(s in header.lower() for s in _SENSITIVE) and not any(_is_secret(n) for n in names):
                 problems.append(
                     {
@@ -285,65 +291,28 @@ class HttpKind:
             problems.append({"field": "config.extract", "message": exc.message, "offset": exc.offset})
         if parsed.only_if is not None:
             problems.extend(_filter_problems(parsed.only_if, ctx))
+        places = [("config.url", parsed.url), *((f"config.headers.{h}", v) for h, v in parsed.headers.items())]
+        for where, text in [*places, *(("config.body", t) for t in _strings(parsed.body))]:
+            if (offset := template.unclosed(text)) is not None:
+                problems.append({"field": where, "message": "'{{' is never closed with '}}'", "offset": offset})
+        reads = {uuid.UUID(c) for c in refs.values()}
+        if (
+            parsed.auto_run
+            and not problems
+            and auto_run_loop(reads, {c for c in [ctx.column_id] if c is not None}, ctx)
+        ):
+            problems.append(
+                {
+                    "field": "config.auto_run",
+                    "message": "auto-run columns would trigger each other in a loop",
+                    "code": "autorun_cycle",
+                }
+            )
         if problems:
             raise _invalid(problems)
         stored = parsed.model_dump(mode="json", exclude_none=True)
         stored["refs"] = refs
         return stored
-
-
-def rename_references(columns: Sequence[TableColumn], renamed: TableColumn) -> list[TableColumn]:
-    """HTTP columns whose template reads `renamed`, with its `{{Column}}` references written
-    with the new name (`renamed.name`), as formulas and AI prompts are; returns the columns
-    changed. Conflict (409) when a template cannot hold the new name: the rename is refused."""
-    new = renamed.name
-    changed = []
-    for column in columns:
-        if column.kind is not ColumnKind.HTTP or column.id == renamed.id:
-            continue
-        config = column.config or {}
-        refs: dict[str, str] = dict(config.get("refs") or {})
-        old = {name for name, column_id in refs.items() if column_id == str(renamed.id)}
-        if not old:
-            continue
-
-        def one(match: re.Match[str], old: set[str] = old) -> str:
-            return "{{" + new + "}}" if match.group(1) in old else match.group(0)
-
-        def walk(value: Any) -> Any:
-            if isinstance(value, str):
-                return TEMPLATE.sub(one, value)
-            if isinstance(value, list):
-                return [walk(v) for v in value]
-            if isinstance(value, dict):
-                return {TEMPLATE.sub(one, str(k)): walk(v) for k, v in value.items()}
-            return value
-
-        updated = {**config, "url": walk(config.get("url", "")), "headers": walk(config.get("headers") or {})}
-        if "body" in config:
-            updated["body"] = walk(config["body"])
-        problem = None
-        if any(ch in new for ch in "{}") or _is_secret(new) or new != new.strip():
-            problem = "a column name in an HTTP template cannot contain { or }, nor start with 'secret:'"
-        elif any(ch in v for v in updated["headers"].values() for ch in "\r\n\x00"):
-            problem = "a header value is one line of text"
-        else:
-            try:
-                HttpConfig.model_validate({k: v for k, v in updated.items() if k != "refs"})
-            except ValidationError as exc:
-                problem = "; ".join(e["msg"] for e in exc.errors(include_url=False))
-        if problem is not None:
-            from morket.core.errors import Conflict
-
-            raise Conflict(
-                f"The HTTP column {column.name!r} reads this column: {problem}.",
-                code="column_name_in_template",
-                details=[{"field": "name", "message": problem, "column_id": str(column.id)}],
-            )
-        updated["refs"] = {(new if name in old else name): column_id for name, column_id in refs.items()}
-        column.config = updated
-        changed.append(column)
-    return changed
 
 
 def _literal_address_problems(host: str) -> list[dict[str, Any]]:
@@ -368,6 +337,64 @@ async def secret_names(session: AsyncSession, workspace_id: uuid.UUID) -> frozen
     from morket.credentials.service import credential_names
 
     return await credential_names(session, workspace_id, SECRET_PROVIDER)
+
+
+# -- renames -------------------------------------------------------------------------------------
+
+
+def rename_references(columns: Sequence[TableColumn], renamed: TableColumn) -> list[TableColumn]:
+    """HTTP columns whose template reads `renamed`, rewritten with its new name (URL, headers,
+    body and `refs`), as formulas and AI prompts are, so the stored template stays valid; returns
+    the columns changed. Conflict (409) when a template cannot hold the new name: the rename is
+    refused."""
+    new = renamed.name
+    changed = []
+    for column in columns:
+        if column.kind is not ColumnKind.HTTP or column.id == renamed.id:
+            continue
+        config = dict(column.config or {})
+        refs = {name: uuid.UUID(str(c)) for name, c in (config.get("refs") or {}).items()}
+        if renamed.id not in refs.values():
+            continue
+
+        def to(name: str, refs: Mapping[str, uuid.UUID] = refs) -> str | None:
+            return new if refs.get(name) == renamed.id else None
+
+        def body(value: Any, to: Any = to) -> Any:
+            if isinstance(value, str):
+                return template.rename(value, to)
+            if isinstance(value, list):
+                return [body(v) for v in value]
+            if isinstance(value, dict):
+                return {template.rename(str(k), to): body(v) for k, v in value.items()}
+            return value
+
+        config["url"] = template.rename(str(config.get("url", "")), to)
+        config["headers"] = {k: template.rename(str(v), to) for k, v in (config.get("headers") or {}).items()}
+        if "body" in config:
+            config["body"] = body(config["body"])
+        problem = None
+        if any(ch in new for ch in "{}") or _is_secret(new) or new != new.strip():
+            problem = "a column name in an HTTP template cannot contain { or }, nor start with 'secret:'"
+        elif any(ch in v for v in config["headers"].values() for ch in "\r\n\x00"):
+            problem = "a header value is one line of text"
+        else:
+            try:
+                HttpConfig.model_validate({k: v for k, v in config.items() if k != "refs"})
+            except ValidationError as exc:
+                problem = "; ".join(e["msg"] for e in exc.errors(include_url=False))
+        if problem is not None:
+            from morket.core.errors import Conflict
+
+            raise Conflict(
+                f"The HTTP column {column.name!r} reads this column: {problem}.",
+                code="column_name_in_template",
+                details=[{"field": "name", "message": problem, "column_id": str(column.id)}],
+            )
+        config["refs"] = {(new if c == renamed.id else name): str(c) for name, c in refs.items()}
+        column.config = config
+        changed.append(column)
+    return changed
 
 
 # -- one request -----------------------------------------------------------------------------------
@@ -416,8 +443,7 @@ def render(
         return None if column is None else cells.get(column)
 
     def fill(text: str, encode: bool) -> str:
-        def one(match: re.Match[str]) -> str:
-            name = match.group(1)
+        def one(name: str) -> str:
             if _is_secret(name):
                 secret = secrets.get(name.removeprefix("secret:").strip())
                 if secret is None:
@@ -426,13 +452,13 @@ def render(
             value = _text_of(cell(name))
             return quote(value, safe="") if encode else value
 
-        return TEMPLATE.sub(one, text)
+        return template.substitute(text, one)
 
     def body(value: Any) -> Any:
         if isinstance(value, str):
-            whole = TEMPLATE.fullmatch(value)
-            if whole is not None and not _is_secret(whole.group(1)):
-                return cell(whole.group(1))
+            whole = template.whole(value)
+            if whole is not None and not _is_secret(whole):
+                return cell(whole)
             return fill(value, False)
         if isinstance(value, list):
             return [body(v) for v in value]

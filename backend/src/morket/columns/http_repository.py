@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from morket.models import HttpColumnRun, TableColumn
+from morket.models import HttpColumnRun, HttpRunStatus, TableColumn
 from morket.tables.storage import sa_table
 from morket.tables.types import render_value
 
@@ -47,6 +48,18 @@ class HttpRunRepository:
                 error_count=HttpColumnRun.error_count + errors,
             )
         )
+
+    async def open_older_than(self, cutoff: datetime) -> list[HttpColumnRun]:
+        """Runs still queued or running that were created before `cutoff` (the reconciler's)."""
+        stmt = (
+            sa.select(HttpColumnRun)
+            .where(
+                HttpColumnRun.status.in_([HttpRunStatus.QUEUED, HttpRunStatus.RUNNING]),
+                HttpColumnRun.created_at < cutoff,
+            )
+            .order_by(HttpColumnRun.created_at)
+        )
+        return list((await self.session.execute(stmt)).scalars())
 
     async def cancel_requested(self, run_id: uuid.UUID) -> bool:
         stmt = sa.select(HttpColumnRun.cancel_requested_at).where(HttpColumnRun.id == run_id)

@@ -29,13 +29,13 @@ from temporalio.client import Client
 
 from morket.columns import context as kind_context
 from morket.columns.http import (
-    TEMPLATE,
     HttpConfig,
     HttpKind,
     Outcome,
     RenderError,
     parse_path,
     render,
+    sample_url,
     secret_refs,
     send,
     url_refs,
@@ -145,6 +145,27 @@ class ChunkWork:
     limit: int = MIN_CHUNK_ROWS
 
 
+def _empty_run(table: DataTable, column: TableColumn, config: HttpConfig, user_id: uuid.UUID | None) -> HttpColumnRun:
+    """A run with no row, not stored (an auto-run whose rows did not qualify)."""
+    now = datetime.now(UTC)
+    return HttpColumnRun(
+        id=uuid.uuid4(),
+        workspace_id=table.workspace_id,
+        table_id=table.id,
+        column_id=column.id,
+        status=HttpRunStatus.COMPLETED,
+        row_count=0,
+        done_count=0,
+        no_data_count=0,
+        error_count=0,
+        rate_limit_per_second=config.rate_limit_per_second,
+        created_by=user_id,
+        started_at=None,
+        finished_at=now,
+        created_at=now,
+    )
+
+
 class HttpRunService:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.session = session
@@ -186,9 +207,12 @@ class HttpRunService:
         table_id: uuid.UUID,
         column_id: uuid.UUID,
         body: HttpRunRequest,
+        *,
+        record_empty: bool = True,
     ) -> tuple[HttpRunOut, HttpColumnRun | None]:
         """Select the rows, queue their cells, record the run. The caller commits, then starts
-        the workflow (`start_workflow`). No row qualifying: no run (`None`)."""
+        the workflow (`start_workflow`). No row qualifying: no run to start (`None`); it is
+        recorded as completed with 0 rows unless `record_empty` is off (auto-run)."""
         table, columns, column = await self._column(workspace_id, table_id, column_id)
         if column.kind is not ColumnKind.HTTP:
             raise Unprocessable(
@@ -198,19 +222,11 @@ class HttpRunService:
             )
         config = await self._checked_config(workspace_id, table_id, columns, column)
         await self._check_static_host(config)
-        refs = {name: uuid.UUID(c) for name, c in column.config.get("refs", {}).items()}
-        empty = None
-        if body.only_empty or config.write_policy is WritePolicy.FILL_EMPTY:
-            empty = FilterCondition(column_id=column.id, operator=FilterOperator.IS_EMPTY)
-        selection = _all(body.filter, config.only_if, empty)
-        needed = [
-            FilterCondition(column_id=refs[name], operator=FilterOperator.IS_NOT_EMPTY)
-            for name in sorted(url_refs(config))
-            if name in refs
-        ]
-        runnable = _all(selection, *needed)
+        selection, runnable = self._selection(column, config, body)
         repo = ColumnsRepository(self.session)
         rows = [r for r, _ in await repo.run_rows(table_id, columns, runnable, body.row_ids, [])]
+        if not rows and not record_empty:
+            return HttpRunOut.model_validate(_empty_run(table, column, config, user_id)), None
         if body.row_ids is None:
             selected = await repo.count_rows(table_id, columns, selection)
         else:
@@ -241,10 +257,41 @@ class HttpRunService:
         out = HttpRunOut.model_validate(run).model_copy(update={"rows_missing_inputs": selected - len(rows)})
         return out, (run if rows else None)
 
+    @staticmethod
+    def _selection(column: TableColumn, config: HttpConfig, body: HttpRunRequest) -> tuple[FilterGroup, FilterGroup]:
+        """(rows selected, rows runnable): runnable rows also have every cell the URL reads."""
+        refs = {name: uuid.UUID(c) for name, c in column.config.get("refs", {}).items()}
+        empty = None
+        if body.only_empty or config.write_policy is WritePolicy.FILL_EMPTY:
+            empty = FilterCondition(column_id=column.id, operator=FilterOperator.IS_EMPTY)
+        selection = _all(body.filter, config.only_if, empty)
+        needed = [
+            FilterCondition(column_id=refs[name], operator=FilterOperator.IS_NOT_EMPTY)
+            for name in sorted(url_refs(config))
+            if name in refs
+        ]
+        return selection, _all(selection, *needed)
+
+    async def count(
+        self, workspace_id: uuid.UUID, table_id: uuid.UUID, column_id: uuid.UUID, body: HttpRunRequest
+    ) -> tuple[int, int]:
+        """(rows a run would request, selected rows the URL cannot be built for): the preview."""
+        _, columns, column = await self._column(workspace_id, table_id, column_id)
+        config = await self._checked_config(workspace_id, table_id, columns, column)
+        selection, runnable = self._selection(column, config, body)
+        repo = ColumnsRepository(self.session)
+        if body.row_ids is None:
+            rows = await repo.count_rows(table_id, columns, runnable)
+            selected = await repo.count_rows(table_id, columns, selection)
+        else:
+            rows = len(await repo.run_rows(table_id, columns, runnable, body.row_ids, []))
+            selected = len(await repo.run_rows(table_id, columns, selection, body.row_ids, []))
+        return rows, selected - rows
+
     async def _check_static_host(self, config: HttpConfig) -> None:
         """A URL whose host is fixed is checked now (a refused destination is a 422 before anything
         starts); a host built from cells is checked before each request."""
-        sample = TEMPLATE.sub(_SENTINEL, config.url)
+        sample = sample_url(config.url, _SENTINEL)
         try:
             if _SENTINEL in parse_destination(sample).host:
                 return

@@ -232,6 +232,8 @@ def reads_writes(column: TableColumn) -> tuple[set[uuid.UUID], set[uuid.UUID]] |
             column.id,
             *(uuid.UUID(str(c)) for c in fields.values()),
         }
+    if column.kind is ColumnKind.HTTP:  # issue 10 item 8: the template's references (columns/http.py)
+        return {uuid.UUID(str(c)) for c in (config.get("refs") or {}).values()}, {column.id}
     return None
 
 

@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from morket.columns.http_run import HttpRunOut
 from morket.enrichment.schemas import EnrichmentJobOut
+from morket.models import ColumnKind
 from morket.tables.query import FilterGroup
 
 MAX_RUN_ROW_IDS = 50_000
@@ -15,7 +17,11 @@ MAX_BUDGET = 1_000_000_000
 
 
 class RunRequest(BaseModel):
-    """Which columns to run on which rows. No `row_ids` and no `filter`: every row."""
+    """Which columns to run on which rows. No `row_ids` and no `filter`: every row.
+
+    Any computed column runs here: enrichment and AI columns as enrichment jobs, HTTP columns as
+    HTTP runs (the rows chosen the same way), formula and lookup columns are recomputed on every
+    row (their values are derived: a selection does not apply); `budget` is for paid columns."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -42,6 +48,7 @@ class ProviderCalls(BaseModel):
 
 class ColumnPreview(BaseModel):
     column_id: uuid.UUID
+    kind: ColumnKind = Field(default=ColumnKind.ENRICHMENT, description="free kinds (HTTP, formula, lookup): no calls")
     rows: int = Field(description="rows the run would enrich")
     rows_missing_inputs: int = Field(description="selected rows lacking the inputs every provider needs")
     calls: list[ProviderCalls]
@@ -60,9 +67,18 @@ class RunPreview(BaseModel):
 
 class ColumnRun(BaseModel):
     column_id: uuid.UUID
-    rows: int
+    kind: ColumnKind = Field(default=ColumnKind.ENRICHMENT, description="the column's kind: what ran it")
+    rows: int = Field(description="rows the run covers (formula and lookup: every row, recomputed)")
     rows_missing_inputs: int
-    job: EnrichmentJobOut | None = Field(description="the enrichment job running it; null when no row qualifies")
+    job: EnrichmentJobOut | None = Field(
+        description="enrichment and AI columns: the enrichment job running it; null when no row qualifies"
+    )
+    http_run: HttpRunOut | None = Field(
+        default=None, description="HTTP columns: the run (`/http-runs/{id}`); completed with 0 rows when none qualifies"
+    )
+    rows_changed: int | None = Field(
+        default=None, description="formula and lookup columns: cells whose value changed (recomputed now)"
+    )
 
 
 class RunOut(BaseModel):

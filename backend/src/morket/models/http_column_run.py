@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from morket.core.db import Base
@@ -31,7 +31,15 @@ class HttpColumnRun(Base):
     """
 
     __tablename__ = "http_column_runs"
-    __table_args__ = (Index("ix_http_column_runs_workspace_id_created_at", "workspace_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_http_column_runs_workspace_id_created_at", "workspace_id", "created_at"),
+        # The reconciler's sweep of open runs (columns/http_reconciler.py).
+        Index(
+            "ix_http_column_runs_open_created_at",
+            "created_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False)

@@ -1503,8 +1503,9 @@ export interface paths {
         put?: never;
         /**
          * Start Run
-         * @description Run enrichment columns on all rows, the given rows, the rows matching a filter or the empty
-         *     cells: one enrichment job per column; 402 before anything starts when credits do not cover it.
+         * @description Run computed columns on all rows, the given rows, the rows matching a filter or the empty
+         *     cells: an enrichment job per enrichment or AI column (402 before anything starts when credits
+         *     do not cover it), an HTTP run per HTTP column; formula and lookup columns recompute now.
          */
         post: operations["start_run_api_v1_workspaces__workspace_id__tables__table_id__runs_post"];
         delete?: never;
@@ -1524,7 +1525,8 @@ export interface paths {
         put?: never;
         /**
          * Preview Run
-         * @description Rows affected, calls per provider, worst-case and expected credits, expected cache hits, balance.
+         * @description Rows affected, calls per provider, worst-case and expected credits, expected cache hits, balance
+         *     (HTTP, formula and lookup columns: their rows, no calls, no credits).
          */
         post: operations["preview_run_api_v1_workspaces__workspace_id__tables__table_id__runs_preview_post"];
         delete?: never;
@@ -1974,6 +1976,11 @@ export interface components {
             /** Expected Cache Hits */
             expected_cache_hits: number;
             /**
+             * @description free kinds (HTTP, formula, lookup): no calls
+             * @default enrichment
+             */
+            kind: components["schemas"]["ColumnKind"];
+            /**
              * Rows
              * @description rows the run would enrich
              */
@@ -1996,10 +2003,25 @@ export interface components {
              * Format: uuid
              */
             column_id: string;
-            /** @description the enrichment job running it; null when no row qualifies */
+            /** @description HTTP columns: the run (`/http-runs/{id}`); completed with 0 rows when none qualifies */
+            http_run?: components["schemas"]["HttpRunOut"] | null;
+            /** @description enrichment and AI columns: the enrichment job running it; null when no row qualifies */
             job: components["schemas"]["EnrichmentJobOut"] | null;
-            /** Rows */
+            /**
+             * @description the column's kind: what ran it
+             * @default enrichment
+             */
+            kind: components["schemas"]["ColumnKind"];
+            /**
+             * Rows
+             * @description rows the run covers (formula and lookup: every row, recomputed)
+             */
             rows: number;
+            /**
+             * Rows Changed
+             * @description formula and lookup columns: cells whose value changed (recomputed now)
+             */
+            rows_changed?: number | null;
             /** Rows Missing Inputs */
             rows_missing_inputs: number;
         };
@@ -4428,6 +4450,10 @@ export interface components {
         /**
          * RunRequest
          * @description Which columns to run on which rows. No `row_ids` and no `filter`: every row.
+         *
+         *     Any computed column runs here: enrichment and AI columns as enrichment jobs, HTTP columns as
+         *     HTTP runs (the rows chosen the same way), formula and lookup columns are recomputed on every
+         *     row (their values are derived: a selection does not apply); `budget` is for paid columns.
          */
         RunRequest: {
             /**
