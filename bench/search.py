@@ -38,7 +38,7 @@ from morket.search.backends.postgres import PostgresSearchBackend
 from morket.search.indexer import search_consumer
 from morket.tables.schemas import ColumnCreate, RowPatch, TableCreate
 from morket.tables.service import RowService, TableService
-from tables import api_server, owner, pct
+from tables import api_server, pct
 
 FIRST = [
     "james",
@@ -325,7 +325,10 @@ async def build(sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.U
         out = await TableService(session).create_table(
             workspace_id,
             None,
-            TableCreate(name="Prospects", columns=[ColumnCreate(name=n, type=t) for n, t in COLUMNS]),
+            TableCreate(
+                name="Prospects",
+                columns=[ColumnCreate(name=n, type=t) for n, t in COLUMNS],
+            ),
         )
         columns = await TableService(session).columns(workspace_id, out.id)
     phys = {c.name: f'"{c.physical_name}"' for c in columns}
@@ -348,22 +351,20 @@ async def build(sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.U
                 {"a": start + 1, "b": start + count},
             )
             await session.execute(
-                text("UPDATE data_tables SET row_count = row_count + :n WHERE id = :id"), {"n": count, "id": out.id}
+                text("UPDATE data_tables SET row_count = row_count + :n WHERE id = :id"),
+                {"n": count, "id": out.id},
             )
     async with unit_of_work(sessions) as session:
         await TableService(session).build_indexes(workspace_id, out.id)
-    print(f"build: {rows:,} prospect rows generated in PostgreSQL in {time.perf_counter() - started:.1f} s", flush=True)
+    print(
+        f"build: {rows:,} prospect rows generated in PostgreSQL in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
     return out.id
 
 
-async def bulk_index(
-    sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, table_id: uuid.UUID, rows: int
-) -> None:
-    """The events an import writes (one `rows.created` per 1,000 rows), then the consumer drains them."""
-    async with unit_of_work(sessions) as session:
-        await OutboxService(session).emit_row_batches(
-            workspace_id, table_id, OutboxEventType.ROWS_CREATED, list(range(1, rows + 1)), {"source": "import"}
-        )
+async def bulk_index(sessions: async_sessionmaker[AsyncSession], rows: int) -> None:
+    """The search consumer drains the import's events (one `rows.created` per 1,000 rows)."""
     consumer = search_consumer(sessions, PostgresSearchBackend)
     started = time.perf_counter()
     handled = await consumer.drain()
@@ -392,7 +393,8 @@ async def samples(sessions: async_sessionmaker[AsyncSession], n: int) -> list[tu
     async with sessions() as session:
         rows = (
             await session.execute(
-                text("SELECT name, company, title FROM search_documents ORDER BY random() LIMIT :n"), {"n": n}
+                text("SELECT name, company, title FROM search_documents ORDER BY random() LIMIT :n"),
+                {"n": n},
             )
         ).all()
     return [(r.name, r) for r in rows]
@@ -414,11 +416,21 @@ async def timed(client: httpx.AsyncClient, url: str, params: dict[str, Any], hea
 
 
 async def bench_queries(
-    client: httpx.AsyncClient, base: str, headers: dict[str, str], picks: list[tuple[str, Any]], n: int
+    client: httpx.AsyncClient,
+    base: str,
+    headers: dict[str, str],
+    picks: list[tuple[str, Any]],
+    n: int,
 ) -> None:
     rng = random.Random(7)
     url = f"{base}/search"
-    mixes: dict[str, list[str]] = {"company": [], "company + title": [], "full name": [], "typo": [], "prefix": []}
+    mixes: dict[str, list[str]] = {
+        "company": [],
+        "company + title": [],
+        "full name": [],
+        "typo": [],
+        "prefix": [],
+    }
     mixes["phrase"] = []
     mixes["broad: one title word"] = []
     for name, row in picks[:n]:
@@ -440,14 +452,24 @@ async def bench_queries(
     print(f"search (mix, facets+highlights) p50 {pct(everything, 0.5):.1f} ms  p95 {pct(everything, 0.95):.1f} ms")
     for label, params in (
         ("no query, facets only", {}),
-        ("filter company + has_email", {"company": picks[0][1].company, "has_email": "true"}),
-        ("sort by name, q=title word", {"q": "engineer", "sort": "name", "order": "asc"}),
+        (
+            "filter company + has_email",
+            {"company": picks[0][1].company, "has_email": "true"},
+        ),
+        (
+            "sort by name, q=title word",
+            {"q": "engineer", "sort": "name", "order": "asc"},
+        ),
     ):
         times = [await timed(client, url, params, headers) for _ in range(10)]
         print(f"search {label:32} p50 {pct(times, 0.5):6.1f} ms  p95 {pct(times, 0.95):6.1f} ms")
 
 
-async def stage_times(sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID, queries: list[str]) -> None:
+async def stage_times(
+    sessions: async_sessionmaker[AsyncSession],
+    workspace_id: uuid.UUID,
+    queries: list[str],
+) -> None:
     """Where a search spends its time, in-process (no HTTP): typo lookup, then the whole search."""
     from morket.search.query import parse
     from morket.search.schemas import Boosts, SearchQuery
@@ -474,7 +496,11 @@ async def stage_times(sessions: async_sessionmaker[AsyncSession], workspace_id: 
 
 
 async def bench_suggest(
-    client: httpx.AsyncClient, base: str, headers: dict[str, str], picks: list[tuple[str, Any]], n: int
+    client: httpx.AsyncClient,
+    base: str,
+    headers: dict[str, str],
+    picks: list[tuple[str, Any]],
+    n: int,
 ) -> None:
     rng = random.Random(11)
     url = f"{base}/search/suggest"
@@ -515,7 +541,10 @@ async def bench_freshness(
     async def edit(row_id: int, token: str) -> None:
         async with unit_of_work(sessions) as session:
             await RowService(session).update_rows(
-                workspace_id, table_id, [RowPatch(id=row_id, cells={str(title.id): token})], actor_id=None
+                workspace_id,
+                table_id,
+                [RowPatch(id=row_id, cells={str(title.id): token})],
+                actor_id=None,
             )
         committed[row_id] = (token, time.perf_counter())
 
@@ -531,7 +560,10 @@ async def bench_freshness(
             task.add_done_callback(pending.discard)
         await asyncio.gather(*pending)
         achieved = int(rate * seconds) / (time.perf_counter() - started)
-        print(f"freshness: {int(rate * seconds)} edits at {achieved:.0f} edits/s", flush=True)
+        print(
+            f"freshness: {int(rate * seconds)} edits at {achieved:.0f} edits/s",
+            flush=True,
+        )
 
     async def watcher() -> None:
         # The index is transactional: a document with the new title is what a search would find.
@@ -576,22 +608,104 @@ async def bench_freshness(
     )
 
 
+BENCH_EMAIL = "bench-search@example.com"
+BENCH_PASSWORD = "bench-password-1"
+PARTS = ("index", "search", "suggest", "freshness")
+
+
+async def corpus_owner(
+    client: httpx.AsyncClient, base: str, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[uuid.UUID, dict[str, str], uuid.UUID | None]:
+    """The bench's user, workspace and prospect table: registered on first use, logged in on reuse."""
+    auth = {"email": BENCH_EMAIL, "password": BENCH_PASSWORD}
+    login = await client.post(f"{base}/api/v1/auth/login", json=auth)
+    if login.status_code != 200:
+        reg = await client.post(f"{base}/api/v1/auth/register", json=auth)
+        reg.raise_for_status()
+        headers = {"Authorization": f"Bearer {reg.json()['data']['tokens']['access_token']}"}
+        ws = await client.post(f"{base}/api/v1/workspaces", json={"name": "Bench"}, headers=headers)
+        ws.raise_for_status()
+        return uuid.UUID(ws.json()["data"]["id"]), headers, None
+    headers = {"Authorization": f"Bearer {login.json()['data']['tokens']['access_token']}"}
+    async with sessions() as session:
+        found = (
+            await session.execute(
+                text(
+                    "SELECT t.workspace_id, t.id FROM data_tables t JOIN workspaces w ON w.id = t.workspace_id "
+                    "WHERE w.name = 'Bench' AND t.name = 'Prospects' AND t.deleted_at IS NULL "
+                    "ORDER BY t.created_at DESC LIMIT 1"
+                )
+            )
+        ).first()
+    if found is None:
+        raise SystemExit("the kept database has the bench user but no prospect table: drop it and start again")
+    return found.workspace_id, headers, found.id
+
+
+async def reset_index(sessions: async_sessionmaker[AsyncSession], workspace_id: uuid.UUID) -> None:
+    """Empty the index and move the search consumer back to the start: bulk indexing measured again.
+
+    The kept database holds the bench's workspace only, so the search tables are truncated.
+    """
+    async with unit_of_work(sessions) as session:
+        await session.execute(text("TRUNCATE search_documents, search_terms, search_term_keys, search_tombstones, search_generations"))
+        await session.execute(
+            text("UPDATE outbox_consumers SET position_xid = '0', position_id = 0 WHERE name = 'search'")
+        )
+        await session.execute(
+            text("DELETE FROM outbox_events WHERE workspace_id = :ws AND event_type <> 'rows.created'"),
+            {"ws": workspace_id},
+        )
+
+
 async def main(args: argparse.Namespace, url: str) -> None:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     os.environ["SEARCH_CONSUMER"] = "false"
     os.environ["ANALYTICS_CONSUMER"] = "false"
+    parts = set(args.parts.split(","))
     try:
         async with api_server(url) as (client, base):
-            workspace_id, headers = await owner(client, base)
-            table_id = await build(sessions, workspace_id, args.rows)
-            await bulk_index(sessions, workspace_id, table_id, args.rows)
+            workspace_id, headers, table_id = await corpus_owner(client, base, sessions)
+            if table_id is None:
+                table_id = await build(sessions, workspace_id, args.rows)
+                async with unit_of_work(sessions) as session:
+                    await OutboxService(session).emit_row_batches(
+                        workspace_id,
+                        table_id,
+                        OutboxEventType.ROWS_CREATED,
+                        list(range(1, args.rows + 1)),
+                        {"source": "import"},
+                    )
+            else:
+                async with sessions() as session:
+                    args.rows = (
+                        await session.execute(
+                            text("SELECT row_count FROM data_tables WHERE id = :id"),
+                            {"id": table_id},
+                        )
+                    ).scalar_one()
+                print(f"reusing the kept corpus: {args.rows:,} rows", flush=True)
+            if "index" in parts:
+                await reset_index(sessions, workspace_id)
+                await bulk_index(sessions, args.rows)
             picks = await samples(sessions, args.samples)
             ws_url = f"{base}/api/v1/workspaces/{workspace_id}"
-            await bench_queries(client, ws_url, headers, picks, args.samples // 2)
-            await stage_times(sessions, workspace_id, [row.company for _, row in picks[:50]])
-            await bench_suggest(client, ws_url, headers, picks, args.samples)
-            await bench_freshness(sessions, url, workspace_id, table_id, args.rows, args.rate, args.seconds)
+            if "search" in parts:
+                await bench_queries(client, ws_url, headers, picks, args.samples // 2)
+                await stage_times(sessions, workspace_id, [row.company for _, row in picks[:50]])
+            if "suggest" in parts:
+                await bench_suggest(client, ws_url, headers, picks, args.samples)
+            if "freshness" in parts:
+                await bench_freshness(
+                    sessions,
+                    url,
+                    workspace_id,
+                    table_id,
+                    args.rows,
+                    args.rate,
+                    args.seconds,
+                )
     finally:
         await engine.dispose()
 
@@ -603,13 +717,27 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument(
-        "--database-url", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        "--keep-database",
+        metavar="NAME",
+        help="build the corpus once into this database and keep it; later runs reuse it (--rows is ignored)",
+    )
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help="what to measure: index (empties the index and drains the import events again), search, suggest, "
+        "freshness (edits titles of the corpus)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )
     args = parser.parse_args()
-    scratch = database.with_database(args.database_url, f"morket_bench_search_{os.getpid()}")
-    database.ensure_database(scratch, drop_first=True)
+    name = args.keep_database or f"morket_bench_search_{os.getpid()}"
+    scratch = database.with_database(args.database_url, name)
+    database.ensure_database(scratch, drop_first=not args.keep_database)
     database.upgrade(scratch)
     try:
         asyncio.run(main(args, scratch))
     finally:
-        asyncio.run(database.drop_database(scratch))
+        if not args.keep_database:
+            asyncio.run(database.drop_database(scratch))

@@ -62,6 +62,20 @@ def parse(q: str) -> ParsedQuery:
     return ParsedQuery(tuple(terms[:MAX_TERMS]), tuple(phrases[:MAX_TERMS]))
 
 
+def deletions(word: str, edits: int) -> set[str]:
+    """The word and every string made by deleting up to `edits` of its letters (the typo lookup's keys).
+
+    The vocabulary stores each term's keys with one deletion (migration 0120); two strings within
+    one edit always share a key, two within two edits usually do (docs/search.md, "Typos").
+    """
+    keys = {word}
+    frontier = {word}
+    for _ in range(edits):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        keys |= frontier
+    return keys
+
+
 def lexeme(word: str) -> str:
     """A word quoted for tsquery text: inside single quotes, quotes and backslashes doubled."""
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"

@@ -25,8 +25,9 @@ from opensearchpy import AsyncOpenSearch, NotFoundError
 from opensearchpy.helpers import async_bulk
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.models import TableColumn
 from morket.search.backends.base import MAX_SUGGESTIONS
-from morket.search.documents import SearchDocument
+from morket.search.documents import FieldPlan, SearchDocument
 from morket.search.query import parse
 from morket.search.repository import SearchRepository
 from morket.search.schemas import (
@@ -145,6 +146,21 @@ class OpenSearchBackend:
         await self.client.indices.refresh(index=self.alias)
 
     # -- writes ------------------------------------------------------------------------------
+
+    async def index_from_table(
+        self,
+        workspace_id: uuid.UUID,
+        table_id: uuid.UUID,
+        table_name: str,
+        plan: FieldPlan,
+        columns: Sequence[TableColumn],
+        *,
+        row_ids: Sequence[int] | None = None,
+        after: int = 0,
+        limit: int = 5_000,
+        generation: int | None = None,
+    ) -> tuple[int, int | None] | None:
+        return None  # documents are built in Python and sent with `index`
 
     async def index(self, docs: Sequence[SearchDocument], *, generation: int | None = None) -> int:
         if not docs:

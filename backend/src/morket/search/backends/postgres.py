@@ -21,8 +21,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.models import TableColumn
 from morket.search.backends.base import MAX_SUGGESTIONS
-from morket.search.documents import MARK_END, MARK_START, SearchDocument
+from morket.search.documents import MARK_END, MARK_START, FieldPlan, SearchDocument
 from morket.search.query import ParsedQuery, Term, lexeme, parse, tsquery_text
 from morket.search.repository import SearchRepository
 from morket.search.schemas import (
@@ -56,8 +57,11 @@ _VALUE_FACETS = (FacetName.COMPANY, FacetName.TITLE, FacetName.LOCATION, FacetNa
 # Each statement reads the generation active when it runs (its own snapshot): a separate lookup
 # first could name a generation that a reindex's swap retires and drops before the search runs.
 _ACTIVE = "(SELECT generation FROM search_generations WHERE workspace_id = :ws AND state = 'active')"
-# Facets count at most this many matching rows (exact below it; a sample of broader result sets).
-FACET_SCAN = 20_000
+# A ranked query scores, and facets count, at most this many matching rows: exact below it, the
+# first CANDIDATES matches of a broader query (flagged in the answer: `ranked_all`, `facets_exact`).
+CANDIDATES = 2_000
+# Totals are exact up to this many matches, "at least TOTAL_CAP" beyond (`total_exact`).
+TOTAL_CAP = 10_000
 # Typeahead looks at this many word-prefix matches and ranks them; bounded work on any corpus.
 _SUGGEST_POOL = 50
 
@@ -92,6 +96,28 @@ class PostgresSearchBackend:
             await self.repo.ensure_active(workspaces)
             targets = await self.repo.live_generations(workspaces)
         return await self.repo.upsert_documents(docs, targets)
+
+    async def index_from_table(
+        self,
+        workspace_id: uuid.UUID,
+        table_id: uuid.UUID,
+        table_name: str,
+        plan: FieldPlan,
+        columns: Sequence[TableColumn],
+        *,
+        row_ids: Sequence[int] | None = None,
+        after: int = 0,
+        limit: int = 5_000,
+        generation: int | None = None,
+    ) -> tuple[int, int | None] | None:
+        if generation is not None:
+            generations = [generation]
+        else:
+            await self.repo.ensure_active([workspace_id])
+            generations = (await self.repo.live_generations([workspace_id])).get(workspace_id, [])
+        return await self.repo.upsert_from_table(
+            workspace_id, table_id, table_name, plan, columns, generations, row_ids=row_ids, after=after, limit=limit
+        )
 
     async def delete(self, workspace_id: uuid.UUID, table_id: uuid.UUID, row_ids: Sequence[int] | None) -> None:
         await self.repo.delete_documents(workspace_id, table_id, row_ids)
@@ -162,21 +188,39 @@ class PostgresSearchBackend:
             heads = ", ".join(f"NULL AS h_{f}" for f in _HIGHLIGHTED)
         params.update(limit=query.limit, offset=(query.page - 1) * query.limit)
         hit_params = {**params, "short_opts": _SHORT_OPTS, "long_opts": _LONG_OPTS} if full_q else params
+        # A ranked query scores only its first CANDIDATES matches (bounded work however broad the
+        # query); a sort by a field, or a page beyond the candidates, orders every match.
+        bounded = bool(full_q) and query.sort is SortField.RELEVANCE and query.page * query.limit <= CANDIDATES
+        fields = (
+            "d.table_id, d.row_id, d.table_name, d.name, d.email, d.company, d.domain, d.title, "
+            "d.location, d.industry, d.other, d.providers, d.row_created_at, d.row_updated_at"
+        )
+        if bounded:
+            source = (
+                f"WITH d AS MATERIALIZED (SELECT {fields}, d.tsv FROM search_documents d WHERE {where_sql} "
+                f"LIMIT {CANDIDATES}) SELECT p.*, {heads} FROM (SELECT {fields}, {score} AS score FROM d "
+            )
+        else:
+            source = (
+                f"SELECT p.*, {heads} FROM (SELECT {fields}, {score} AS score FROM search_documents d "
+                f"WHERE {where_sql} "
+            )
         rows = (
             await self.session.execute(
-                text(
-                    f"SELECT p.*, {heads} FROM ("
-                    "SELECT d.table_id, d.row_id, d.table_name, d.name, d.email, d.company, d.domain, d.title, "
-                    "d.location, d.industry, d.other, d.providers, d.row_created_at, d.row_updated_at, "
-                    f"{score} AS score FROM search_documents d WHERE {where_sql} "
-                    f"ORDER BY {order} LIMIT :limit OFFSET :offset) p ORDER BY {outer}"
-                ),
+                text(f"{source} ORDER BY {order} LIMIT :limit OFFSET :offset) p ORDER BY {outer}"),
                 hit_params,
             )
         ).all()
         hits = [self._hit(row) for row in rows]
-        total, facets, exact = await self._facets(where_sql, params, query.facets)
-        return SearchResults(hits=hits, total=total, facets=facets, facets_exact=exact)
+        total, facets, exact, total_exact = await self._facets(where_sql, params, query.facets)
+        return SearchResults(
+            hits=hits,
+            total=total,
+            facets=facets,
+            facets_exact=exact,
+            ranked_all=exact or not bounded,
+            total_exact=total_exact,
+        )
 
     @staticmethod
     def _filters(query: SearchQuery, where: list[str], params: dict[str, Any]) -> None:
@@ -207,9 +251,13 @@ class PostgresSearchBackend:
 
     async def _facets(
         self, where_sql: str, params: dict[str, Any], with_facets: bool
-    ) -> tuple[int, dict[FacetName, list[FacetValue]], bool]:
-        """The total and the facets. Facets count the first FACET_SCAN matches: exact below that
-        (the usual case of a query), a sample of a very broad one (an empty query at 1M rows)."""
+    ) -> tuple[int, dict[FacetName, list[FacetValue]], bool, bool]:
+        """The total, the facets, whether they are exact and whether the total is.
+
+        Facets count the first CANDIDATES matches: exact below that (the usual case of a query), a
+        sample of a broader one. Beyond it the total is counted up to TOTAL_CAP ("at least" above,
+        as OpenSearch's `track_total_hits`).
+        """
         branches = ["SELECT 'total' AS facet, NULL AS value, NULL AS label, count(*) AS n FROM m"]
         if with_facets:
             for facet in _VALUE_FACETS:
@@ -229,7 +277,7 @@ class PostgresSearchBackend:
         rows = await self.session.execute(
             text(
                 "WITH m AS MATERIALIZED (SELECT d.table_id, d.table_name, d.company, d.title, d.location, "
-                f"d.industry, d.providers FROM search_documents d WHERE {where_sql} LIMIT {FACET_SCAN + 1}) "
+                f"d.industry, d.providers FROM search_documents d WHERE {where_sql} LIMIT {CANDIDATES + 1}) "
                 + " UNION ALL ".join(branches)
             ),
             facet_params,
@@ -241,16 +289,21 @@ class PostgresSearchBackend:
                 total = int(row.n)
             else:
                 facets[FacetName(row.facet)].append(FacetValue(value=row.value, label=row.label, count=int(row.n)))
-        exact = total <= FACET_SCAN
-        if not exact:
-            total = int(
-                (
-                    await self.session.execute(
-                        text(f"SELECT count(*) FROM search_documents d WHERE {where_sql}"), facet_params
-                    )
-                ).scalar_one()
-            )
-        return total, facets, exact
+        exact = total <= CANDIDATES
+        if exact:
+            return total, facets, True, True
+        total = int(
+            (
+                await self.session.execute(
+                    text(
+                        f"SELECT count(*) FROM (SELECT 1 FROM search_documents d WHERE {where_sql} "
+                        f"LIMIT {TOTAL_CAP + 1}) c"
+                    ),
+                    facet_params,
+                )
+            ).scalar_one()
+        )
+        return min(total, TOTAL_CAP), facets, False, total <= TOTAL_CAP
 
     @staticmethod
     def _hit(row: Any) -> SearchHit:
