@@ -222,9 +222,7 @@ async def test_documents_built_in_postgres_equal_the_python_ones(
     table = created.json()["data"]
     cols = {c["name"]: c["id"] for c in table["columns"]}
     rows = [{cols[k]: v for k, v in row.items()} for row in _TRICKY_ROWS]
-    inserted = await search_client.post(
-        f"{url}/{table['id']}/rows", json={"rows": rows}, headers=corpus.owner.headers
-    )
+    inserted = await search_client.post(f"{url}/{table['id']}/rows", json={"rows": rows}, headers=corpus.owner.headers)
     assert inserted.status_code == 201, inserted.text
     await sync()
     table_id = uuid.UUID(table["id"])
