@@ -278,14 +278,15 @@ class OpenSearchBackend:
         )
         parsed = parse(query.q)
         must: list[dict[str, Any]] = []
-        for term in parsed.terms:
+        for i, term in enumerate(parsed.terms):
             if term.prefix:
                 must.append({"multi_match": {"query": term.text, "type": "phrase_prefix", "fields": fields}})
                 continue
-            should: list[dict[str, Any]] = [
-                {"multi_match": {"query": term.text, "fields": fields, "boost": 2.0}},
-                {"multi_match": {"query": term.text, "type": "phrase_prefix", "fields": fields, "boost": 0.5}},
-            ]
+            should: list[dict[str, Any]] = [{"multi_match": {"query": term.text, "fields": fields, "boost": 2.0}}]
+            if i == len(parsed.terms) - 1:  # the last word may be unfinished (query.tsquery_text)
+                should.append(
+                    {"multi_match": {"query": term.text, "type": "phrase_prefix", "fields": fields, "boost": 0.5}}
+                )
             if term.edits:
                 should.append(
                     {

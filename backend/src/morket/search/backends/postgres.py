@@ -16,6 +16,7 @@ import html
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import text
@@ -57,11 +58,10 @@ _VALUE_FACETS = (FacetName.COMPANY, FacetName.TITLE, FacetName.LOCATION, FacetNa
 # Each statement reads the generation active when it runs (its own snapshot): a separate lookup
 # first could name a generation that a reindex's swap retires and drops before the search runs.
 _ACTIVE = "(SELECT generation FROM search_generations WHERE workspace_id = :ws AND state = 'active')"
-# A ranked query scores, and facets count, at most this many matching rows: exact below it, the
-# first CANDIDATES matches of a broader query (flagged in the answer: `ranked_all`, `facets_exact`).
-CANDIDATES = 2_000
-# Totals are exact up to this many matches, "at least TOTAL_CAP" beyond (`total_exact`).
-TOTAL_CAP = 10_000
+# A ranked query scores, facets and totals count, at most this many matching rows: exact below
+# it; the first CANDIDATES matches of a broader query, flagged in the answer (`ranked_all`,
+# `facets_exact`, `total_exact`: the total is then "at least CANDIDATES").
+CANDIDATES = 1_000
 # Typeahead looks at this many word-prefix matches and ranks them; bounded work on any corpus.
 _SUGGEST_POOL = 50
 
@@ -196,30 +196,57 @@ class PostgresSearchBackend:
             "d.location, d.industry, d.other, d.providers, d.row_created_at, d.row_updated_at"
         )
         if bounded:
-            source = (
-                f"WITH d AS MATERIALIZED (SELECT {fields}, d.tsv FROM search_documents d WHERE {where_sql} "
-                f"LIMIT {CANDIDATES}) SELECT p.*, {heads} FROM (SELECT {fields}, {score} AS score FROM d "
-            )
-        else:
-            source = (
-                f"SELECT p.*, {heads} FROM (SELECT {fields}, {score} AS score FROM search_documents d "
-                f"WHERE {where_sql} "
-            )
+            return await self._ranked(fields, score, order, where_sql, heads, hit_params, query.facets)
         rows = (
             await self.session.execute(
-                text(f"{source} ORDER BY {order} LIMIT :limit OFFSET :offset) p ORDER BY {outer}"),
+                text(
+                    f"SELECT p.*, {heads} FROM (SELECT {fields}, {score} AS score FROM search_documents d "
+                    f"WHERE {where_sql} ORDER BY {order} LIMIT :limit OFFSET :offset) p ORDER BY {outer}"
+                ),
                 hit_params,
             )
         ).all()
         hits = [self._hit(row) for row in rows]
-        total, facets, exact, total_exact = await self._facets(where_sql, params, query.facets)
+        total, facets, exact = await self._facets(where_sql, params, query.facets)
+        return SearchResults(hits=hits, total=total, facets=facets, facets_exact=exact, total_exact=exact)
+
+    async def _ranked(
+        self,
+        fields: str,
+        score: str,
+        order: str,
+        where_sql: str,
+        heads: str,
+        params: dict[str, Any],
+        with_facets: bool,
+    ) -> SearchResults:
+        """A ranked query in one statement: its first CANDIDATES matches are read once (GIN builds
+        the whole bitmap of a broad query whatever the LIMIT, so once is what matters), then the
+        page of hits with headlines, the facets and the count come from them, as JSON."""
+        heads_h = heads.replace("p.", "h.")
+        rows = (
+            await self.session.execute(
+                text(
+                    f"WITH d AS MATERIALIZED (SELECT {fields}, d.tsv FROM search_documents d WHERE {where_sql} "
+                    f"LIMIT {CANDIDATES + 1}), m AS (SELECT * FROM d), "
+                    f"h AS (SELECT {fields}, {score} AS score FROM d ORDER BY {order} LIMIT :limit OFFSET :offset) "
+                    f"SELECT (SELECT json_agg(x ORDER BY x.score DESC, x.row_updated_at DESC, x.table_id, x.row_id) "
+                    f"FROM (SELECT h.*, {heads_h} FROM h) x) AS hits, "
+                    f"(SELECT json_agg(f) FROM ({' UNION ALL '.join(_facet_branches(with_facets))}) f) AS facets"
+                ),
+                params,
+            )
+        ).one()
+        hits = [self._hit(SimpleNamespace(**hit)) for hit in rows.hits or []]
+        total, facets = _facet_rows([SimpleNamespace(**f) for f in rows.facets or []], with_facets)
+        exact = total <= CANDIDATES
         return SearchResults(
             hits=hits,
-            total=total,
+            total=min(total, CANDIDATES),
             facets=facets,
             facets_exact=exact,
-            ranked_all=exact or not bounded,
-            total_exact=total_exact,
+            ranked_all=exact,
+            total_exact=exact,
         )
 
     @staticmethod
@@ -251,59 +278,20 @@ class PostgresSearchBackend:
 
     async def _facets(
         self, where_sql: str, params: dict[str, Any], with_facets: bool
-    ) -> tuple[int, dict[FacetName, list[FacetValue]], bool, bool]:
-        """The total, the facets, whether they are exact and whether the total is.
-
-        Facets count the first CANDIDATES matches: exact below that (the usual case of a query), a
-        sample of a broader one. Beyond it the total is counted up to TOTAL_CAP ("at least" above,
-        as OpenSearch's `track_total_hits`).
-        """
-        branches = ["SELECT 'total' AS facet, NULL AS value, NULL AS label, count(*) AS n FROM m"]
-        if with_facets:
-            for facet in _VALUE_FACETS:
-                branches.append(
-                    f"(SELECT '{facet.value}', {facet.value}, {facet.value}, count(*) FROM m "
-                    f"WHERE {facet.value} IS NOT NULL GROUP BY {facet.value} ORDER BY 4 DESC, 2 LIMIT {FACET_SIZE})"
-                )
-            branches.append(
-                f"(SELECT 'table', table_id::text, min(table_name), count(*) FROM m GROUP BY table_id "
-                f"ORDER BY 4 DESC, 3 LIMIT {FACET_SIZE})"
-            )
-            branches.append(
-                f"(SELECT 'provider', p, p, count(*) FROM m, unnest(m.providers) AS p GROUP BY p "
-                f"ORDER BY 4 DESC, 2 LIMIT {FACET_SIZE})"
-            )
+    ) -> tuple[int, dict[FacetName, list[FacetValue]], bool]:
+        """The total and the facets of the first CANDIDATES matches, and whether that was all of them
+        (above it, the total is "at least CANDIDATES", as OpenSearch's `track_total_hits`)."""
         facet_params = {k: v for k, v in params.items() if k not in ("limit", "offset", "weights", "eq")}
         rows = await self.session.execute(
             text(
                 "WITH m AS MATERIALIZED (SELECT d.table_id, d.table_name, d.company, d.title, d.location, "
                 f"d.industry, d.providers FROM search_documents d WHERE {where_sql} LIMIT {CANDIDATES + 1}) "
-                + " UNION ALL ".join(branches)
+                + " UNION ALL ".join(_facet_branches(with_facets))
             ),
             facet_params,
         )
-        total = 0
-        facets: dict[FacetName, list[FacetValue]] = {f: [] for f in FacetName} if with_facets else {}
-        for row in rows:
-            if row.facet == "total":
-                total = int(row.n)
-            else:
-                facets[FacetName(row.facet)].append(FacetValue(value=row.value, label=row.label, count=int(row.n)))
-        exact = total <= CANDIDATES
-        if exact:
-            return total, facets, True, True
-        total = int(
-            (
-                await self.session.execute(
-                    text(
-                        f"SELECT count(*) FROM (SELECT 1 FROM search_documents d WHERE {where_sql} "
-                        f"LIMIT {TOTAL_CAP + 1}) c"
-                    ),
-                    facet_params,
-                )
-            ).scalar_one()
-        )
-        return min(total, TOTAL_CAP), facets, False, total <= TOTAL_CAP
+        total, facets = _facet_rows(list(rows), with_facets)
+        return min(total, CANDIDATES), facets, total <= CANDIDATES
 
     @staticmethod
     def _hit(row: Any) -> SearchHit:
@@ -337,6 +325,10 @@ class PostgresSearchBackend:
         if generation is None or parsed.empty:
             return []
         limit = min(limit, MAX_SUGGESTIONS)
+        # The planner's estimate of a weighted tsquery (`'w':A | ...`) is tens of thousands of rows at
+        # 1M documents, so with the `LIMIT` it picks a sequential scan hoping to stop early (500 ms
+        # for a typo's 300 matches, 5 ms through the GIN index). For this request's transaction only.
+        await self.session.execute(text("SET LOCAL enable_seqscan = off"))
         params: dict[str, Any] = {"ws": workspace_id, "n": limit}
         found: dict[tuple[uuid.UUID, int], Suggestion] = {}
         cols = "table_id, table_name, row_id, label, title, company, name"
@@ -392,6 +384,37 @@ class PostgresSearchBackend:
                 {**params, "tq": tq},
             )
         ).all()
+
+
+def _facet_branches(with_facets: bool) -> list[str]:
+    """The count and the top values of each facet over the CTE `m` (one UNION ALL branch each)."""
+    branches = ["SELECT 'total' AS facet, NULL AS value, NULL AS label, count(*) AS n FROM m"]
+    if with_facets:
+        for facet in _VALUE_FACETS:
+            branches.append(
+                f"(SELECT '{facet.value}', {facet.value}, {facet.value}, count(*) FROM m "
+                f"WHERE {facet.value} IS NOT NULL GROUP BY {facet.value} ORDER BY 4 DESC, 2 LIMIT {FACET_SIZE})"
+            )
+        branches.append(
+            f"(SELECT 'table', table_id::text, min(table_name), count(*) FROM m GROUP BY table_id "
+            f"ORDER BY 4 DESC, 3 LIMIT {FACET_SIZE})"
+        )
+        branches.append(
+            f"(SELECT 'provider', p, p, count(*) FROM m, unnest(m.providers) AS p GROUP BY p "
+            f"ORDER BY 4 DESC, 2 LIMIT {FACET_SIZE})"
+        )
+    return branches
+
+
+def _facet_rows(rows: Sequence[Any], with_facets: bool) -> tuple[int, dict[FacetName, list[FacetValue]]]:
+    total = 0
+    facets: dict[FacetName, list[FacetValue]] = {f: [] for f in FacetName} if with_facets else {}
+    for row in rows:
+        if row.facet == "total":
+            total = int(row.n)
+        else:
+            facets[FacetName(row.facet)].append(FacetValue(value=row.value, label=row.label, count=int(row.n)))
+    return total, facets
 
 
 def _suggestion(row: Any) -> Suggestion:
