@@ -259,3 +259,44 @@ async def test_documents_built_in_postgres_equal_the_python_ones(
         }
         python["other"] = doc.other
         assert {name: getattr(row, name) for name in python} == python, doc.row_id
+
+
+async def test_a_broad_query_is_ranked_and_counted_over_its_first_candidates(
+    search_client: httpx.AsyncClient, corpus: Corpus, sync: Sync, engine_settings: Settings
+) -> None:
+    """Above CANDIDATES matches the answer says that its total, facets and ranking are bounded."""
+    if engine_settings.opensearch_url:
+        pytest.skip("the bounds are the PostgreSQL engine's")
+    from morket.search.backends.postgres import CANDIDATES
+
+    url = corpus.url(f"/tables/{corpus.table_id}/rows")
+    company = corpus.columns["Company"]
+    for start in range(0, CANDIDATES + 1, 500):
+        rows = [{company: f"Broadco {i}"} for i in range(start, min(start + 500, CANDIDATES + 1))]
+        inserted = await search_client.post(url, json={"rows": rows}, headers=corpus.owner.headers)
+        assert inserted.status_code == 201, inserted.text
+    await sync()
+
+    async def search(**params: Any) -> dict[str, Any]:
+        response = await search_client.get(corpus.url("/search"), params=params, headers=corpus.owner.headers)
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    broad = await search(q="broadco")
+    assert (broad["total"], broad["total_exact"], broad["facets_exact"], broad["ranked_all"]) == (
+        CANDIDATES,
+        False,
+        False,
+        False,
+    )
+    assert len(broad["hits"]) == 20 and all(h["company"].startswith("Broadco") for h in broad["hits"])
+    unfiltered = await search()  # no query: every row of the workspace, capped the same way
+    assert (unfiltered["total"], unfiltered["total_exact"]) == (CANDIDATES, False)
+    narrow = await search(q="stripe")
+    assert (narrow["total"], narrow["total_exact"], narrow["facets_exact"], narrow["ranked_all"]) == (
+        2,
+        True,
+        True,
+        True,
+    )
