@@ -16,6 +16,8 @@ from morket.core.config import Settings, SettingsError, load_settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from morket.outbox.consumer import OutboxConsumer
+
 T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Morket: a self-hostable GTM data engine.")
@@ -293,6 +295,18 @@ def tables_purge(
     typer.echo(f"purged {tables} deleted tables and {events} outbox events; expired {uploads} uncommitted uploads")
 
 
+async def _follow_outbox(settings: Settings, consumer: OutboxConsumer) -> None:
+    """Run an outbox consumer until SIGINT/SIGTERM, woken by NOTIFY (the `consume` commands)."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    await consumer.run(stop, listen_dsn=dsn)
+
+
 analytics_app = typer.Typer(no_args_is_help=True, help="Analytics on ClickHouse/chDB (docs/analytics.md).")
 app.add_typer(analytics_app, name="analytics")
 
@@ -322,19 +336,12 @@ def analytics_consume() -> None:
     """Follow the outbox into ClickHouse until interrupted (when the API runs with ANALYTICS_CONSUMER=false).
 
     With chDB this process must be the only one using the path: stop the API first."""
-    import signal
-
     from morket.analytics.ingest import analytics_consumer
 
     settings = load_settings()
 
     async def job(engine: Any, sessions: Any) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        await analytics_consumer(engine, sessions, settings.analytics_batch_size).run(stop, listen_dsn=dsn)
+        await _follow_outbox(settings, analytics_consumer(engine, sessions, settings.analytics_batch_size))
 
     _analytics_run(job)
 
@@ -369,10 +376,6 @@ def analytics_lag() -> None:
 
     lag = _analytics_run(job)
     typer.echo(f"lag {lag.seconds:.1f} s, {lag.pending_events} events pending, {lag.dead_letters} dead letters")
-
-
-if __name__ == "__main__":
-    app()
 
 
 search_app = typer.Typer(no_args_is_help=True, help="Search (docs/search.md).")
@@ -430,19 +433,16 @@ def search_reindex(
 @search_app.command("consume")
 def search_consume() -> None:
     """Follow the outbox into the search index until interrupted (when the API runs with SEARCH_CONSUMER=false)."""
-    import signal
-
     from morket.search.indexer import search_consumer
 
     _settings_or_exit()
     settings = load_settings()
 
     async def job(sessions: Any, make_backend: Any) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        await search_consumer(sessions, make_backend, settings.search_batch_size).run(stop, listen_dsn=dsn)
+        await _follow_outbox(settings, search_consumer(sessions, make_backend, settings.search_batch_size))
 
     _search_run(job)
+
+
+if __name__ == "__main__":
+    app()

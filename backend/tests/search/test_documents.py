@@ -90,7 +90,8 @@ def test_query_language() -> None:
     assert parsed.phrases == (("vice", "president"),)
     assert [t.edits for t in parse("ab abc abcdef").terms] == [0, 1, 2]
     text = tsquery_text(parse("o'brien \\x"), {"o'brien": ["obrien"]})
-    assert text == "('o''brien' | 'o''brien':* | 'obrien') & ('x' | 'x':*)"
+    # Only the last word is also a prefix (it may be unfinished).
+    assert text == "('o''brien' | 'obrien') & ('x' | 'x':*)"
     assert parse('"" *** "').empty
 
 

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -165,3 +166,137 @@ async def test_indexer_replays_a_batch_harmlessly(
     await sync()
     response = await search_client.get(corpus.url("/search"), headers=corpus.owner.headers)
     assert response.json()["data"]["total"] == len(CORPUS)
+
+
+# Cells that exercise every rule of `documents.build_document`: joined name columns, control
+# characters, outer whitespace (Unicode too), upper-case Unicode, email and URL parts, lists,
+# JSON strings/lists/objects, empty and missing cells.
+_TRICKY_COLUMNS: list[dict[str, Any]] = [
+    {"name": "First name", "type": "text"},
+    {"name": "Last name", "type": "text"},
+    {"name": "Work email", "type": "email"},
+    {"name": "Company", "type": "text"},
+    {"name": "Website", "type": "url"},
+    {"name": "Job title", "type": "text"},
+    {"name": "City", "type": "text"},
+    {"name": "Phone", "type": "phone"},
+    {"name": "Data", "type": "json"},
+    {"name": "Notes", "type": "long_text"},
+]
+_TRICKY_ROWS: list[dict[str, Any]] = [
+    {
+        "First name": " \u00c9lodie\x07 ",
+        "Last name": "D'Arc\u00a0",
+        "Work email": "Elodie.D-Arc+crm@Sub.Example.CO.uk",
+        "Company": "\u00c9COLE\tNormale",
+        "Website": "https://www.ecole.example.fr/about?x=1",
+        "Job title": "CFO",
+        "City": "Paris",
+        "Phone": "+33 1 23 45 67 89",
+        "Data": {"tier": "gold", "seats": 12, "nested": {"a": "b"}},
+        "Notes": "line one\nline\x0btwo",
+    },
+    {"Last name": "Solo", "Website": "example.com", "Data": ["alpha", "beta", None], "Notes": "   "},
+    {"Company": "Only Co", "Data": "plain string"},
+    {"Website": "http://www.example.org/", "City": ""},
+    {"Phone": "555 0100"},
+]
+
+
+async def test_documents_built_in_postgres_equal_the_python_ones(
+    search_client: httpx.AsyncClient,
+    corpus: Corpus,
+    sync: Sync,
+    sessions: async_sessionmaker[AsyncSession],
+    engine_settings: Settings,
+) -> None:
+    """The PostgreSQL engine builds documents in SQL (`sql_documents`); the rules are those of the
+    Python path (`build_document`), which the OpenSearch engine uses: same fields, same text."""
+    if engine_settings.opensearch_url:
+        pytest.skip("documents built in SQL are the PostgreSQL engine's")
+    url = corpus.url("/tables")
+    created = await search_client.post(
+        url, json={"name": "Tricky", "columns": _TRICKY_COLUMNS}, headers=corpus.owner.headers
+    )
+    assert created.status_code == 201, created.text
+    table = created.json()["data"]
+    cols = {c["name"]: c["id"] for c in table["columns"]}
+    rows = [{cols[k]: v for k, v in row.items()} for row in _TRICKY_ROWS]
+    inserted = await search_client.post(f"{url}/{table['id']}/rows", json={"rows": rows}, headers=corpus.owner.headers)
+    assert inserted.status_code == 201, inserted.text
+    await sync()
+    table_id = uuid.UUID(table["id"])
+    fields = ("name", "email", "email_terms", "company", "domain", "domain_terms", "title", "location")
+    fields += ("industry", "other", "label", "label_key", "cells", "providers")
+    async with sessions() as session:
+        columns = await TableService(session).columns(corpus.workspace_id, table_id)
+        stored = await RowService(session).get_rows(corpus.workspace_id, table_id, inserted.json()["data"]["ids"])
+        expected = documents(corpus.workspace_id, table_id, "Tricky", FieldPlan.of(columns), stored)
+        found = {
+            int(r.row_id): r
+            for r in await session.execute(
+                text(f"SELECT row_id, {', '.join(fields)} FROM search_documents WHERE table_id = :t"),
+                {"t": table_id},
+            )
+        }
+    assert len(found) == len(_TRICKY_ROWS)
+    for doc in expected:
+        row = found[doc.row_id]
+        python = {
+            "name": doc.name,
+            "email": doc.email,
+            "email_terms": doc.email_terms,
+            "company": doc.company,
+            "domain": doc.domain,
+            "domain_terms": doc.domain_terms,
+            "title": doc.title,
+            "location": doc.location,
+            "industry": doc.industry,
+            "label": doc.label,
+            "label_key": doc.label.lower()[:200],
+            "cells": doc.cells,
+            "providers": doc.providers,
+        }
+        python["other"] = doc.other
+        assert {name: getattr(row, name) for name in python} == python, doc.row_id
+
+
+async def test_a_broad_query_is_ranked_and_counted_over_its_first_candidates(
+    search_client: httpx.AsyncClient, corpus: Corpus, sync: Sync, engine_settings: Settings
+) -> None:
+    """Above CANDIDATES matches the answer says that its total, facets and ranking are bounded."""
+    if engine_settings.opensearch_url:
+        pytest.skip("the bounds are the PostgreSQL engine's")
+    from morket.search.backends.postgres import CANDIDATES
+
+    url = corpus.url(f"/tables/{corpus.table_id}/rows")
+    company = corpus.columns["Company"]
+    for start in range(0, CANDIDATES + 1, 500):
+        rows = [{company: f"Broadco {i}"} for i in range(start, min(start + 500, CANDIDATES + 1))]
+        inserted = await search_client.post(url, json={"rows": rows}, headers=corpus.owner.headers)
+        assert inserted.status_code == 201, inserted.text
+    await sync()
+
+    async def search(**params: Any) -> dict[str, Any]:
+        response = await search_client.get(corpus.url("/search"), params=params, headers=corpus.owner.headers)
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    broad = await search(q="broadco")
+    assert (broad["total"], broad["total_exact"], broad["facets_exact"], broad["ranked_all"]) == (
+        CANDIDATES,
+        False,
+        False,
+        False,
+    )
+    assert len(broad["hits"]) == 20 and all(h["company"].startswith("Broadco") for h in broad["hits"])
+    unfiltered = await search()  # no query: every row of the workspace, capped the same way
+    assert (unfiltered["total"], unfiltered["total_exact"]) == (CANDIDATES, False)
+    narrow = await search(q="stripe")
+    assert (narrow["total"], narrow["total_exact"], narrow["facets_exact"], narrow["ranked_all"]) == (
+        2,
+        True,
+        True,
+        True,
+    )

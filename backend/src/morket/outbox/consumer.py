@@ -87,11 +87,13 @@ class OutboxConsumer:
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
         try:
             while not stop.is_set():
+                # Cleared before the drain, not after: a NOTIFY that lands while the drain reads
+                # its last (empty) batch must wake the next round, not wait for the poll.
+                wake.clear()
                 try:
                     await self.drain()
                 except Exception:
                     log.exception("outbox consumer %s failed; retrying", self.name)
-                wake.clear()
                 stopped = asyncio.ensure_future(stop.wait())
                 woken = asyncio.ensure_future(wake.wait())
                 await asyncio.wait({stopped, woken}, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from morket.core.db import unit_of_work
 from morket.core.errors import NotFound
-from morket.models import OutboxEventType
+from morket.models import OutboxEventType, TableColumn
 from morket.outbox.consumer import OutboxConsumer
 from morket.outbox.repository import StoredEvent
 from morket.search.backends.base import SearchBackend
@@ -43,6 +43,18 @@ _REBUILD_EVENTS = (
     OutboxEventType.COLUMN_UPDATED,
     OutboxEventType.COLUMN_DELETED,
 )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    name: str
+    plan: FieldPlan
+    columns: list[TableColumn]
+
+
+# Where a table's indexing resumes: the last row id done (documents built in the database, rows in
+# id order), or the rows API's keyset cursor (documents built in Python); 0 is the beginning.
+_Cursor = int | str
 
 
 @dataclass
@@ -112,42 +124,78 @@ class SearchIndexer:
                 indexed += await self.index_rows(workspace_id, table_id, sorted(state.touched))
         return indexed
 
-    async def plan_of(self, workspace_id: uuid.UUID, table_id: uuid.UUID) -> tuple[str, FieldPlan] | None:
+    async def plan_of(self, workspace_id: uuid.UUID, table_id: uuid.UUID) -> _Plan | None:
         try:
             table = await self.tables.get(workspace_id, table_id)
         except NotFound:
             return None
-        return table.name, FieldPlan.of(await self.tables.columns(workspace_id, table_id))
+        columns = await self.tables.columns(workspace_id, table_id)
+        return _Plan(table.name, FieldPlan.of(columns), columns)
 
     async def index_rows(self, workspace_id: uuid.UUID, table_id: uuid.UUID, row_ids: Sequence[int]) -> int:
         found = await self.plan_of(workspace_id, table_id)
         if found is None:  # deleted since: its documents go
             await self.backend.delete(workspace_id, table_id, None)
             return 0
-        name, plan = found
         indexed = 0
-        for start in range(0, len(row_ids), FETCH_BATCH):
-            rows = await self.rows.get_rows(workspace_id, table_id, row_ids[start : start + FETCH_BATCH])
-            indexed += await self.backend.index(documents(workspace_id, table_id, name, plan, rows))
+        for start in range(0, len(row_ids), PAGE_ROWS):
+            chunk = row_ids[start : start + PAGE_ROWS]
+            # In the database when the engine can (PostgreSQL): no row leaves it.
+            done = await self.backend.index_from_table(
+                workspace_id, table_id, found.name, found.plan, found.columns, row_ids=chunk
+            )
+            if done is not None:
+                indexed += done[0]
+                continue
+            for part in range(0, len(chunk), FETCH_BATCH):
+                rows = await self.rows.get_rows(workspace_id, table_id, chunk[part : part + FETCH_BATCH])
+                indexed += await self.backend.index(documents(workspace_id, table_id, found.name, found.plan, rows))
         return indexed
 
-    async def index_table(self, workspace_id: uuid.UUID, table_id: uuid.UUID, generation: int | None = None) -> int:
-        """Every row of a table, by keyset pages, in this transaction."""
+    async def index_page(
+        self, workspace_id: uuid.UUID, table_id: uuid.UUID, cursor: _Cursor, generation: int | None = None
+    ) -> tuple[int, _Cursor | None]:
+        """One page of a table's rows, in row order; the next cursor, None at the end (or when the table went)."""
         found = await self.plan_of(workspace_id, table_id)
         if found is None:
-            return 0
-        name, plan = found
-        indexed = 0
-        cursor: str | None = None
-        while True:
-            rows, meta = await self.rows.query(
-                workspace_id, table_id, RowView(), 0, PAGE_ROWS, count=False, cursor=cursor
+            return 0, None
+        if isinstance(cursor, int):
+            done = await self.backend.index_from_table(
+                workspace_id,
+                table_id,
+                found.name,
+                found.plan,
+                found.columns,
+                after=cursor,
+                limit=PAGE_ROWS,
+                generation=generation,
             )
-            docs = documents(workspace_id, table_id, name, plan, rows)
-            indexed += await self.backend.index(docs, generation=generation)
-            cursor = meta.get("next_cursor")
-            if not cursor:
-                return indexed
+            if done is not None:
+                return done[0], done[1]
+        # This engine takes Python documents: keyset pages of the rows API (from the first one).
+        rows, meta = await self.rows.query(
+            workspace_id,
+            table_id,
+            RowView(),
+            0,
+            PAGE_ROWS,
+            count=False,
+            cursor=cursor if isinstance(cursor, str) else None,
+        )
+        indexed = await self.backend.index(
+            documents(workspace_id, table_id, found.name, found.plan, rows), generation=generation
+        )
+        next_cursor = meta.get("next_cursor")
+        return indexed, str(next_cursor) if next_cursor else None
+
+    async def index_table(self, workspace_id: uuid.UUID, table_id: uuid.UUID, generation: int | None = None) -> int:
+        """Every row of a table, by pages, in this transaction."""
+        indexed = 0
+        cursor: _Cursor | None = 0
+        while cursor is not None:
+            count, cursor = await self.index_page(workspace_id, table_id, cursor, generation)
+            indexed += count
+        return indexed
 
 
 def rows_within(events: Sequence[StoredEvent], limit: int = MAX_BATCH_ROWS) -> int:
@@ -186,23 +234,13 @@ async def reindex_workspace(
         tables, _ = await TableService(session).list_tables(workspace_id, deleted=False, offset=0, limit=100_000)
     indexed = 0
     for table in tables:
-        cursor: str | None = None
-        while True:
+        cursor: _Cursor | None = 0
+        while cursor is not None:
             async with unit_of_work(sessions) as session:
-                indexer = SearchIndexer(session, make_backend(session))
-                found = await indexer.plan_of(workspace_id, table.id)
-                if found is None:
-                    break
-                name, plan = found
-                rows, meta = await indexer.rows.query(
-                    workspace_id, table.id, RowView(), 0, PAGE_ROWS, count=False, cursor=cursor
+                count, cursor = await SearchIndexer(session, make_backend(session)).index_page(
+                    workspace_id, table.id, cursor, generation
                 )
-                indexed += await indexer.backend.index(
-                    documents(workspace_id, table.id, name, plan, rows), generation=generation
-                )
-            cursor = meta.get("next_cursor")
-            if not cursor:
-                break
+            indexed += count
     async with unit_of_work(sessions) as session:
         await make_backend(session).finish_reindex(workspace_id, generation)
     log.info("search: workspace %s reindexed into generation %d (%d rows)", workspace_id, generation, indexed)

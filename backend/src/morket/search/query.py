@@ -2,7 +2,8 @@
 
 Pure code. Typo tolerance follows the usual "AUTO" rule (OpenSearch's too): words of 1-2
 letters must match exactly, 3-5 letters may be one edit away, 6 or more two edits. Every word
-also matches as a prefix (search as you type); exact matches rank above prefix and fuzzy ones.
+also matches as a prefix when it is the last one (search as you type); exact matches rank above
+prefix and fuzzy ones.
 """
 
 from __future__ import annotations
@@ -62,6 +63,20 @@ def parse(q: str) -> ParsedQuery:
     return ParsedQuery(tuple(terms[:MAX_TERMS]), tuple(phrases[:MAX_TERMS]))
 
 
+def deletions(word: str, edits: int) -> set[str]:
+    """The word and every string made by deleting up to `edits` of its letters (the typo lookup's keys).
+
+    The vocabulary stores each term's keys with one deletion (migration 0120); two strings within
+    one edit always share a key, two within two edits usually do (docs/search.md, "Typos").
+    """
+    keys = {word}
+    frontier = {word}
+    for _ in range(edits):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        keys |= frontier
+    return keys
+
+
 def lexeme(word: str) -> str:
     """A word quoted for tsquery text: inside single quotes, quotes and backslashes doubled."""
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -77,11 +92,17 @@ def tsquery_text(parsed: ParsedQuery, variants: dict[str, list[str]], *, exact_o
     if exact_only:
         return " | ".join(lexeme(t.text) for t in parsed.terms) or ""
     parts: list[str] = []
-    for term in parsed.terms:
+    last = len(parsed.terms) - 1
+    for i, term in enumerate(parsed.terms):
         if term.prefix:
             parts.append(f"{lexeme(term.text)}:*")
             continue
-        options = [lexeme(term.text), f"{lexeme(term.text)}:*", *(lexeme(v) for v in variants.get(term.text, []))]
+        # Search as you type: the last word may be unfinished, so it matches as a prefix too; the
+        # words before it are finished (OpenSearch's `match_bool_prefix` rule). A prefix of every
+        # word made GIN gather every posting of every common word ("engineer:*": 125,000 rows
+        # at 1M) before the AND could narrow them.
+        unfinished = [f"{lexeme(term.text)}:*"] if i == last else []
+        options = [lexeme(term.text), *unfinished, *(lexeme(v) for v in variants.get(term.text, []))]
         parts.append("(" + " | ".join(options) + ")")
     for phrase in parsed.phrases:
         parts.append("(" + " <-> ".join(lexeme(w) for w in phrase) + ")")

@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from morket.search.documents import SearchDocument
+from morket.models import TableColumn
+from morket.search.documents import FieldPlan, SearchDocument
+from morket.search.query import deletions
+from morket.search.sql_documents import DOMAIN_TERMS, EMAIL_TERMS, LABEL, field_columns
 
 BUILDING = "building"
 ACTIVE = "active"
@@ -39,6 +42,16 @@ _DOC_FIELDS = (
 # Words shorter than this are not worth a typo (the AUTO rule gives them none).
 _MIN_TERM = 3
 _MAX_TERM = 40
+# The deletion keys of the words a statement just added to the vocabulary (CTE `new`): the word
+# and each string with one of its letters deleted (migration 0120, `query.deletions`).
+_NEW_KEYS = (
+    "INSERT INTO search_term_keys (workspace_id, key, term) "
+    "SELECT new.workspace_id, k.key, new.term FROM new, LATERAL (SELECT new.term AS key UNION "
+    "SELECT substr(new.term, 1, i - 1) || substr(new.term, i + 1) FROM generate_series(1, length(new.term)) AS i) k "
+    "ON CONFLICT DO NOTHING"
+)
+# Fuzzy variants a word expands to in a query, nearest first.
+_VARIANTS = 8
 
 
 class SearchRepository:
@@ -239,11 +252,12 @@ class SearchRepository:
         )
         await self.session.execute(
             text(
-                "INSERT INTO search_terms (workspace_id, term) "
+                # New words join the vocabulary with their deletion keys (the typo lookup's index).
+                "WITH new AS (INSERT INTO search_terms (workspace_id, term) "
                 "SELECT DISTINCT u.ws, w FROM unnest(CAST(:ws AS uuid[]), CAST(:text AS text[])) AS u(ws, t), "
                 "unnest(tsvector_to_array(to_tsvector('simple'::regconfig, u.t))) AS w "
                 "WHERE length(w) BETWEEN :min AND :max AND w !~ '[0-9@]' "
-                "ON CONFLICT DO NOTHING"
+                "ON CONFLICT DO NOTHING RETURNING workspace_id, term) " + _NEW_KEYS
             ),
             {
                 "ws": [d.workspace_id for d in docs],
@@ -270,6 +284,75 @@ class SearchRepository:
             },
         )
         return len(cols["ws"])
+
+    async def upsert_from_table(
+        self,
+        workspace_id: uuid.UUID,
+        table_id: uuid.UUID,
+        table_name: str,
+        plan: FieldPlan,
+        columns: Sequence[TableColumn],
+        generations: Sequence[int],
+        *,
+        row_ids: Sequence[int] | None = None,
+        after: int = 0,
+        limit: int = 5_000,
+    ) -> tuple[int, int | None]:
+        """Documents built by PostgreSQL from the table's rows (`sql_documents`), upserted set-wise.
+
+        The rows are `row_ids`, or the `limit` rows after the id `after` (a reindex page). Returns
+        how many documents were written and the last row id read (None: no row). The new words
+        join the vocabulary in the same statement.
+        """
+        if not generations:
+            return 0, None
+        fields = field_columns(plan, columns)
+        if row_ids is not None:
+            where, tail = "t._id = ANY(CAST(:ids AS bigint[]))", ""
+        else:
+            where, tail = "t._id > :after", "ORDER BY t._id LIMIT :limit"
+        computed = ", ".join(f"{expr} AS {name}" for name, expr in fields.items())
+        doc_fields = ", ".join(f"d.{name}" for name in _DOC_FIELDS if name != "label_key")
+        updates = ", ".join(
+            f"{name} = excluded.{name}"
+            for name in ("version", *_DOC_FIELDS, "providers", "cells", "row_created_at", "row_updated_at")
+        )
+        row = (
+            await self.session.execute(
+                text(
+                    "WITH f AS MATERIALIZED (SELECT t._id AS row_id, t._version AS version, "
+                    f"t._created_at AS created, t._updated_at AS updated, {computed} "
+                    f'FROM tabledata."t_{table_id.hex}" t WHERE {where} {tail}), '
+                    f"d AS (SELECT f.*, CAST(:table_name AS text) AS table_name, {EMAIL_TERMS} AS email_terms, "
+                    f"{DOMAIN_TERMS} AS domain_terms, {LABEL} AS label FROM f), "
+                    "up AS (INSERT INTO search_documents (workspace_id, generation, table_id, row_id, version, "
+                    f"{', '.join(_DOC_FIELDS)}, providers, cells, row_created_at, row_updated_at) "
+                    f"SELECT :ws, g, :table_id, d.row_id, d.version, {doc_fields}, left(lower(d.label), 200), "
+                    "d.providers, d.cells, d.created, d.updated FROM d, unnest(CAST(:gens AS int[])) AS g "
+                    "ON CONFLICT (workspace_id, generation, table_id, row_id) DO UPDATE SET "
+                    f"{updates} WHERE search_documents.version <= excluded.version "
+                    "RETURNING name, company, domain_terms, title, location, industry, other), "
+                    "new AS (INSERT INTO search_terms (workspace_id, term) SELECT DISTINCT CAST(:ws AS uuid), w "
+                    "FROM up, unnest(tsvector_to_array(to_tsvector('simple'::regconfig, concat_ws(' ', up.name, "
+                    "up.company, up.domain_terms, up.title, up.location, up.industry, up.other)))) AS w "
+                    "WHERE length(w) BETWEEN :min AND :max AND w !~ '[0-9@]' "
+                    f"ON CONFLICT DO NOTHING RETURNING workspace_id, term), keys AS ({_NEW_KEYS}) "
+                    "SELECT (SELECT count(*) FROM up) AS n, (SELECT max(row_id) FROM f) AS last"
+                ),
+                {
+                    "ws": workspace_id,
+                    "table_id": table_id,
+                    "table_name": table_name,
+                    "gens": list(generations),
+                    "ids": list(row_ids or []),
+                    "after": after,
+                    "limit": limit,
+                    "min": _MIN_TERM,
+                    "max": _MAX_TERM,
+                },
+            )
+        ).one()
+        return int(row.n), (int(row.last) if row.last is not None else None)
 
     async def delete_documents(
         self, workspace_id: uuid.UUID, table_id: uuid.UUID, row_ids: Sequence[int] | None
@@ -306,16 +389,51 @@ class SearchRepository:
             )
 
     async def fuzzy_variants(self, workspace_id: uuid.UUID, words: Sequence[tuple[str, int]]) -> dict[str, list[str]]:
-        """For each (word, max edits): vocabulary words within that many edits (trigram-prefiltered)."""
+        """For each (word, max edits): the nearest vocabulary words within that many edits (at most 8).
+
+        Candidates come from the deletion keys (docs/search.md, "Typos"): the word's strings with
+        up to `edits` letters deleted, looked up among the terms' strings with up to one deleted, a
+        btree probe per key. That finds every word one edit away and most two away; a word that
+        finds nothing at all (not even itself) falls back to the trigram scan of the vocabulary.
+        """
         if not words:
             return {}
-        # `%`: trigram similarity above pg_trgm's default threshold (0.3), served by the GIN index.
+        pairs = [(word, key) for word, edits in words for key in deletions(word, edits)]
+        rows = await self.session.execute(
+            text(
+                "SELECT DISTINCT q.word, k.term, levenshtein_less_equal(k.term, q.word, q.edits) AS d "
+                "FROM unnest(CAST(:words AS text[]), CAST(:keys AS text[]), CAST(:edits AS int[])) "
+                "AS q(word, key, edits) "
+                "JOIN search_term_keys k ON k.workspace_id = :ws AND k.key = q.key"
+            ),
+            {
+                "ws": workspace_id,
+                "words": [w for w, _ in pairs],
+                "keys": [k for _, k in pairs],
+                "edits": [dict(words)[w] for w, _ in pairs],
+            },
+        )
+        near: dict[str, list[tuple[int, str]]] = {}
+        for row in rows:
+            near.setdefault(row.word, [])
+            if row.term != row.word and row.d <= dict(words)[row.word]:
+                near[row.word].append((int(row.d), str(row.term)))
+        found = {word: [term for _, term in sorted(options)[:_VARIANTS]] for word, options in near.items() if options}
+        unknown = [(w, e) for w, e in words if w not in near]
+        if unknown:
+            found.update(await self._trigram_variants(workspace_id, unknown))
+        return found
+
+    async def _trigram_variants(
+        self, workspace_id: uuid.UUID, words: Sequence[tuple[str, int]]
+    ) -> dict[str, list[str]]:
+        """Vocabulary words within the edits by a trigram scan (`%`, pg_trgm's 0.3 threshold): the slow path."""
         rows = await self.session.execute(
             text(
                 "SELECT q.word, v.term FROM unnest(CAST(:words AS text[]), CAST(:edits AS int[])) AS q(word, edits) "
                 "CROSS JOIN LATERAL (SELECT term FROM search_terms WHERE workspace_id = :ws AND term % q.word "
                 "AND term <> q.word AND levenshtein_less_equal(term, q.word, q.edits) <= q.edits "
-                "ORDER BY levenshtein_less_equal(term, q.word, q.edits), term LIMIT 8) AS v"
+                f"ORDER BY levenshtein_less_equal(term, q.word, q.edits), term LIMIT {_VARIANTS}) AS v"
             ),
             {"ws": workspace_id, "words": [w for w, _ in words], "edits": [e for _, e in words]},
         )

@@ -137,6 +137,10 @@ class SearchResults(BaseModel):
     facets: dict[FacetName, list[FacetValue]] = Field(default_factory=dict)
     # False when the facets were counted over a sample of a very broad result set (docs/search.md).
     facets_exact: bool = True
+    # False when the hits are the best of a bounded sample of the matches, not of all of them.
+    ranked_all: bool = True
+    # False when there are more matches than `total` (counting stops at a cap: "at least").
+    total_exact: bool = True
 
 
 class Suggestion(BaseModel):

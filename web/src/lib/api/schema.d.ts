@@ -4616,8 +4616,18 @@ export interface components {
             facets_exact: boolean;
             /** Hits */
             hits: components["schemas"]["SearchHit"][];
+            /**
+             * Ranked All
+             * @default true
+             */
+            ranked_all: boolean;
             /** Total */
             total: number;
+            /**
+             * Total Exact
+             * @default true
+             */
+            total_exact: boolean;
         };
         /** SearchSettings */
         SearchSettings: {

@@ -14,7 +14,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
-from morket.search.documents import SearchDocument
+from morket.models import TableColumn
+from morket.search.documents import FieldPlan, SearchDocument
 from morket.search.schemas import Boosts, SearchQuery, SearchResults, Suggestion
 
 MAX_SUGGESTIONS = 10
@@ -23,6 +24,24 @@ MAX_SUGGESTIONS = 10
 class SearchBackend(Protocol):
     async def index(self, docs: Sequence[SearchDocument], *, generation: int | None = None) -> int:
         """Upsert documents (a document never replaces one with a higher version); returns how many."""
+        ...
+
+    async def index_from_table(
+        self,
+        workspace_id: uuid.UUID,
+        table_id: uuid.UUID,
+        table_name: str,
+        plan: FieldPlan,
+        columns: Sequence[TableColumn],
+        *,
+        row_ids: Sequence[int] | None = None,
+        after: int = 0,
+        limit: int = 5_000,
+        generation: int | None = None,
+    ) -> tuple[int, int | None] | None:
+        """Build and upsert the documents of `row_ids` (or of the `limit` rows after the id `after`)
+        inside the database, without reading the rows out: (documents written, last row id read).
+        None when the engine cannot (its documents are built in Python and sent with `index`)."""
         ...
 
     async def delete(self, workspace_id: uuid.UUID, table_id: uuid.UUID, row_ids: Sequence[int] | None) -> None:

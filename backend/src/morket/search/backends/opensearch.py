@@ -25,8 +25,9 @@ from opensearchpy import AsyncOpenSearch, NotFoundError
 from opensearchpy.helpers import async_bulk
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.models import TableColumn
 from morket.search.backends.base import MAX_SUGGESTIONS
-from morket.search.documents import SearchDocument
+from morket.search.documents import FieldPlan, SearchDocument
 from morket.search.query import parse
 from morket.search.repository import SearchRepository
 from morket.search.schemas import (
@@ -146,6 +147,21 @@ class OpenSearchBackend:
 
     # -- writes ------------------------------------------------------------------------------
 
+    async def index_from_table(
+        self,
+        workspace_id: uuid.UUID,
+        table_id: uuid.UUID,
+        table_name: str,
+        plan: FieldPlan,
+        columns: Sequence[TableColumn],
+        *,
+        row_ids: Sequence[int] | None = None,
+        after: int = 0,
+        limit: int = 5_000,
+        generation: int | None = None,
+    ) -> tuple[int, int | None] | None:
+        return None  # documents are built in Python and sent with `index`
+
     async def index(self, docs: Sequence[SearchDocument], *, generation: int | None = None) -> int:
         if not docs:
             return 0
@@ -262,14 +278,15 @@ class OpenSearchBackend:
         )
         parsed = parse(query.q)
         must: list[dict[str, Any]] = []
-        for term in parsed.terms:
+        for i, term in enumerate(parsed.terms):
             if term.prefix:
                 must.append({"multi_match": {"query": term.text, "type": "phrase_prefix", "fields": fields}})
                 continue
-            should: list[dict[str, Any]] = [
-                {"multi_match": {"query": term.text, "fields": fields, "boost": 2.0}},
-                {"multi_match": {"query": term.text, "type": "phrase_prefix", "fields": fields, "boost": 0.5}},
-            ]
+            should: list[dict[str, Any]] = [{"multi_match": {"query": term.text, "fields": fields, "boost": 2.0}}]
+            if i == len(parsed.terms) - 1:  # the last word may be unfinished (query.tsquery_text)
+                should.append(
+                    {"multi_match": {"query": term.text, "type": "phrase_prefix", "fields": fields, "boost": 0.5}}
+                )
             if term.edits:
                 should.append(
                     {

@@ -16,13 +16,15 @@ import html
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from morket.models import TableColumn
 from morket.search.backends.base import MAX_SUGGESTIONS
-from morket.search.documents import MARK_END, MARK_START, SearchDocument
+from morket.search.documents import MARK_END, MARK_START, FieldPlan, SearchDocument
 from morket.search.query import ParsedQuery, Term, lexeme, parse, tsquery_text
 from morket.search.repository import SearchRepository
 from morket.search.schemas import (
@@ -56,8 +58,10 @@ _VALUE_FACETS = (FacetName.COMPANY, FacetName.TITLE, FacetName.LOCATION, FacetNa
 # Each statement reads the generation active when it runs (its own snapshot): a separate lookup
 # first could name a generation that a reindex's swap retires and drops before the search runs.
 _ACTIVE = "(SELECT generation FROM search_generations WHERE workspace_id = :ws AND state = 'active')"
-# Facets count at most this many matching rows (exact below it; a sample of broader result sets).
-FACET_SCAN = 20_000
+# A ranked query scores, facets and totals count, at most this many matching rows: exact below
+# it; the first CANDIDATES matches of a broader query, flagged in the answer (`ranked_all`,
+# `facets_exact`, `total_exact`: the total is then "at least CANDIDATES").
+CANDIDATES = 1_000
 # Typeahead looks at this many word-prefix matches and ranks them; bounded work on any corpus.
 _SUGGEST_POOL = 50
 
@@ -92,6 +96,28 @@ class PostgresSearchBackend:
             await self.repo.ensure_active(workspaces)
             targets = await self.repo.live_generations(workspaces)
         return await self.repo.upsert_documents(docs, targets)
+
+    async def index_from_table(
+        self,
+        workspace_id: uuid.UUID,
+        table_id: uuid.UUID,
+        table_name: str,
+        plan: FieldPlan,
+        columns: Sequence[TableColumn],
+        *,
+        row_ids: Sequence[int] | None = None,
+        after: int = 0,
+        limit: int = 5_000,
+        generation: int | None = None,
+    ) -> tuple[int, int | None] | None:
+        if generation is not None:
+            generations = [generation]
+        else:
+            await self.repo.ensure_active([workspace_id])
+            generations = (await self.repo.live_generations([workspace_id])).get(workspace_id, [])
+        return await self.repo.upsert_from_table(
+            workspace_id, table_id, table_name, plan, columns, generations, row_ids=row_ids, after=after, limit=limit
+        )
 
     async def delete(self, workspace_id: uuid.UUID, table_id: uuid.UUID, row_ids: Sequence[int] | None) -> None:
         await self.repo.delete_documents(workspace_id, table_id, row_ids)
@@ -162,21 +188,66 @@ class PostgresSearchBackend:
             heads = ", ".join(f"NULL AS h_{f}" for f in _HIGHLIGHTED)
         params.update(limit=query.limit, offset=(query.page - 1) * query.limit)
         hit_params = {**params, "short_opts": _SHORT_OPTS, "long_opts": _LONG_OPTS} if full_q else params
+        # A ranked query scores only its first CANDIDATES matches (bounded work however broad the
+        # query); a sort by a field, or a page beyond the candidates, orders every match.
+        bounded = bool(full_q) and query.sort is SortField.RELEVANCE and query.page * query.limit <= CANDIDATES
+        fields = (
+            "d.table_id, d.row_id, d.table_name, d.name, d.email, d.company, d.domain, d.title, "
+            "d.location, d.industry, d.other, d.providers, d.row_created_at, d.row_updated_at"
+        )
+        if bounded:
+            return await self._ranked(fields, score, order, where_sql, heads, hit_params, query.facets)
         rows = (
             await self.session.execute(
                 text(
-                    f"SELECT p.*, {heads} FROM ("
-                    "SELECT d.table_id, d.row_id, d.table_name, d.name, d.email, d.company, d.domain, d.title, "
-                    "d.location, d.industry, d.other, d.providers, d.row_created_at, d.row_updated_at, "
-                    f"{score} AS score FROM search_documents d WHERE {where_sql} "
-                    f"ORDER BY {order} LIMIT :limit OFFSET :offset) p ORDER BY {outer}"
+                    f"SELECT p.*, {heads} FROM (SELECT {fields}, {score} AS score FROM search_documents d "
+                    f"WHERE {where_sql} ORDER BY {order} LIMIT :limit OFFSET :offset) p ORDER BY {outer}"
                 ),
                 hit_params,
             )
         ).all()
         hits = [self._hit(row) for row in rows]
         total, facets, exact = await self._facets(where_sql, params, query.facets)
-        return SearchResults(hits=hits, total=total, facets=facets, facets_exact=exact)
+        return SearchResults(hits=hits, total=total, facets=facets, facets_exact=exact, total_exact=exact)
+
+    async def _ranked(
+        self,
+        fields: str,
+        score: str,
+        order: str,
+        where_sql: str,
+        heads: str,
+        params: dict[str, Any],
+        with_facets: bool,
+    ) -> SearchResults:
+        """A ranked query in one statement: its first CANDIDATES matches are read once (GIN builds
+        the whole bitmap of a broad query whatever the LIMIT, so once is what matters), then the
+        page of hits with headlines, the facets and the count come from them, as JSON."""
+        heads_h = heads.replace("p.", "h.")
+        rows = (
+            await self.session.execute(
+                text(
+                    f"WITH d AS MATERIALIZED (SELECT {fields}, d.tsv FROM search_documents d WHERE {where_sql} "
+                    f"LIMIT {CANDIDATES + 1}), m AS (SELECT * FROM d), "
+                    f"h AS (SELECT {fields}, {score} AS score FROM d ORDER BY {order} LIMIT :limit OFFSET :offset) "
+                    f"SELECT (SELECT json_agg(x ORDER BY x.score DESC, x.row_updated_at DESC, x.table_id, x.row_id) "
+                    f"FROM (SELECT h.*, {heads_h} FROM h) x) AS hits, "
+                    f"(SELECT json_agg(f) FROM ({' UNION ALL '.join(_facet_branches(with_facets))}) f) AS facets"
+                ),
+                params,
+            )
+        ).one()
+        hits = [self._hit(SimpleNamespace(**hit)) for hit in rows.hits or []]
+        total, facets = _facet_rows([SimpleNamespace(**f) for f in rows.facets or []], with_facets)
+        exact = total <= CANDIDATES
+        return SearchResults(
+            hits=hits,
+            total=min(total, CANDIDATES),
+            facets=facets,
+            facets_exact=exact,
+            ranked_all=exact,
+            total_exact=exact,
+        )
 
     @staticmethod
     def _filters(query: SearchQuery, where: list[str], params: dict[str, Any]) -> None:
@@ -208,49 +279,19 @@ class PostgresSearchBackend:
     async def _facets(
         self, where_sql: str, params: dict[str, Any], with_facets: bool
     ) -> tuple[int, dict[FacetName, list[FacetValue]], bool]:
-        """The total and the facets. Facets count the first FACET_SCAN matches: exact below that
-        (the usual case of a query), a sample of a very broad one (an empty query at 1M rows)."""
-        branches = ["SELECT 'total' AS facet, NULL AS value, NULL AS label, count(*) AS n FROM m"]
-        if with_facets:
-            for facet in _VALUE_FACETS:
-                branches.append(
-                    f"(SELECT '{facet.value}', {facet.value}, {facet.value}, count(*) FROM m "
-                    f"WHERE {facet.value} IS NOT NULL GROUP BY {facet.value} ORDER BY 4 DESC, 2 LIMIT {FACET_SIZE})"
-                )
-            branches.append(
-                f"(SELECT 'table', table_id::text, min(table_name), count(*) FROM m GROUP BY table_id "
-                f"ORDER BY 4 DESC, 3 LIMIT {FACET_SIZE})"
-            )
-            branches.append(
-                f"(SELECT 'provider', p, p, count(*) FROM m, unnest(m.providers) AS p GROUP BY p "
-                f"ORDER BY 4 DESC, 2 LIMIT {FACET_SIZE})"
-            )
+        """The total and the facets of the first CANDIDATES matches, and whether that was all of them
+        (above it, the total is "at least CANDIDATES", as OpenSearch's `track_total_hits`)."""
         facet_params = {k: v for k, v in params.items() if k not in ("limit", "offset", "weights", "eq")}
         rows = await self.session.execute(
             text(
                 "WITH m AS MATERIALIZED (SELECT d.table_id, d.table_name, d.company, d.title, d.location, "
-                f"d.industry, d.providers FROM search_documents d WHERE {where_sql} LIMIT {FACET_SCAN + 1}) "
-                + " UNION ALL ".join(branches)
+                f"d.industry, d.providers FROM search_documents d WHERE {where_sql} LIMIT {CANDIDATES + 1}) "
+                + " UNION ALL ".join(_facet_branches(with_facets))
             ),
             facet_params,
         )
-        total = 0
-        facets: dict[FacetName, list[FacetValue]] = {f: [] for f in FacetName} if with_facets else {}
-        for row in rows:
-            if row.facet == "total":
-                total = int(row.n)
-            else:
-                facets[FacetName(row.facet)].append(FacetValue(value=row.value, label=row.label, count=int(row.n)))
-        exact = total <= FACET_SCAN
-        if not exact:
-            total = int(
-                (
-                    await self.session.execute(
-                        text(f"SELECT count(*) FROM search_documents d WHERE {where_sql}"), facet_params
-                    )
-                ).scalar_one()
-            )
-        return total, facets, exact
+        total, facets = _facet_rows(list(rows), with_facets)
+        return min(total, CANDIDATES), facets, total <= CANDIDATES
 
     @staticmethod
     def _hit(row: Any) -> SearchHit:
@@ -284,6 +325,10 @@ class PostgresSearchBackend:
         if generation is None or parsed.empty:
             return []
         limit = min(limit, MAX_SUGGESTIONS)
+        # The planner's estimate of a weighted tsquery (`'w':A | ...`) is tens of thousands of rows at
+        # 1M documents, so with the `LIMIT` it picks a sequential scan hoping to stop early (500 ms
+        # for a typo's 300 matches, 5 ms through the GIN index). For this request's transaction only.
+        await self.session.execute(text("SET LOCAL enable_seqscan = off"))
         params: dict[str, Any] = {"ws": workspace_id, "n": limit}
         found: dict[tuple[uuid.UUID, int], Suggestion] = {}
         cols = "table_id, table_name, row_id, label, title, company, name"
@@ -339,6 +384,37 @@ class PostgresSearchBackend:
                 {**params, "tq": tq},
             )
         ).all()
+
+
+def _facet_branches(with_facets: bool) -> list[str]:
+    """The count and the top values of each facet over the CTE `m` (one UNION ALL branch each)."""
+    branches = ["SELECT 'total' AS facet, NULL AS value, NULL AS label, count(*) AS n FROM m"]
+    if with_facets:
+        for facet in _VALUE_FACETS:
+            branches.append(
+                f"(SELECT '{facet.value}', {facet.value}, {facet.value}, count(*) FROM m "
+                f"WHERE {facet.value} IS NOT NULL GROUP BY {facet.value} ORDER BY 4 DESC, 2 LIMIT {FACET_SIZE})"
+            )
+        branches.append(
+            f"(SELECT 'table', table_id::text, min(table_name), count(*) FROM m GROUP BY table_id "
+            f"ORDER BY 4 DESC, 3 LIMIT {FACET_SIZE})"
+        )
+        branches.append(
+            f"(SELECT 'provider', p, p, count(*) FROM m, unnest(m.providers) AS p GROUP BY p "
+            f"ORDER BY 4 DESC, 2 LIMIT {FACET_SIZE})"
+        )
+    return branches
+
+
+def _facet_rows(rows: Sequence[Any], with_facets: bool) -> tuple[int, dict[FacetName, list[FacetValue]]]:
+    total = 0
+    facets: dict[FacetName, list[FacetValue]] = {f: [] for f in FacetName} if with_facets else {}
+    for row in rows:
+        if row.facet == "total":
+            total = int(row.n)
+        else:
+            facets[FacetName(row.facet)].append(FacetValue(value=row.value, label=row.label, count=int(row.n)))
+    return total, facets
 
 
 def _suggestion(row: Any) -> Suggestion:

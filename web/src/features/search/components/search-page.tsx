@@ -197,7 +197,9 @@ export function SearchPage() {
           ) : (
             <>
               <p className="border-b border-zinc-100 px-4 py-2.5 text-xs text-zinc-600" aria-live="polite">
-                {formatNumber(data.total)} {data.total === 1 ? "row" : "rows"}
+                {formatNumber(data.total)}
+                {data.total_exact === false ? "+" : ""} {data.total === 1 ? "row" : "rows"}
+                {data.ranked_all !== false ? "" : " (best matches of the first " + formatNumber(data.total) + ")"}
               </p>
               <ul className="divide-y divide-zinc-100">
                 {data.hits.map((hit) => (
