@@ -117,7 +117,76 @@ export function AddColumnDialog(props: ColumnDialogProps) {
  * validates again and answers 409 while a run of the column is in progress.
  */
 export function EditColumnDialog({ column, ...props }: Omit<ColumnDialogProps, "open" | "onSubmit"> & { column: Column; onSubmit(body: Schemas["ColumnUpdate"], outputs: NewOutputColumn[]): void }) {
+  if (!FORM_KINDS.has(column.kind)) return <JsonSettingsDialog column={column} onClose={props.onClose} onEdit={props.onEdit} busy={props.busy} error={props.error} onSubmit={(config) => props.onSubmit({ config }, [])} />;
   return <ColumnDialog {...props} open editing={column} onSubmit={(body, outputs) => props.onSubmit(editBody(column, body), outputs)} />;
+}
+
+/** Kinds with a form of their own; the others (HTTP, lookup: made through the API) are edited as their JSON config. */
+const FORM_KINDS = new Set<ColumnKind>(["enrichment", "formula", "ai"]);
+
+/** A kind without a form: its stored config as JSON, checked by the server like any other (422 details listed). */
+function JsonSettingsDialog({ column, onClose, onEdit, onSubmit, busy, error }: { column: Column; onClose(): void; onEdit(): void; onSubmit(config: Record<string, unknown>): void; busy: boolean; error: unknown }) {
+  const [text, setText] = useState(() => JSON.stringify(column.config ?? {}, null, 2));
+  const [local, setLocal] = useState<string | null>(null);
+  const server = configErrors(error);
+  const problems = server.problems.map((p) => `${p.field}: ${p.message}`);
+  return (
+    <Dialog open onClose={onClose} title={`“${column.name}” settings`} size="xl" description="This kind of column has no form yet: its settings as the API stores them (docs/columns.md).">
+      <form
+        className="space-y-4"
+        noValidate
+        data-testid="column-settings-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          let config: unknown;
+          try {
+            config = JSON.parse(text);
+          } catch {
+            return setLocal("This is not valid JSON.");
+          }
+          if (!config || typeof config !== "object" || Array.isArray(config)) return setLocal("The settings are a JSON object: { ... }.");
+          onSubmit(config as Record<string, unknown>);
+        }}
+      >
+        {server.message && (
+          <div role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 ring-1 ring-inset ring-red-200">
+            <p>{server.message}</p>
+            {problems.length > 0 && (
+              <ul className="mt-1 list-disc pl-5 text-xs">
+                {problems.map((p) => (
+                  <li key={p}>{p}</li>
+                ))}
+              </ul>
+            )}
+          </div>
+        )}
+        <Field label="Settings (JSON)" error={local ?? undefined}>
+          {({ id, describedBy, invalid }) => (
+            <textarea
+              id={id}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+              rows={16}
+              spellCheck={false}
+              value={text}
+              onChange={(e) => {
+                setText(e.target.value);
+                setLocal(null);
+                onEdit();
+              }}
+              className="block w-full rounded-md border-0 px-3 py-2 font-mono text-xs shadow-sm ring-1 ring-inset ring-zinc-300 focus:ring-2 focus:ring-indigo-500 focus:outline-none"
+            />
+          )}
+        </Field>
+        <DialogActions>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={busy}>
+            Save settings
+          </Button>
+        </DialogActions>
+      </form>
+    </Dialog>
+  );
 }
 
 /** What changed, as a PATCH body: the config always (the server re-validates it), the rest only when it changed. */
