@@ -279,9 +279,11 @@ def main(args: argparse.Namespace) -> None:
             scripts = grid_page_scripts(page.evaluate(SCRIPTS_LOADED))
             raw, gz = bundle(scripts)
             every, every_gz = bundle(list((DIST / "assets").glob("*.js")))
-            print(f"grid page JS: {raw / 1e6:.2f} MB minified, {gz / 1e6:.2f} MB gzipped in {len(scripts)} files ", end="")
-            print(f"({', '.join(f.name for f in scripts)}); the whole build {every / 1e6:.2f} MB, ", end="")
-            print(f"{every_gz / 1e6:.2f} MB gzipped (goal <= 1.5 MB minified for the grid page): {verdict(raw <= 1.5e6)}")
+            names = ", ".join(f.name for f in scripts)
+            print(f"grid page JS: {raw / 1e6:.2f} MB minified, {gz / 1e6:.2f} MB gzipped, ", end="")
+            print(f"{len(scripts)} files ", end="")
+            print(f"({names}); the whole build {every / 1e6:.2f} MB, {every_gz / 1e6:.2f} MB gzipped ", end="")
+            print(f"(goal <= 1.5 MB minified for the grid page): {verdict(raw <= 1.5e6)}")
 
             # 2. Jump to row 900,000 of 1,000,000: drag the scrollbar to 90 % (89 %, 88 %...).
             jumps: list[float] = []
