@@ -93,7 +93,7 @@ def test_settings_bulk_run_402_cancel_and_409(page: Page, base_url: str, slow_sa
 
     # The bulk bar: three rows selected, the column run on them only.
     for row in range(3):
-        page.locator(f'.ag-pinned-left-cols-container .ag-row[row-index="{row}"] input[type="checkbox"]').check()
+        cell(page, row, "ag-Grid-SelectionColumn").locator('input[type="checkbox"]').check()
     bar = page.get_by_role("region", name="Selected rows")
     bar.get_by_role("button", name="Run column on 3 rows").click()
     run = page.get_by_role("dialog", name="Run “Work email”")
