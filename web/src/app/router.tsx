@@ -1,21 +1,12 @@
-import { lazy, Suspense } from "react";
+import { Suspense, type ComponentType } from "react";
 import { createBrowserRouter, Navigate, Outlet, useLocation, useParams } from "react-router-dom";
 
 import { Spinner } from "@/components/ui/button";
 import { EmptyState } from "@/components/ui/feedback";
-import { AnalyticsPage } from "@/features/analytics/components/analytics-page";
 import { LoginPage, SignupPage } from "@/features/auth/components/auth-forms";
-import { BillingPage } from "@/features/billing/components/billing-page";
-import { CredentialsPage } from "@/features/credentials/components/credentials-page";
-import { JobsPage } from "@/features/jobs/components/jobs-page";
-import { AcceptInvitationPage } from "@/features/members/components/invitations";
-import { MembersPage } from "@/features/members/components/members-page";
-import { SearchPage } from "@/features/search/components/search-page";
-import { TablesPage } from "@/features/tables/components/tables-page";
-import { ProvidersPage } from "@/features/providers/components/providers-page";
-import { WebhooksPage } from "@/features/webhooks/components/webhooks-page";
 import { FirstWorkspace } from "@/features/workspaces/components/create-workspace";
 import { useLastWorkspace } from "@/features/workspaces/stores/last-workspace";
+import { lazyNamed } from "@/lib/lazy";
 import { useWorkspaceList } from "@/lib/workspace";
 import { useSession } from "@/stores/session";
 
@@ -29,16 +20,32 @@ function FullPageSpinner({ label }: { label: string }) {
   );
 }
 
-// The grid page brings AG Grid (most of the JavaScript): loaded when a table is opened, not before.
-const TablePage = lazy(() => import("@/features/tables/components/table-page").then((m) => ({ default: m.TablePage })));
-
-function LazyTablePage() {
+/**
+ * Every page is its own chunk, loaded when it is opened: the grid page (AG Grid, most of the
+ * JavaScript) never waits for analytics (recharts), search or the settings screens, and those
+ * never wait for AG Grid. `bench/web.py` prints what the grid page loads.
+ */
+function page(Page: ComponentType, label: string) {
   return (
-    <Suspense fallback={<FullPageSpinner label="Loading the table" />}>
-      <TablePage />
+    <Suspense fallback={<FullPageSpinner label={label} />}>
+      <Page />
     </Suspense>
   );
 }
+
+const pages = {
+  tables: page(lazyNamed(() => import("@/features/tables/components/tables-page"), "TablesPage"), "Loading tables"),
+  table: page(lazyNamed(() => import("@/features/tables/components/table-page"), "TablePage"), "Loading the table"),
+  search: page(lazyNamed(() => import("@/features/search/components/search-page"), "SearchPage"), "Loading search"),
+  jobs: page(lazyNamed(() => import("@/features/jobs/components/jobs-page"), "JobsPage"), "Loading jobs"),
+  analytics: page(lazyNamed(() => import("@/features/analytics/components/analytics-page"), "AnalyticsPage"), "Loading analytics"),
+  providers: page(lazyNamed(() => import("@/features/providers/components/providers-page"), "ProvidersPage"), "Loading providers"),
+  billing: page(lazyNamed(() => import("@/features/billing/components/billing-page"), "BillingPage"), "Loading billing"),
+  credentials: page(lazyNamed(() => import("@/features/credentials/components/credentials-page"), "CredentialsPage"), "Loading credentials"),
+  webhooks: page(lazyNamed(() => import("@/features/webhooks/components/webhooks-page"), "WebhooksPage"), "Loading webhooks"),
+  members: page(lazyNamed(() => import("@/features/members/components/members-page"), "MembersPage"), "Loading members"),
+  invitation: page(lazyNamed(() => import("@/features/members/components/invitations"), "AcceptInvitationPage"), "Loading the invitation"),
+};
 
 function RequireAuth() {
   const status = useSession((s) => s.status);
@@ -103,22 +110,22 @@ export const router = createBrowserRouter([
     element: <RequireAuth />,
     children: [
       { path: "/", element: <Home /> },
-      { path: "/invitations/accept", element: <AcceptInvitationPage /> },
+      { path: "/invitations/accept", element: pages.invitation },
       {
         path: "/w/:workspaceId",
         element: <WorkspaceGate />,
         children: [
           { index: true, element: <Navigate to="tables" replace /> },
-          { path: "tables", element: <TablesPage /> },
-          { path: "tables/:tableId", element: <LazyTablePage /> },
-          { path: "search", element: <SearchPage /> },
-          { path: "jobs", element: <JobsPage /> },
-          { path: "analytics", element: <AnalyticsPage /> },
-          { path: "providers", element: <ProvidersPage /> },
-          { path: "billing", element: <BillingPage /> },
-          { path: "credentials", element: <CredentialsPage /> },
-          { path: "webhooks", element: <WebhooksPage /> },
-          { path: "members", element: <MembersPage /> },
+          { path: "tables", element: pages.tables },
+          { path: "tables/:tableId", element: pages.table },
+          { path: "search", element: pages.search },
+          { path: "jobs", element: pages.jobs },
+          { path: "analytics", element: pages.analytics },
+          { path: "providers", element: pages.providers },
+          { path: "billing", element: pages.billing },
+          { path: "credentials", element: pages.credentials },
+          { path: "webhooks", element: pages.webhooks },
+          { path: "members", element: pages.members },
         ],
       },
     ],

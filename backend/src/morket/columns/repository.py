@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from morket.models import TableColumn
+from morket.models import FINAL_HTTP_RUN_STATUSES, JobStatus, TableColumn
 from morket.tables.query import FilterGroup, RowView, compile_view
 from morket.tables.storage import sa_table
 from morket.tables.types import TEXT_LIKE, render_value
@@ -115,6 +115,27 @@ class ColumnsRepository:
             {"j": job_id},
         )
         return [(int(r[0]), str(r[1]), r[2]) for r in rows]
+
+    async def run_active(self, table_id: uuid.UUID, column_id: uuid.UUID) -> bool:
+        """Is a run writing this column now: an enrichment job (enrichment and AI columns, alone or
+        sharing a job with other columns) or an HTTP run that has not settled?"""
+        row = await self.session.execute(
+            sa.text(
+                "SELECT EXISTS (SELECT 1 FROM enrichment_jobs j WHERE j.table_id = :t AND j.status <> ALL(:final)"
+                " AND (j.target->>'column_id' = :c"
+                " OR EXISTS (SELECT 1 FROM jsonb_each_text(j.target->'columns') o WHERE o.value = :c)))"
+                " OR EXISTS (SELECT 1 FROM http_column_runs h WHERE h.table_id = :t AND h.column_id = :cid"
+                " AND h.status <> ALL(:http_final))"
+            ),
+            {
+                "t": table_id,
+                "c": str(column_id),
+                "cid": column_id,
+                "final": [s.value for s in JobStatus if s.is_final],
+                "http_final": [s.value for s in FINAL_HTTP_RUN_STATUSES],
+            },
+        )
+        return bool(row.scalar_one())
 
     async def hit_rates(self, workspace_id: uuid.UUID) -> dict[tuple[str, str], tuple[int, int]]:
         """(provider, field) -> (calls answered, calls that found the field) in this workspace's history."""

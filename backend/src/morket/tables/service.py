@@ -19,6 +19,7 @@ from morket.columns import context as kind_context
 from morket.columns import http as http_columns
 from morket.columns import lookup, recompute
 from morket.columns.kinds import KindContext, rename_formula_references, validate_column_config
+from morket.columns.repository import ColumnsRepository
 from morket.core.errors import Conflict, NotFound, Unprocessable
 from morket.models import CellSource, ColumnKind, ColumnType, DataTable, OutboxEventType, TableColumn
 from morket.outbox.service import OutboxService
@@ -319,6 +320,19 @@ class TableService:
             column.hidden = body.hidden
         if body.options is not None:
             column.options = body.options
+        reconfigured = body.config is not None or (body.type is not None and body.type is not column.type)
+        if (
+            reconfigured
+            and column.kind is not ColumnKind.DATA
+            and await ColumnsRepository(self.session).run_active(table.id, column.id)
+        ):
+            # A run reads the settings it started with (its job's target); changing them under it
+            # would leave cells written by two different configs. Cancel it or let it finish.
+            raise Conflict(
+                f"A run of “{column.name}” is in progress: cancel it or wait for it to finish"
+                " before changing its settings.",
+                code="column_run_active",
+            )
         if body.config is not None:
             # issue 10: a computing kind's config is checked against the table (docs/columns.md).
             context = KindContext(table.id, columns, column.id, body.type or column.type)

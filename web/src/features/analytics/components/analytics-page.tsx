@@ -188,19 +188,23 @@ function CreditSection({ workspaceId, range }: { workspaceId: string; range: Ana
           value={forecast.auto_recharge_enabled ? (forecast.auto_recharge_date ? formatDate(forecast.auto_recharge_date) : "Not at this pace") : "Off"}
         />
       </div>
-      <div className="h-64 px-4 pb-4" role="img" aria-label="Credits spent over time">
-        <ResponsiveContainer width="100%" height="100%">
-          <LineChart data={data.series}>
-            <CartesianGrid strokeDasharray="3 3" />
-            <XAxis dataKey="bucket" />
-            <YAxis />
-            <Tooltip />
-            <Legend />
-            <Line type="monotone" dataKey="net_spent" name="Spent" stroke="#ef4444" />
-            <Line type="monotone" dataKey="added" name="Added" stroke="#10b981" />
-          </LineChart>
-        </ResponsiveContainer>
-      </div>
+      {data.series.length === 0 ? (
+        <p className="px-4 pb-6 text-center text-sm text-zinc-600">No credits were added or spent in this period: add credits in Billing, then run a column to see the curve.</p>
+      ) : (
+        <div className="h-64 px-4 pb-4" role="img" aria-label="Credits spent over time">
+          <ResponsiveContainer width="100%" height="100%">
+            <LineChart data={data.series}>
+              <CartesianGrid strokeDasharray="3 3" />
+              <XAxis dataKey="bucket" />
+              <YAxis />
+              <Tooltip />
+              <Legend />
+              <Line type="monotone" dataKey="net_spent" name="Spent" stroke="#ef4444" />
+              <Line type="monotone" dataKey="added" name="Added" stroke="#10b981" />
+            </LineChart>
+          </ResponsiveContainer>
+        </div>
+      )}
     </Card>
   );
 }

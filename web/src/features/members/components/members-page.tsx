@@ -51,7 +51,7 @@ export function MembersPage() {
                   <span className="flex size-8 shrink-0 items-center justify-center rounded-full bg-indigo-100 text-xs font-semibold text-indigo-700" aria-hidden="true">
                     {(m.name || m.email).slice(0, 1).toUpperCase()}
                   </span>
-                  <div className="min-w-0 flex-1">
+                  <div className="min-w-0 flex-1 basis-48">
                     <p className="truncate font-medium text-zinc-900">
                       {m.name || m.email} {self && <Badge>You</Badge>}
                     </p>

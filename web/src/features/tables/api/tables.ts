@@ -95,6 +95,12 @@ export function useColumnMutations(workspaceId: string, tableId: string) {
     onSuccess: refresh,
     meta: { errorTitle: "Could not change the column" },
   });
+  const configure = useMutation({
+    mutationFn: ({ columnId, body, outputs = [] }: { columnId: string; body: Schemas["ColumnUpdate"]; outputs?: { field: string; body: Schemas["ColumnCreate"] }[] }) =>
+      configureColumn(workspaceId, tableId, columnId, body, outputs),
+    onSettled: refresh,
+    meta: { silent: true },
+  });
   const remove = useMutation({
     mutationFn: (columnId: string) => api.delete(`${T}/columns/{column_id}`, { path: { ...path, column_id: columnId } }),
     onSuccess: refresh,
@@ -105,7 +111,7 @@ export function useColumnMutations(workspaceId: string, tableId: string) {
     onSuccess: refresh,
     meta: { errorTitle: "Could not save the column order" },
   });
-  return { add, update, remove, order };
+  return { add, update, configure, remove, order };
 }
 
 /**
@@ -124,8 +130,33 @@ export async function addColumnWithOutputs(
   const made: { field: string; id: string }[] = [];
   try {
     for (const o of outputs) made.push({ field: o.field, id: (await api.post(`${T}/columns`, { path, body: o.body })).id });
-    const config = made.length ? { ...body.config, outputs: Object.fromEntries(made.map((m) => [m.field, m.id])) } : body.config;
-    return await api.post(`${T}/columns`, { path, body: { ...body, config } });
+    return await api.post(`${T}/columns`, { path, body: { ...body, config: withOutputs(body.config, made) } });
+  } catch (error) {
+    await Promise.allSettled(made.map((m) => api.delete(`${T}/columns/{column_id}`, { path: { ...path, column_id: m.id } })));
+    throw error;
+  }
+}
+
+/** The config's `outputs` (the output columns that exist) and those just made for it. */
+function withOutputs(config: Record<string, unknown> | undefined, made: { field: string; id: string }[]) {
+  if (!made.length) return config;
+  const existing = (config?.outputs ?? {}) as Record<string, string>;
+  return { ...config, outputs: { ...existing, ...Object.fromEntries(made.map((m) => [m.field, m.id])) } };
+}
+
+/** A computed column's new settings (PATCH), after the new output columns they name; those are deleted again when the settings are refused. */
+export async function configureColumn(
+  workspaceId: string,
+  tableId: string,
+  columnId: string,
+  body: Schemas["ColumnUpdate"],
+  outputs: { field: string; body: Schemas["ColumnCreate"] }[],
+) {
+  const path = { workspace_id: workspaceId, table_id: tableId };
+  const made: { field: string; id: string }[] = [];
+  try {
+    for (const o of outputs) made.push({ field: o.field, id: (await api.post(`${T}/columns`, { path, body: o.body })).id });
+    return await api.request("patch", `${T}/columns/{column_id}`, { path: { ...path, column_id: columnId }, body: { ...body, config: withOutputs(body.config ?? undefined, made) } });
   } catch (error) {
     await Promise.allSettled(made.map((m) => api.delete(`${T}/columns/{column_id}`, { path: { ...path, column_id: m.id } })));
     throw error;

@@ -9,9 +9,9 @@ import { formatNumber } from "@/lib/format";
 
 import { useProviderCatalog } from "../api/runs";
 import type { Column, ColumnType } from "../api/tables";
-import { aiColumnType, aiConfig, emptyAiDraft, splitLines, validateAi, type AiDraft } from "../forms/ai";
+import { aiColumnType, aiConfig, aiDraftOf, emptyAiDraft, splitLines, validateAi, type AiDraft } from "../forms/ai";
 import { configErrors, unplaced } from "../forms/config-errors";
-import { autoMap, emptyDraft, fieldLabel, providersFor, toConfig, typeForField, validateDraft, type EnrichmentDraft } from "../forms/enrichment";
+import { autoMap, emptyDraft, fieldLabel, fromConfig, providersFor, toConfig, typeForField, validateDraft, type EnrichmentDraft } from "../forms/enrichment";
 import { addableKinds, type ColumnKind } from "../grid/column-kinds";
 import { COLUMN_TYPES, TypeIcon, formatCell } from "../grid/column-types";
 import { AiForm, EnrichmentForm, FormulaForm, type FormulaDraft } from "./computed-column-forms";
@@ -87,25 +87,10 @@ function KindPicker({ value, onChange }: { value: ColumnKind; onChange(kind: Col
   );
 }
 
-/**
- * Add a column: plain (a type), or a kind that computes (column-kinds.tsx): enrichment (field,
- * waterfall, inputs, outputs, only-if, auto-run, write policy), formula (expression with a live
- * preview), AI (prompt, model, output schema). Checks what it can before sending; the server's
- * 422 details land next to the fields they name.
- */
-export function AddColumnDialog({
-  open,
-  onClose,
-  onSubmit,
-  onEdit,
-  busy,
-  error,
-  workspaceId,
-  tableId,
-  columns,
-}: {
+interface ColumnDialogProps {
   open: boolean;
   onClose(): void;
+  /** `outputs`: data columns to create first (enrichment outputs); `body.config.outputs` holds those that exist */
   onSubmit(body: Schemas["ColumnCreate"], outputs: NewOutputColumn[]): void;
   /** the form changed: a previous server error no longer applies */
   onEdit(): void;
@@ -114,15 +99,134 @@ export function AddColumnDialog({
   workspaceId: string;
   tableId: string;
   columns: Column[];
-}) {
-  const [kind, setKind] = useState<ColumnKind>("data");
-  const [name, setName] = useState("");
-  const [named, setNamed] = useState(false);
-  const [type, setType] = useState<ColumnType>("text");
+}
+
+/**
+ * Add a column: plain (a type), or a kind that computes (column-kinds.tsx): enrichment (field,
+ * waterfall, inputs, outputs, only-if, auto-run, write policy), formula (expression with a live
+ * preview), AI (prompt, model, output schema). Checks what it can before sending; the server's
+ * 422 details land next to the fields they name.
+ */
+export function AddColumnDialog(props: ColumnDialogProps) {
+  return <ColumnDialog {...props} />;
+}
+
+/**
+ * A computed column's settings after it was made (the column menu's "… settings"): the same
+ * forms as when adding it, filled from its config. The parent PATCHes the column; the server
+ * validates again and answers 409 while a run of the column is in progress.
+ */
+export function EditColumnDialog({ column, ...props }: Omit<ColumnDialogProps, "open" | "onSubmit"> & { column: Column; onSubmit(body: Schemas["ColumnUpdate"], outputs: NewOutputColumn[]): void }) {
+  if (!FORM_KINDS.has(column.kind)) return <JsonSettingsDialog column={column} onClose={props.onClose} onEdit={props.onEdit} busy={props.busy} error={props.error} onSubmit={(config) => props.onSubmit({ config }, [])} />;
+  return <ColumnDialog {...props} open editing={column} onSubmit={(body, outputs) => props.onSubmit(editBody(column, body), outputs)} />;
+}
+
+/** Kinds with a form of their own; the others (HTTP, lookup: made through the API) are edited as their JSON config. */
+const FORM_KINDS = new Set<ColumnKind>(["enrichment", "formula", "ai"]);
+
+/** A kind without a form: its stored config as JSON, checked by the server like any other (422 details listed). */
+function JsonSettingsDialog({ column, onClose, onEdit, onSubmit, busy, error }: { column: Column; onClose(): void; onEdit(): void; onSubmit(config: Record<string, unknown>): void; busy: boolean; error: unknown }) {
+  const [text, setText] = useState(() => JSON.stringify(column.config ?? {}, null, 2));
+  const [local, setLocal] = useState<string | null>(null);
+  const server = configErrors(error);
+  const problems = server.problems.map((p) => `${p.field}: ${p.message}`);
+  return (
+    <Dialog open onClose={onClose} title={`“${column.name}” settings`} size="xl" description="This kind of column has no form yet: its settings as the API stores them (docs/columns.md).">
+      <form
+        className="space-y-4"
+        noValidate
+        data-testid="column-settings-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          let config: unknown;
+          try {
+            config = JSON.parse(text);
+          } catch {
+            return setLocal("This is not valid JSON.");
+          }
+          if (!config || typeof config !== "object" || Array.isArray(config)) return setLocal("The settings are a JSON object: { ... }.");
+          onSubmit(config as Record<string, unknown>);
+        }}
+      >
+        {server.message && (
+          <div role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 ring-1 ring-inset ring-red-200">
+            <p>{server.message}</p>
+            {problems.length > 0 && (
+              <ul className="mt-1 list-disc pl-5 text-xs">
+                {problems.map((p) => (
+                  <li key={p}>{p}</li>
+                ))}
+              </ul>
+            )}
+          </div>
+        )}
+        <Field label="Settings (JSON)" error={local ?? undefined}>
+          {({ id, describedBy, invalid }) => (
+            <textarea
+              id={id}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+              rows={16}
+              spellCheck={false}
+              value={text}
+              onChange={(e) => {
+                setText(e.target.value);
+                setLocal(null);
+                onEdit();
+              }}
+              className="block w-full rounded-md border-0 px-3 py-2 font-mono text-xs shadow-sm ring-1 ring-inset ring-zinc-300 focus:ring-2 focus:ring-indigo-500 focus:outline-none"
+            />
+          )}
+        </Field>
+        <DialogActions>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={busy}>
+            Save settings
+          </Button>
+        </DialogActions>
+      </form>
+    </Dialog>
+  );
+}
+
+/** What changed, as a PATCH body: the config always (the server re-validates it), the rest only when it changed. */
+function editBody(column: Column, body: Schemas["ColumnCreate"]): Schemas["ColumnUpdate"] {
+  const out: Schemas["ColumnUpdate"] = { config: body.config ?? {} };
+  if (body.name !== column.name) out.name = body.name;
+  if (body.type !== column.type) out.type = body.type;
+  if (JSON.stringify(body.options ?? {}) !== JSON.stringify(column.options ?? {})) out.options = body.options ?? {};
+  return out;
+}
+
+function ColumnDialog({
+  open,
+  onClose,
+  onSubmit,
+  onEdit,
+  busy,
+  error,
+  workspaceId,
+  tableId,
+  columns: allColumns,
+  editing,
+}: ColumnDialogProps & { editing?: Column }) {
+  // A column never reads itself: its own cells are not offered as inputs.
+  const columns = editing ? allColumns.filter((c) => c.id !== editing.id) : allColumns;
+  const config = (editing?.config ?? {}) as Record<string, unknown>;
+  const [kind, setKind] = useState<ColumnKind>(editing?.kind ?? "data");
+  const [name, setName] = useState(editing?.name ?? "");
+  const [named, setNamed] = useState(Boolean(editing));
+  const [type, setType] = useState<ColumnType>(editing?.type ?? "text");
   const [choices, setChoices] = useState("");
-  const [enrichment, setEnrichment] = useState<EnrichmentDraft>(emptyDraft);
-  const [formula, setFormula] = useState<FormulaDraft>({ expression: "", type: "text" });
-  const [ai, setAi] = useState<AiDraft>(emptyAiDraft);
+  const [enrichment, setEnrichment] = useState<EnrichmentDraft>(() => (editing?.kind === "enrichment" ? fromConfig(config, allColumns) : emptyDraft()));
+  const [formula, setFormula] = useState<FormulaDraft>(() => (editing?.kind === "formula" ? { expression: String(config.expression ?? ""), type: editing.type } : { expression: "", type: "text" }));
+  const [ai, setAi] = useState<AiDraft>(() => (editing?.kind === "ai" ? aiDraftOf(config) : emptyAiDraft()));
+  // Editing: the output columns the enrichment already writes (field -> column id) are kept as they are.
+  const existingOutputs = (editing?.kind === "enrichment" ? (config.outputs as Record<string, string> | undefined) : undefined) ?? {};
+  const kept = (o: { field: string; name: string }) => {
+    const id = existingOutputs[o.field];
+    return id !== undefined && allColumns.find((c) => c.id === id)?.name === o.name.trim() ? id : undefined;
+  };
   const [local, setLocal] = useState<Record<string, string>>({});
   const providers = useProviderCatalog().data ?? [];
   const server = configErrors(error);
@@ -150,16 +254,18 @@ export function AddColumnDialog({
       return;
     }
     if (kind === "enrichment") {
-      Object.assign(problems, validateDraft(enrichment, providers, [...columns.map((c) => c.name), trimmed]));
+      const keptIds = new Set(enrichment.outputs.map(kept).filter((id) => id !== undefined));
+      Object.assign(problems, validateDraft({ ...enrichment, outputs: enrichment.outputs.filter((o) => !kept(o)) }, providers, [...columns.filter((c) => !keptIds.has(c.id)).map((c) => c.name), trimmed]));
       if (Object.keys(problems).length) return setLocal(problems);
-      const outputs = enrichment.outputs.map((o) => ({ field: o.field, body: { name: o.name.trim(), type: typeForField(o.field), kind: "data" as const, hidden: false, options: {} } }));
-      onSubmit({ name: trimmed, type: typeForField(enrichment.field), kind: "enrichment", hidden: false, options: {}, config: toConfig(enrichment) }, outputs);
+      const outputs = enrichment.outputs.filter((o) => !kept(o)).map((o) => ({ field: o.field, body: { name: o.name.trim(), type: typeForField(o.field), kind: "data" as const, hidden: false, options: {} } }));
+      const keep = Object.fromEntries(enrichment.outputs.flatMap((o) => (kept(o) ? [[o.field, kept(o) as string]] : [])));
+      onSubmit({ name: trimmed, type: editing ? editing.type : typeForField(enrichment.field), kind: "enrichment", hidden: false, options: editing?.options ?? {}, config: toConfig(enrichment, keep) }, outputs);
       return;
     }
     if (kind === "formula") {
       if (!formula.expression.trim()) problems["config.expression"] = "Write the formula.";
       if (Object.keys(problems).length) return setLocal(problems);
-      onSubmit({ name: trimmed, type: formula.type, kind: "formula", hidden: false, options: {}, config: { expression: formula.expression.trim() } }, []);
+      onSubmit({ name: trimmed, type: formula.type, kind: "formula", hidden: false, options: editing?.options ?? {}, config: { expression: formula.expression.trim() } }, []);
       return;
     }
     Object.assign(problems, validateAi(ai, columns.map((c) => c.name)));
@@ -169,8 +275,8 @@ export function AddColumnDialog({
   }
 
   return (
-    <Dialog open={open} onClose={onClose} title="Add a column" size={kind === "data" ? "lg" : "xl"}>
-      <form onSubmit={submit} onChange={edited} className="space-y-5" noValidate data-testid="add-column-form">
+    <Dialog open={open} onClose={onClose} title={editing ? `“${editing.name}” settings` : "Add a column"} size={kind === "data" ? "lg" : "xl"}>
+      <form onSubmit={submit} onChange={edited} className="space-y-5" noValidate data-testid={editing ? "column-settings-form" : "add-column-form"}>
         {general && (
           <div role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 ring-1 ring-inset ring-red-200">
             <p>{general}</p>
@@ -183,13 +289,15 @@ export function AddColumnDialog({
             )}
           </div>
         )}
-        <KindPicker
-          value={kind}
-          onChange={(k) => {
-            setKind(k);
-            edited();
-          }}
-        />
+        {!editing && (
+          <KindPicker
+            value={kind}
+            onChange={(k) => {
+              setKind(k);
+              edited();
+            }}
+          />
+        )}
         <Field label="Name" error={nameError}>
           {({ id, describedBy, invalid }) => (
             <Input
@@ -265,7 +373,7 @@ export function AddColumnDialog({
         <DialogActions>
           <Button onClick={onClose}>Cancel</Button>
           <Button type="submit" variant="primary" busy={busy} disabled={!name.trim()}>
-            Add column
+            {editing ? "Save settings" : "Add column"}
           </Button>
         </DialogActions>
       </form>

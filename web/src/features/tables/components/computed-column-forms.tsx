@@ -2,7 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState } from "react";
 
 import { Button } from "@/components/ui/button";
-import { Badge, Skeleton } from "@/components/ui/feedback";
+import { Skeleton } from "@/components/ui/feedback";
 import { Field, Input, Select } from "@/components/ui/form";
 import { IconCheck, IconPlus, IconX } from "@/components/ui/icons";
 import { cn } from "@/lib/cn";
@@ -523,9 +523,7 @@ export function AiForm({ columns, draft, onChange, errors }: { columns: Column[]
       )}
       <Switch checked={draft.autoRun} onChange={(autoRun) => onChange({ ...draft, autoRun })} label="Run automatically" hint="On new rows, and on rows whose referenced columns change." />
       <WritePolicyField value={draft.writePolicy} onChange={(writePolicy) => onChange({ ...draft, writePolicy })} />
-      <p className="flex items-center gap-1.5 text-xs text-zinc-500">
-        <Badge tone="amber">New</Badge> AI columns need a server that has them; an older one says so when you save.
-      </p>
+      <p className="text-xs text-zinc-600">Each row is one call to the model, paid in credits like an enrichment: run the column to see the cost first.</p>
     </div>
   );
 }

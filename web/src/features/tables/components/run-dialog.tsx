@@ -172,7 +172,7 @@ export function RunDialog({
         {startError !== null && (
           <p className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700 ring-1 ring-inset ring-red-200" role="alert" data-testid="run-error">
             {isApiError(startError) && startError.status === 402 ? insufficientMessage(startError.details) : startError instanceof Error ? startError.message : "The run could not start."}
-            {isApiError(startError) && startError.requestId && <span className="block text-xs text-red-600">Request {startError.requestId}</span>}
+            {isApiError(startError) && startError.requestId && <span className="block text-xs text-red-800">Request {startError.requestId}</span>}
           </p>
         )}
         <DialogActions>

@@ -1,5 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 
 import { Button } from "@/components/ui/button";
@@ -9,6 +9,7 @@ import { IconArrowLeft, IconDownload, IconEye, IconJobs, IconMerge, IconPlus, Ic
 import { api, isApiError } from "@/lib/api";
 import { wsKey } from "@/lib/query";
 import { cn } from "@/lib/cn";
+import { lazyNamed } from "@/lib/lazy";
 import { formatNumber } from "@/lib/format";
 import { useWorkspaceId, useWorkspaceRole } from "@/lib/workspace";
 import { toastError, toastSuccess } from "@/stores/toasts";
@@ -22,12 +23,19 @@ import type { RunContext, RunScope } from "../forms/run";
 import { isRunnable } from "../grid/column-kinds";
 import type { HeaderAction } from "../grid/column-header";
 import { DataGrid, type Conflict, type GridHandle } from "../grid/data-grid";
-import { CellDrawer } from "./cell-drawer";
-import { AddColumnDialog, ChangeTypeDialog, ConflictDialog, RenameColumnDialog, type TypeChangeReport } from "./column-dialogs";
-import { DedupeDialog } from "./dedupe-dialog";
-import { RunDialog } from "./run-dialog";
+import type { TypeChangeReport } from "./column-dialogs";
 import { RunsPanel } from "./runs-panel";
-import { ImportWizard } from "./import-wizard";
+
+// What only a click opens is loaded on that click, in its own chunk: the grid paints without it.
+const AddColumnDialog = lazyNamed(() => import("./column-dialogs"), "AddColumnDialog");
+const EditColumnDialog = lazyNamed(() => import("./column-dialogs"), "EditColumnDialog");
+const ChangeTypeDialog = lazyNamed(() => import("./column-dialogs"), "ChangeTypeDialog");
+const ConflictDialog = lazyNamed(() => import("./column-dialogs"), "ConflictDialog");
+const RenameColumnDialog = lazyNamed(() => import("./column-dialogs"), "RenameColumnDialog");
+const CellDrawer = lazyNamed(() => import("./cell-drawer"), "CellDrawer");
+const DedupeDialog = lazyNamed(() => import("./dedupe-dialog"), "DedupeDialog");
+const RunDialog = lazyNamed(() => import("./run-dialog"), "RunDialog");
+const ImportWizard = lazyNamed(() => import("./import-wizard"), "ImportWizard");
 
 function useDebounced<T>(value: T, ms: number): T {
   const [out, setOut] = useState(value);
@@ -96,6 +104,7 @@ export function TablePage() {
   const [resolving, setResolving] = useState(false);
   const [dialog, setDialog] = useState<null | "add" | "import" | "dedupe" | "delete-rows">(null);
   const [renaming, setRenaming] = useState<Column | null>(null);
+  const [settingsOf, setSettingsOf] = useState<Column | null>(null);
   const [retyping, setRetyping] = useState<Column | null>(null);
   const [typeReport, setTypeReport] = useState<TypeChangeReport | null>(null);
   const [deletingColumn, setDeletingColumn] = useState<Column | null>(null);
@@ -195,6 +204,9 @@ export function TablePage() {
           break;
         case "rename":
           setRenaming(column);
+          break;
+        case "settings":
+          setSettingsOf(column);
           break;
         case "type":
           setRetyping(column);
@@ -375,129 +387,160 @@ export function TablePage() {
           )}
           <RunsPanel workspaceId={workspaceId} tableId={tableId} onFinished={onRunFinished} />
         </div>
-        {drawer && drawerColumn && <CellDrawer key={`${drawer.rowId}:${drawer.columnId}`} workspaceId={workspaceId} tableId={tableId} rowId={drawer.rowId} column={drawerColumn} onClose={() => setDrawer(null)} />}
+        {drawer && drawerColumn && (
+          <Suspense fallback={null}>
+            <CellDrawer key={`${drawer.rowId}:${drawer.columnId}`} workspaceId={workspaceId} tableId={tableId} rowId={drawer.rowId} column={drawerColumn} onClose={() => setDrawer(null)} />
+          </Suspense>
+        )}
       </div>
 
-      <AddColumnDialog
-        key={dialog === "add" ? "open" : "closed"}
-        open={dialog === "add"}
-        busy={columnsApi.add.isPending}
-        error={columnsApi.add.error}
-        workspaceId={workspaceId}
-        tableId={tableId}
-        columns={columns}
-        onEdit={() => columnsApi.add.error && columnsApi.add.reset()}
-        onClose={() => {
-          columnsApi.add.reset();
-          setDialog(null);
-        }}
-        onSubmit={(body, outputs) =>
-          columnsApi.add.mutate(
-            { body, outputs },
-            {
-              onSuccess: (column) => {
-                setDialog(null);
-                toastSuccess(`Column “${body.name}” added`, isRunnable(column) && !(column.config as { auto_run?: boolean }).auto_run ? "Run it from its header menu when you are ready: you see the cost first." : undefined);
-              },
-            },
-          )
-        }
-      />
-      {running && (
-        <RunDialog
-          workspaceId={workspaceId}
-          tableId={tableId}
-          columns={runnable}
-          columnId={running.columnId}
-          scope={running.scope}
-          context={running.context}
-          onClose={() => setRunning(null)}
-          onStarted={(result, column) => {
-            setRunning(null);
-            const started = result.runs.filter((r) => r.job).map((r) => ({ jobId: r.job?.id ?? "", tableId, columnName: column.name, rows: r.rows }));
-            addRuns(started);
-            const rows = result.runs.reduce((n, r) => n + r.rows, 0);
-            toastSuccess(`Running “${column.name}” on ${formatNumber(rows)} ${rows === 1 ? "row" : "rows"}`);
-          }}
-        />
-      )}
-      {renaming && <RenameColumnDialog column={renaming} busy={columnsApi.update.isPending} onClose={() => setRenaming(null)} onSubmit={(name) => columnsApi.update.mutate({ columnId: renaming.id, body: { name } }, { onSuccess: () => setRenaming(null) })} />}
-      {retyping && (
-        <ChangeTypeDialog
-          column={retyping}
-          busy={columnsApi.update.isPending}
-          report={typeReport}
-          onClose={() => {
-            setRetyping(null);
-            setTypeReport(null);
-          }}
-          onSubmit={(type: ColumnType, options) => {
-            void api
-              .request("patch", "/api/v1/workspaces/{workspace_id}/tables/{table_id}/columns/{column_id}", {
-                path: { workspace_id: workspaceId, table_id: tableId, column_id: retyping.id },
-                body: options ? { type, options } : { type },
-              })
-              .then(
-                (result) => {
-                  setTypeReport((result.rawMeta?.type_change as TypeChangeReport | undefined) ?? { not_converted: 0 });
-                  void client.invalidateQueries({ queryKey: tableKey(workspaceId, tableId) });
-                  grid.current?.refresh();
+      <Suspense fallback={null}>
+        {dialog === "add" && (
+          <AddColumnDialog
+            open
+            busy={columnsApi.add.isPending}
+            error={columnsApi.add.error}
+            workspaceId={workspaceId}
+            tableId={tableId}
+            columns={columns}
+            onEdit={() => columnsApi.add.error && columnsApi.add.reset()}
+            onClose={() => {
+              columnsApi.add.reset();
+              setDialog(null);
+            }}
+            onSubmit={(body, outputs) =>
+              columnsApi.add.mutate(
+                { body, outputs },
+                {
+                  onSuccess: (column) => {
+                    setDialog(null);
+                    toastSuccess(`Column “${body.name}” added`, isRunnable(column) && !(column.config as { auto_run?: boolean }).auto_run ? "Run it from its header menu when you are ready: you see the cost first." : undefined);
+                  },
                 },
-                (e: unknown) => toastError(e, "Could not change the type"),
-              );
+              )
+            }
+          />
+        )}
+        {settingsOf && (
+          <EditColumnDialog
+            column={settingsOf}
+            busy={columnsApi.configure.isPending}
+            error={columnsApi.configure.error}
+            workspaceId={workspaceId}
+            tableId={tableId}
+            columns={columns}
+            onEdit={() => columnsApi.configure.error && columnsApi.configure.reset()}
+            onClose={() => {
+              columnsApi.configure.reset();
+              setSettingsOf(null);
+            }}
+            onSubmit={(body, outputs) =>
+              columnsApi.configure.mutate(
+                { columnId: settingsOf.id, body, outputs },
+                {
+                  onSuccess: () => {
+                    setSettingsOf(null);
+                    toastSuccess(`“${settingsOf.name}” saved`, isRunnable(settingsOf) ? "The new settings apply to the next run." : undefined);
+                  },
+                },
+              )
+            }
+          />
+        )}
+        {running && (
+          <RunDialog
+            workspaceId={workspaceId}
+            tableId={tableId}
+            columns={runnable}
+            columnId={running.columnId}
+            scope={running.scope}
+            context={running.context}
+            onClose={() => setRunning(null)}
+            onStarted={(result, column) => {
+              setRunning(null);
+              const started = result.runs.filter((r) => r.job).map((r) => ({ jobId: r.job?.id ?? "", tableId, columnName: column.name, rows: r.rows }));
+              addRuns(started);
+              const rows = result.runs.reduce((n, r) => n + r.rows, 0);
+              toastSuccess(`Running “${column.name}” on ${formatNumber(rows)} ${rows === 1 ? "row" : "rows"}`);
+            }}
+          />
+        )}
+        {renaming && <RenameColumnDialog column={renaming} busy={columnsApi.update.isPending} onClose={() => setRenaming(null)} onSubmit={(name) => columnsApi.update.mutate({ columnId: renaming.id, body: { name } }, { onSuccess: () => setRenaming(null) })} />}
+        {retyping && (
+          <ChangeTypeDialog
+            column={retyping}
+            busy={columnsApi.update.isPending}
+            report={typeReport}
+            onClose={() => {
+              setRetyping(null);
+              setTypeReport(null);
+            }}
+            onSubmit={(type: ColumnType, options) => {
+              void api
+                .request("patch", "/api/v1/workspaces/{workspace_id}/tables/{table_id}/columns/{column_id}", {
+                  path: { workspace_id: workspaceId, table_id: tableId, column_id: retyping.id },
+                  body: options ? { type, options } : { type },
+                })
+                .then(
+                  (result) => {
+                    setTypeReport((result.rawMeta?.type_change as TypeChangeReport | undefined) ?? { not_converted: 0 });
+                    void client.invalidateQueries({ queryKey: tableKey(workspaceId, tableId) });
+                    grid.current?.refresh();
+                  },
+                  (e: unknown) => toastError(e, "Could not change the type"),
+                );
+            }}
+          />
+        )}
+        <ConfirmDialog
+          open={deletingColumn !== null}
+          title={`Delete the column “${deletingColumn?.name ?? ""}”?`}
+          confirmLabel="Delete column"
+          busy={columnsApi.remove.isPending}
+          onClose={() => setDeletingColumn(null)}
+          onConfirm={() => deletingColumn && columnsApi.remove.mutate(deletingColumn.id, { onSuccess: () => setDeletingColumn(null) })}
+        >
+          Its cells are deleted in every row. This cannot be undone.
+        </ConfirmDialog>
+        <ConfirmDialog
+          open={deletingRows}
+          title={`Delete ${formatNumber(selected)} ${selected === 1 ? "row" : "rows"}?`}
+          confirmLabel="Delete rows"
+          onClose={() => setDeletingRows(false)}
+          onConfirm={() => {
+            setDeletingRows(false);
+            void grid.current?.deleteSelected().then(
+              (n) => toastSuccess(`${formatNumber(n)} ${n === 1 ? "row" : "rows"} deleted`),
+              (e: unknown) => toastError(e, "Could not delete the rows"),
+            );
           }}
-        />
-      )}
-      <ConfirmDialog
-        open={deletingColumn !== null}
-        title={`Delete the column “${deletingColumn?.name ?? ""}”?`}
-        confirmLabel="Delete column"
-        busy={columnsApi.remove.isPending}
-        onClose={() => setDeletingColumn(null)}
-        onConfirm={() => deletingColumn && columnsApi.remove.mutate(deletingColumn.id, { onSuccess: () => setDeletingColumn(null) })}
-      >
-        Its cells are deleted in every row. This cannot be undone.
-      </ConfirmDialog>
-      <ConfirmDialog
-        open={deletingRows}
-        title={`Delete ${formatNumber(selected)} ${selected === 1 ? "row" : "rows"}?`}
-        confirmLabel="Delete rows"
-        onClose={() => setDeletingRows(false)}
-        onConfirm={() => {
-          setDeletingRows(false);
-          void grid.current?.deleteSelected().then(
-            (n) => toastSuccess(`${formatNumber(n)} ${n === 1 ? "row" : "rows"} deleted`),
-            (e: unknown) => toastError(e, "Could not delete the rows"),
-          );
-        }}
-      >
-        The rows and their history are deleted for everyone.
-      </ConfirmDialog>
-      {conflict && (
-        <ConflictDialog
-          column={conflict.column}
-          mine={conflict.mine}
-          theirs={conflict.theirs}
-          busy={resolving}
-          onKeepTheirs={() => setConflict(null)}
-          onUseMine={() => {
-            setResolving(true);
-            void grid.current
-              ?.resolveConflict(conflict, true)
-              .catch((e: unknown) => toastError(e, "Could not save your value"))
-              .finally(() => {
-                setResolving(false);
-                setConflict(null);
-              });
-          }}
-        />
-      )}
-      {table.data && (
-        <>
-          <ImportWizard workspaceId={workspaceId} open={dialog === "import"} onClose={() => (setDialog(null), grid.current?.refresh())} table={{ id: tableId, name: table.data.name, columns }} />
-          <DedupeDialog workspaceId={workspaceId} tableId={tableId} columns={columns} open={dialog === "dedupe"} onClose={() => setDialog(null)} onMerged={() => grid.current?.refresh()} />
-        </>
-      )}
+        >
+          The rows and their history are deleted for everyone.
+        </ConfirmDialog>
+        {conflict && (
+          <ConflictDialog
+            column={conflict.column}
+            mine={conflict.mine}
+            theirs={conflict.theirs}
+            busy={resolving}
+            onKeepTheirs={() => setConflict(null)}
+            onUseMine={() => {
+              setResolving(true);
+              void grid.current
+                ?.resolveConflict(conflict, true)
+                .catch((e: unknown) => toastError(e, "Could not save your value"))
+                .finally(() => {
+                  setResolving(false);
+                  setConflict(null);
+                });
+            }}
+          />
+        )}
+        {table.data && dialog === "import" && (
+          <ImportWizard workspaceId={workspaceId} open onClose={() => (setDialog(null), grid.current?.refresh())} table={{ id: tableId, name: table.data.name, columns }} />
+        )}
+        {dialog === "dedupe" && <DedupeDialog workspaceId={workspaceId} tableId={tableId} columns={columns} open onClose={() => setDialog(null)} onMerged={() => grid.current?.refresh()} />}
+      </Suspense>
     </div>
   );
 }

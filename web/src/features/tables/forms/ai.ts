@@ -56,3 +56,17 @@ export function aiConfig(draft: AiDraft): Record<string, unknown> {
   if (draft.outputType === "json") output.fields = Object.fromEntries(draft.fields.map((f) => [f.name.trim(), f.columnId]));
   return { prompt: draft.prompt, model: draft.model.trim(), output, auto_run: draft.autoRun, write_policy: draft.writePolicy };
 }
+
+/** A stored AI column's config back into a draft (for editing its settings). */
+export function aiDraftOf(config: Record<string, unknown>): AiDraft {
+  const output = (config.output ?? {}) as { type?: AiOutputType; choices?: string[]; fields?: Record<string, string> };
+  return {
+    prompt: typeof config.prompt === "string" ? config.prompt : "",
+    model: typeof config.model === "string" ? config.model : (AI_MODELS[0] as string),
+    outputType: output.type ?? "text",
+    choices: (output.choices ?? []).join("\n"),
+    fields: Object.entries(output.fields ?? {}).map(([name, columnId]) => ({ name, columnId })),
+    autoRun: config.auto_run === true,
+    writePolicy: config.write_policy === "overwrite" ? "overwrite" : "fill_empty",
+  };
+}

@@ -5,13 +5,14 @@ import { ApiError } from "@/lib/api";
 import type { Column } from "../api/tables";
 import { stateText } from "../grid/cell-state";
 import { useRuns } from "../stores/runs";
-import { aiConfig, emptyAiDraft, validateAi } from "./ai";
+import { aiConfig, aiDraftOf, emptyAiDraft, validateAi } from "./ai";
 import { configErrors, errorAt, unplaced } from "./config-errors";
 import {
   addProvider,
   autoMap,
   catalogFields,
   emptyDraft,
+  fromConfig,
   inputKeys,
   moveProvider,
   outputChoices,
@@ -201,5 +202,30 @@ describe("a computed cell's state, as the tooltip and screen readers say it", ()
     expect(stateText({ state: "error", reason: "no provider could answer" })).toBe("Error: no provider could answer");
     expect(stateText({ state: "skipped", reason: "budget" })).toBe("Skipped (budget reached): budget");
     expect(stateText({ state: "something_new" })).toBe("something_new");
+  });
+});
+
+describe("a computed column's settings, edited", () => {
+  it("reads a stored config back into the form and writes the same config again", () => {
+    const enrichment = {
+      field: "email",
+      waterfall: ["apollo", "hunter"],
+      inputs: { first_name: "c1", domain: "c2" },
+      outputs: { job_title: "c9" },
+      auto_run: true,
+      write_policy: "overwrite",
+      only_if: { conjunction: "and", conditions: [{ column_id: "c3", operator: "is_not_empty" }] },
+    };
+    const columns = [{ id: "c9", name: "Title" }] as Column[];
+    const draft = fromConfig(enrichment, columns);
+    expect(draft.outputs).toEqual([{ field: "job_title", name: "Title" }]);
+    expect(toConfig(draft, { job_title: "c9" })).toEqual(enrichment);
+
+    const ai = { prompt: "Is {{Company}} B2B?", model: "gpt-4o", output: { type: "choice", choices: ["yes", "no"] }, auto_run: false, write_policy: "fill_empty" };
+    expect(aiConfig(aiDraftOf(ai))).toEqual(ai);
+    const json = { ...ai, output: { type: "json", fields: { score: "c4" } } };
+    expect(aiConfig(aiDraftOf(json))).toEqual(json);
+    // The server's own keys (parts, refs) are not sent back: it recomputes them from the prompt.
+    expect(aiConfig(aiDraftOf({ ...ai, parts: ["x"], refs: ["c1"] }))).toEqual(ai);
   });
 });

@@ -9,7 +9,7 @@ import type { Column } from "../api/tables";
 import { TypeIcon, typeInfo } from "./column-types";
 import { isRunnable, kindSpec } from "./column-kinds";
 
-export type HeaderAction = "rename" | "type" | "hide" | "delete" | "pin" | "unpin" | "filter" | "run";
+export type HeaderAction = "rename" | "settings" | "type" | "hide" | "delete" | "pin" | "unpin" | "filter" | "run";
 
 export interface HeaderParams {
   tableColumn: Column;
@@ -133,6 +133,7 @@ export function ColumnHeader(props: CustomHeaderProps & HeaderParams) {
     { label: "Filter…", run: () => onAction(tableColumn, "filter", anchor()), hidden: info.filter === "none" },
     { label: pinned ? "Unpin" : "Pin to the left", run: () => onAction(tableColumn, pinned ? "unpin" : "pin", anchor()) },
     { label: "Rename…", run: () => onAction(tableColumn, "rename", anchor()), hidden: !canEdit },
+    { label: `${kind.label} settings…`, run: () => onAction(tableColumn, "settings", anchor()), hidden: !canEdit || tableColumn.kind === "data" },
     { label: "Change type…", run: () => onAction(tableColumn, "type", anchor()), hidden: !canEdit || tableColumn.kind !== "data" },
     { label: "Hide column", run: () => onAction(tableColumn, "hide", anchor()), hidden: !canEdit },
     { label: "Delete column…", run: () => onAction(tableColumn, "delete", anchor()), danger: true, hidden: !canEdit },
