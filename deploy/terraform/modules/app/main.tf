@@ -73,6 +73,17 @@ locals {
     OPENSEARCH_INDEX                 = "morket-search"
     SEARCH_CONSUMER                  = "true"
     SEARCH_BATCH_SIZE                = "200"
+    # CRM export (docs/crm.md): set the OAuth apps' ids and secrets to enable it.
+    CRM_REDIRECT_URI           = "https://${var.name}/crm/callback"
+    HUBSPOT_CLIENT_ID          = ""
+    HUBSPOT_CLIENT_SECRET      = ""
+    HUBSPOT_AUTH_URL           = "https://app.hubspot.com"
+    HUBSPOT_API_URL            = "https://api.hubapi.com"
+    SALESFORCE_CLIENT_ID       = ""
+    SALESFORCE_CLIENT_SECRET   = ""
+    SALESFORCE_LOGIN_URL       = "https://login.salesforce.com"
+    CRM_REQUESTS_PER_SECOND    = "8"
+    CRM_MAX_RETRY_WAIT_SECONDS = "60"
     SCRAPER_URL                      = "http://scraper.${var.name}.internal:8001"
     # Analytics (docs/analytics.md): API tasks drain the outbox into ClickHouse, one at a time.
     ANALYTICS_CONSUMER   = "true"
