@@ -59,7 +59,7 @@ def upgrade() -> None:
         _fk("crm_connections", "credential_id", "credentials", "SET NULL"),
         _fk("crm_connections", "created_by", "users", "SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crm_connections")),
-        sa.UniqueConstraint("workspace_id", "crm", name=op.f("uq_crm_connections_workspace_id_crm")),
+        sa.UniqueConstraint("workspace_id", "crm", name=op.f("uq_crm_connections_workspace_id")),
     )
     op.create_table(
         "crm_exports",

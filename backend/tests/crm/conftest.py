@@ -20,7 +20,10 @@ from tests.enrichment.conftest import (  # noqa: F401
 
 @pytest.fixture
 def enrichment_settings(
-    database_url: str, temporal_server: TemporalDevServer, sandbox: SandboxServer, reset_sandbox: None
+    database_url: str,
+    temporal_server: TemporalDevServer,
+    sandbox: SandboxServer,
+    reset_sandbox: None,  # noqa: F811
 ) -> Settings:
     return enrichment_settings_for(
         database_url,

@@ -7,6 +7,7 @@ rerun pushes only the rows whose mapped values changed."""
 from __future__ import annotations
 
 import uuid
+
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
