@@ -84,7 +84,7 @@ locals {
     SALESFORCE_LOGIN_URL       = "https://login.salesforce.com"
     CRM_REQUESTS_PER_SECOND    = "8"
     CRM_MAX_RETRY_WAIT_SECONDS = "60"
-    SCRAPER_URL                      = "http://scraper.${var.name}.internal:8001"
+    SCRAPER_URL                = "http://scraper.${var.name}.internal:8001"
     # Analytics (docs/analytics.md): API tasks drain the outbox into ClickHouse, one at a time.
     ANALYTICS_CONSUMER   = "true"
     ANALYTICS_BATCH_SIZE = "20000"
