@@ -22,7 +22,7 @@ from tests.enrichment.conftest import (  # noqa: F401
 def enrichment_settings(
     database_url: str,
     temporal_server: TemporalDevServer,
-    sandbox: SandboxServer,
+    sandbox: SandboxServer,  # noqa: F811
     reset_sandbox: None,  # noqa: F811
 ) -> Settings:
     return enrichment_settings_for(

@@ -11,8 +11,11 @@ import uuid
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 
+from morket.core.config import Settings
 from morket.sandbox.server import SandboxServer
+from morket.worker import build_worker
 from tests.crm.helpers import Workspace, people
 from tests.factories import add_member, register
 
@@ -313,3 +316,27 @@ async def test_viewers_cannot_connect_or_push(api: httpx.AsyncClient, sandbox: S
     foreign = await api.delete(other.url(f"/crm/connections/{connection['id']}"), headers=other.user.headers)
     assert foreign.status_code == 404
     assert len((await space.get("/crm/connections")).json()["data"]) == 1
+
+
+async def test_a_run_resumes_on_a_new_worker_after_a_restart(
+    api: httpx.AsyncClient,
+    sandbox: SandboxServer,
+    enrichment_settings: Settings,
+    temporal_client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    space = await Workspace.create(api, sandbox)
+    await space.add_table(people(600))
+    connection = await space.connect("hubspot")
+    export = (await space.export(connection["id"], "contacts", HUBSPOT_CONTACTS)).json()["data"]
+    await space.sandbox_admin("PUT", "/faults", {"providers": {"hubspot": {"latency_ms": 200}}})
+    async with build_worker(temporal_client, enrichment_settings, sessions) as first, first:
+        run = await space.start(export["id"])
+        await space.wait(run["id"], until=lambda r: r["batches"] >= 1)
+    stopped = await space.wait(run["id"], until=lambda r: True)
+    assert stopped["status"] == "running" and stopped["pushed_count"] < 600, stopped
+    async with build_worker(temporal_client, enrichment_settings, sessions) as second, second:
+        done = await space.wait(run["id"], timeout=120)
+    assert done["status"] == "completed", done
+    assert (done["pushed_count"], done["failed_count"]) == (600, 0)
+    assert len(await space.crm_records("hubspot")) == 600
