@@ -1,7 +1,7 @@
 """enrichment records are links to table rows: no output/results copy, inline jobs keep no input
 
 Revision ID: 0080
-Revises: 0061
+Revises: 0070
 
 The values and their provenance live in the table's cells (`_meta`); an inline job's input is
 its row. `enrichment_records` keeps the job's work queue (seq, status, credits, error, row_id)
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0080"
-down_revision: str | None = "0061"
+down_revision: str | None = "0070"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

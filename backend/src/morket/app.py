@@ -32,6 +32,7 @@ from morket.core.ratelimit import ClientIpResolver, PostgresRateLimiter, RateLim
 from morket.credentials.router import internal_router as credentials_internal_router
 from morket.credentials.router import router as credentials_router
 from morket.credits.router import router as billing_router
+from morket.crm.router import router as crm_router
 from morket.enrichment.router import router as enrichment_router
 from morket.health.router import router as health_router
 from morket.imports.router import router as imports_router
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         inbound_public_router,
         analytics_router,
         search_router,
+        crm_router,  # issue 15 item 1: CRM export
     ):
         app.include_router(router)
     install_api_docs(app)

@@ -29,6 +29,8 @@ from morket.columns.http_workflows import HttpColumnRunWorkflow
 from morket.columns.lookup import run_lookup_refresh
 from morket.core.config import Settings
 from morket.core.db import make_sessionmaker
+from morket.crm.activities import CrmActivities, start_unstarted_runs
+from morket.crm.workflows import CrmExportRunWorkflow
 from morket.enrichment.activities import EnrichmentActivities, ProviderAccess
 from morket.enrichment.gateway_access import GatewayProviderAccess
 from morket.enrichment.reconciler import reconcile_jobs
@@ -66,6 +68,9 @@ async def build_worker(
     async with (
         httpx.AsyncClient(follow_redirects=False) as webhook_http,
         httpx.AsyncClient(follow_redirects=False) as column_http,  # issue 10 item 8: HTTP columns
+        httpx.AsyncClient(  # issue 15 item 1: CRM export
+            follow_redirects=False, timeout=settings.provider_timeout_seconds
+        ) as crm_http,
         contextlib.AsyncExitStack() as stack,
     ):
         if providers is None:
@@ -74,10 +79,17 @@ async def build_worker(
         webhooks = WebhookActivities(sessions, settings, webhook_http)
         http_runs = HttpRunActivities(sessions, settings, column_http)  # issue 10 item 8
         imports = ImportActivities(sessions, settings)
+        crm = CrmActivities(sessions, settings, crm_http)  # issue 15 item 1
         yield Worker(
             client,
             task_queue=settings.temporal_task_queue,
-            workflows=[EnrichmentJobWorkflow, WebhookDeliveryWorkflow, TableImportWorkflow, HttpColumnRunWorkflow],
+            workflows=[
+                EnrichmentJobWorkflow,
+                WebhookDeliveryWorkflow,
+                TableImportWorkflow,
+                HttpColumnRunWorkflow,
+                CrmExportRunWorkflow,
+            ],
             activities=[
                 enrichment.begin_job,
                 enrichment.run_chunk,
@@ -87,6 +99,8 @@ async def build_worker(
                 imports.fail_import,
                 http_runs.run_chunk,  # issue 10 item 8: HTTP columns
                 http_runs.finish_run,
+                crm.push_batch,  # issue 15 item 1: CRM export
+                crm.finish_run,
             ],
             max_concurrent_activities=max(50, settings.enrichment_parallel_chunks * 4),
         )
@@ -99,6 +113,7 @@ async def _sweep(client: Client, settings: Settings, sessions: async_sessionmake
             await reconcile_http_runs(client, settings, sessions)  # issue 10 item 8: HTTP columns
             await start_unstarted_imports(client, settings, sessions)
             await expire_uploads(settings, sessions)
+            await start_unstarted_runs(client, settings, sessions)  # issue 15 item 1: CRM export
         except Exception:  # a sweep failing must not stop the worker
             log.exception("the sweep of unsettled jobs failed")
         await asyncio.sleep(SWEEP_EVERY)

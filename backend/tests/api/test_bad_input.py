@@ -73,6 +73,18 @@ BASE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "api_key": "abcdefgh12345678",
         "extra": {"region": "eu"},
     },
+    # issue 15 item 1: CRM export (the ids are unknown: each nasty value must still be a 4xx)
+    ("post", "/api/v1/workspaces/{workspace_id}/crm/exports"): {
+        "table_id": "00000000-0000-4000-8000-000000000001",
+        "connection_id": "00000000-0000-4000-8000-000000000002",
+        "object_type": "contacts",
+        "mapping": [{"column_id": "00000000-0000-4000-8000-000000000003", "property": "email"}],
+        "key_property": "email",
+    },
+    ("post", "/api/v1/workspaces/{workspace_id}/crm/connections/callback"): {
+        "code": "hu-code-abcdef",
+        "state": "abcdefghijklmnopqrstuvwxyz0123456789",
+    },
     ("post", "/api/v1/workspaces/{workspace_id}/webhooks"): {
         "url": "https://93.184.216.34/hook",
         "events": ["job.completed"],

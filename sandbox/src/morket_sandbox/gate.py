@@ -29,6 +29,15 @@ class ProviderProfile(ABC):
 
     provider: Provider
     prefixes: tuple[str, ...] = ()
+    # Paths under a prefix served without a key (the CRMs' OAuth endpoints).
+    open_paths: tuple[str, ...] = ()
+
+    def authenticate(self, state: SandboxState, key: str | None) -> Response | None:
+        """None admits the key; otherwise the provider's refusal. Key-based providers accept the
+        configured keys; the CRMs override this to accept only the OAuth tokens they issued."""
+        if key is None or key not in state.keys[self.provider]:
+            return self.unauthorized(key)
+        return None
 
     @abstractmethod
     def extract_key(self, request: Request) -> str | None: ...
@@ -105,13 +114,18 @@ class ProviderGate:
                     message = {**message, "headers": [*message.get("headers", ()), *extra_headers]}
             await send(message)
 
+        if path in profile.open_paths:
+            await self.app(scope, receive, send_counted)
+            return
         delay = runtime.delay_seconds()
         if delay > 0:
             await asyncio.sleep(delay)
         key = profile.extract_key(Request(scope))
-        if key is None or key not in state.keys[provider]:
-            await profile.unauthorized(key)(scope, receive, send_counted)
+        denied = profile.authenticate(state, key)
+        if denied is not None:
+            await denied(scope, receive, send_counted)
             return
+        assert key is not None  # authenticate refuses a missing key
         usage = state.usage[provider].hit(key, time.time())
         extra_headers.extend((name.encode(), value.encode()) for name, value in profile.usage_headers(usage))
         verdict = runtime.admit(key, time.monotonic())

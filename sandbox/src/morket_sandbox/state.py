@@ -8,6 +8,7 @@ from typing import Any
 
 from morket_sandbox.config import FaultConfig, Provider, SandboxConfig
 from morket_sandbox.faults import ProviderFaults
+from morket_sandbox.oauth import OAuthStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,10 @@ class SandboxState:
         self.usage: dict[Provider, UsageWindows] = {}
         # (provider, object type, id property, id value) -> record, for the CRM upserts
         self.crm: dict[tuple[str, str, str, str], CrmRecord] = {}
+        self.oauth = OAuthStore()
+        # provider -> how many of the next CRM upserts are applied but answered 502 (a response
+        # lost on the way back: the client must retry without creating anything twice)
+        self.crm_lost_responses: dict[str, int] = {}
         self._sequence = itertools.count(1)
         self.reset()
 
@@ -98,6 +103,16 @@ class SandboxState:
         self.stats = RequestStats()
         self.usage = {provider: UsageWindows() for provider in Provider}
         self.crm.clear()
+        self.oauth.reset()
+        self.crm_lost_responses.clear()
+
+    def lose_crm_response(self, provider: Provider) -> bool:
+        """Whether this CRM upsert's answer is to be lost (consumes one)."""
+        left = self.crm_lost_responses.get(provider.value, 0)
+        if left <= 0:
+            return False
+        self.crm_lost_responses[provider.value] = left - 1
+        return True
 
     def next_sequence(self) -> int:
         return next(self._sequence)

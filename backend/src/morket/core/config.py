@@ -147,6 +147,20 @@ class Settings(BaseSettings):
     opensearch_index: str = Field(default="morket-search", pattern=r"^[a-z0-9][a-z0-9_\-]{0,60}$")
     search_consumer: bool = True
     search_batch_size: int = Field(default=200, ge=1, le=10_000)
+    # CRM export (docs/crm.md). The OAuth apps' client ids and secrets; the CRMs' hosts go to the
+    # provider sandbox when PROVIDER_SANDBOX_URL is set (with its test client), else to the real
+    # ones. The redirect URI is the web app's page that hands the code to the callback route.
+    crm_redirect_uri: str = "http://localhost:5173/crm/callback"
+    hubspot_client_id: str | None = None
+    hubspot_client_secret: str | None = None
+    hubspot_auth_url: str | None = None  # https://app.hubspot.com
+    hubspot_api_url: str | None = None  # https://api.hubapi.com
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: str | None = None
+    salesforce_login_url: str | None = None  # https://login.salesforce.com
+    # Requests per second to one CRM connection, and the longest wait a 429's Retry-After may ask.
+    crm_requests_per_second: float = Field(default=8.0, gt=0, le=1000)
+    crm_max_retry_wait_seconds: float = Field(default=60.0, ge=0, le=600)
 
     @field_validator("webhook_retry_delays")
     @classmethod
@@ -218,6 +232,9 @@ class Settings(BaseSettings):
         "openai_base_url",
         "provider_sandbox_url",
         "scraper_url",
+        "hubspot_auth_url",
+        "hubspot_api_url",
+        "salesforce_login_url",
     )
     @classmethod
     def _empty_url_is_none(cls, value: str | None) -> str | None:
@@ -226,6 +243,13 @@ class Settings(BaseSettings):
     @field_validator("redis_url", "clickhouse_url")
     @classmethod
     def _empty_redis_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator(
+        "hubspot_client_id", "hubspot_client_secret", "salesforce_client_id", "salesforce_client_secret", mode="before"
+    )
+    @classmethod
+    def _empty_client_is_none(cls, value: str | None) -> str | None:
         return value or None
 
     @field_validator("service_api_key", mode="before")

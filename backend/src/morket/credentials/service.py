@@ -111,6 +111,48 @@ class CredentialService:
         )
         return _out(credential)
 
+    async def store_secret(
+        self,
+        workspace_id: uuid.UUID,
+        user_id: uuid.UUID | None,
+        credential_id: uuid.UUID | None,
+        *,
+        provider: str,
+        name: str,
+        secret: str,
+        extra: dict[str, Any],
+    ) -> uuid.UUID:
+        """Create a credential, or re-seal an existing one in place (same id) with a new secret:
+        OAuth tokens that rotate (CRM connections, docs/crm.md). Returns the credential's id."""
+        credential = None
+        if credential_id is not None:
+            credential = await self.repo.get(workspace_id, credential_id, for_update=True)
+        if credential is None:
+            return (
+                await self.create(
+                    workspace_id, user_id, CredentialCreate(provider=provider, name=name, api_key=secret, extra=extra)
+                )
+            ).id
+        sealed = self._seal_checked(workspace_id, credential.id, _payload(secret, extra))
+        credential.ciphertext, credential.nonce, credential.key_version = (
+            sealed.ciphertext,
+            sealed.nonce,
+            sealed.key_version,
+        )
+        credential.key_hint = secret[-4:]
+        try:
+            await self.session.flush()
+        except DBAPIError:
+            raise CredentialWriteFailed("The credential could not be stored.") from None
+        await self._audit(workspace_id, credential.id, credential.provider, "rotated", _user_actor(user_id), None)
+        return credential.id
+
+    async def get_decrypted_by_id(
+        self, workspace_id: uuid.UUID, credential_id: uuid.UUID
+    ) -> DecryptedCredential | None:
+        credential = await self.repo.get(workspace_id, credential_id)
+        return None if credential is None else self._open(credential)
+
     async def list_masked(self, workspace_id: uuid.UUID) -> list[CredentialOut]:
         return [_out(c) for c in await self.repo.list_for_workspace(workspace_id)]
 

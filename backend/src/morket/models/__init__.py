@@ -8,6 +8,18 @@ from morket.models.credential_access_log import CredentialAccessLog
 from morket.models.credit_account import CreditAccount
 from morket.models.credit_reservation import CreditReservation
 from morket.models.credit_transaction import CreditTransaction, CreditTransactionType
+from morket.models.crm import (
+    FINAL_CRM_RUN_STATUSES,
+    CrmConnection,
+    CrmExport,
+    CrmExportRecord,
+    CrmExportRow,
+    CrmExportRun,
+    CrmKind,
+    CrmOAuthState,
+    CrmRowState,
+    CrmRunStatus,
+)
 from morket.models.data_table import DataTable, physical_table_name
 from morket.models.enrichment_attempt import EnrichmentAttempt
 from morket.models.enrichment_job import EnrichmentJob, JobStatus
@@ -31,6 +43,7 @@ from morket.models.workspace import Workspace
 from morket.models.workspace_provider_settings import WorkspaceProviderSettings
 
 __all__ = [
+    "FINAL_CRM_RUN_STATUSES",
     "FINAL_HTTP_RUN_STATUSES",
     "AnalyticsDeadLetter",
     "ApiKey",
@@ -45,6 +58,15 @@ __all__ = [
     "CreditReservation",
     "CreditTransaction",
     "CreditTransactionType",
+    "CrmConnection",
+    "CrmExport",
+    "CrmExportRecord",
+    "CrmExportRow",
+    "CrmExportRun",
+    "CrmKind",
+    "CrmOAuthState",
+    "CrmRowState",
+    "CrmRunStatus",
     "DataTable",
     "DeliveryStatus",
     "EnrichmentAttempt",

@@ -25,6 +25,7 @@ class CellSource(enum.StrEnum):
     FORMULA = "formula"
     AI = "ai"
     HTTP = "http"  # issue 10 item 8: an HTTP API column
+    CRM = "crm"  # issue 15 item 1: a CRM export's result columns
     TYPE_CHANGE = "type_change"
 
 

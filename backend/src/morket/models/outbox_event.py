@@ -41,6 +41,7 @@ class OutboxEventType(enum.StrEnum):
     CREDIT_TRANSACTIONS = "credit.transactions"
     JOB_LIFECYCLE = "job.lifecycle"
     SCRAPE_TASKS = "scrape.tasks"
+    CRM_EXPORT_RUN = "crm_export.run"  # issue 15 item 1: an export run started or finished
 
 
 class OutboxEvent(Base):

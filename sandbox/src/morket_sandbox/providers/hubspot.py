@@ -9,15 +9,18 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from morket_sandbox import data
 from morket_sandbox.config import Provider
 from morket_sandbox.gate import ProviderProfile
+from morket_sandbox.oauth import SANDBOX_CLIENT_ID, IssuedTokens, OAuthError, TokenCheck, read_form, with_query
 from morket_sandbox.state import CrmRecord, SandboxState, Usage
 from morket_sandbox.wire import InvalidBodyError, read_json_object
 
 PREFIX = "/hubspot"
+AUTHORIZE_PATH = f"{PREFIX}/oauth/authorize"  # app.hubspot.com/oauth/authorize in the real world
+TOKEN_PATH = f"{PREFIX}/oauth/v1/token"
 BATCH_LIMIT = 100
 DAILY_LIMIT = 250_000
 OBJECT_TYPES = ("contacts", "companies")
@@ -44,6 +47,17 @@ def _rate_limit(message: str, policy: str) -> JSONResponse:
 class HubSpotProfile(ProviderProfile):
     provider = Provider.HUBSPOT
     prefixes = (PREFIX,)
+    open_paths = (AUTHORIZE_PATH, TOKEN_PATH)
+
+    def authenticate(self, state: SandboxState, key: str | None) -> Response | None:
+        check = state.oauth.use(self.provider, key)
+        if check is TokenCheck.VALID:
+            return None
+        if check is TokenCheck.EXPIRED:
+            return hubspot_error(
+                401, "The OAuth token used to make this call expired 0 second(s) ago.", "EXPIRED_AUTHENTICATION"
+            )
+        return self.unauthorized(key)
 
     def extract_key(self, request: Request) -> str | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -87,6 +101,9 @@ def _property_value(value: Any) -> str | None:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+LOST_RESPONSE_PAGE = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -100,8 +117,60 @@ def _input_error(message: str, index: int, value: Any) -> dict[str, Any]:
     }
 
 
+def _oauth_refusal(exc: OAuthError, grant_type: str | None) -> JSONResponse:
+    status = {"invalid_client_id": "BAD_CLIENT_ID", "invalid_client": "BAD_CLIENT_SECRET"}.get(exc.error)
+    if status is None:
+        status = "BAD_REFRESH_TOKEN" if grant_type == "refresh_token" else "BAD_AUTH_CODE"
+    return JSONResponse(
+        {"status": status, "message": exc.description, "correlationId": str(uuid.uuid4())}, status_code=400
+    )
+
+
+def _tokens(tokens: IssuedTokens) -> JSONResponse:
+    return JSONResponse(
+        {
+            "token_type": "bearer",
+            "access_token": tokens.access_token,
+            "refresh_token": tokens.refresh_token,
+            "expires_in": tokens.expires_in,
+        }
+    )
+
+
 def build_router(state: SandboxState) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=["hubspot"])
+
+    @router.get("/oauth/authorize")
+    async def authorize(request: Request) -> Response:
+        """The consent page, approved at once: 302 to `redirect_uri` with `code` and `state`."""
+        params = request.query_params
+        client_id, redirect_uri = params.get("client_id"), params.get("redirect_uri")
+        if not client_id or not redirect_uri:
+            return hubspot_error(400, "client_id and redirect_uri are required", "VALIDATION_ERROR")
+        code = state.oauth.new_code(Provider.HUBSPOT, client_id, redirect_uri)
+        return Response(status_code=302, headers={"location": with_query(redirect_uri, code, params.get("state"))})
+
+    @router.post("/oauth/v1/token")
+    async def token(request: Request) -> Response:
+        """Trade an authorization code or a refresh token for an access token (form-encoded)."""
+        form = await read_form(request)
+        grant_type = form.get("grant_type")
+        try:
+            state.oauth.check_client(form.get("client_id"), form.get("client_secret"))
+            if grant_type == "authorization_code":
+                issued = state.oauth.exchange_code(
+                    Provider.HUBSPOT, form.get("code"), SANDBOX_CLIENT_ID, form.get("redirect_uri")
+                )
+            elif grant_type == "refresh_token":
+                issued = state.oauth.refresh(Provider.HUBSPOT, form.get("refresh_token"))
+            else:
+                return JSONResponse(
+                    {"status": "BAD_GRANT_TYPE", "message": "unknown grant_type", "correlationId": str(uuid.uuid4())},
+                    status_code=400,
+                )
+        except OAuthError as exc:
+            return _oauth_refusal(exc, grant_type)
+        return _tokens(issued)
 
     @router.post("/crm/v3/objects/{object_type}/batch/upsert")
     async def batch_upsert(object_type: str, request: Request) -> Response:
@@ -165,6 +234,8 @@ def build_router(state: SandboxState) -> APIRouter:
                     "new": created,
                 }
             )
+        if state.lose_crm_response(Provider.HUBSPOT):
+            return HTMLResponse(LOST_RESPONSE_PAGE, status_code=502)
         payload: dict[str, Any] = {
             "status": "COMPLETE",
             "results": results,

@@ -6,20 +6,25 @@ A well-formed request answers 200 even when records fail; each record's outcome 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from morket_sandbox import data
 from morket_sandbox.config import Provider
 from morket_sandbox.gate import ProviderProfile
+from morket_sandbox.oauth import SANDBOX_CLIENT_ID, OAuthError, TokenCheck, read_form, with_query
+from morket_sandbox.providers.hubspot import LOST_RESPONSE_PAGE
 from morket_sandbox.state import CrmRecord, SandboxState, Usage
 from morket_sandbox.wire import InvalidBodyError, read_json
 
 PREFIX = "/salesforce"
+AUTHORIZE_PATH = f"{PREFIX}/services/oauth2/authorize"  # login.salesforce.com in the real world
+TOKEN_PATH = f"{PREFIX}/services/oauth2/token"
 RECORD_LIMIT = 200
 DAILY_API_LIMIT = 15_000
 # Fields Salesforce insists on when a record is created (not when it is updated).
@@ -38,6 +43,11 @@ def salesforce_errors(status: int, message: str, error_code: str, fields: list[s
 class SalesforceProfile(ProviderProfile):
     provider = Provider.SALESFORCE
     prefixes = (PREFIX,)
+    open_paths = (AUTHORIZE_PATH, TOKEN_PATH)
+
+    def authenticate(self, state: SandboxState, key: str | None) -> Response | None:
+        # Salesforce words an expired session and an unknown one the same way.
+        return None if state.oauth.use(self.provider, key) is TokenCheck.VALID else self.unauthorized(key)
 
     def extract_key(self, request: Request) -> str | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -86,8 +96,55 @@ def _failure(status_code: str, message: str, fields: list[str]) -> dict[str, Any
     return {"success": False, "errors": [{"statusCode": status_code, "message": message, "fields": fields}]}
 
 
+def _oauth_error(error: str, description: str) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=400)
+
+
 def build_router(state: SandboxState) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=["salesforce"])
+
+    @router.get("/services/oauth2/authorize")
+    async def authorize(request: Request) -> Response:
+        """The login and consent pages, approved at once: 302 to `redirect_uri` with `code` and `state`."""
+        params = request.query_params
+        client_id, redirect_uri = params.get("client_id"), params.get("redirect_uri")
+        if params.get("response_type") != "code":
+            return _oauth_error("unsupported_response_type", "response type not supported")
+        if not client_id or not redirect_uri:
+            return _oauth_error("invalid_request", "client_id and redirect_uri are required")
+        code = state.oauth.new_code(Provider.SALESFORCE, client_id, redirect_uri)
+        return Response(status_code=302, headers={"location": with_query(redirect_uri, code, params.get("state"))})
+
+    @router.post("/services/oauth2/token")
+    async def token(request: Request) -> Response:
+        """Trade a code or a refresh token for a session: `access_token` and the org's `instance_url`."""
+        values = await read_form(request)
+        grant_type = values.get("grant_type")
+        try:
+            state.oauth.check_client(values.get("client_id"), values.get("client_secret"))
+            if grant_type == "authorization_code":
+                issued = state.oauth.exchange_code(
+                    Provider.SALESFORCE, values.get("code"), SANDBOX_CLIENT_ID, values.get("redirect_uri")
+                )
+            elif grant_type == "refresh_token":
+                issued = state.oauth.refresh(Provider.SALESFORCE, values.get("refresh_token"))
+            else:
+                return _oauth_error("unsupported_grant_type", "grant type not supported")
+        except OAuthError as exc:
+            return _oauth_error(exc.error, exc.description)
+        instance_url = str(request.base_url).rstrip("/") + PREFIX
+        answer = {
+            "access_token": issued.access_token,
+            "signature": str(data.stable_hash("sfsig", issued.access_token)),
+            "scope": "api refresh_token",
+            "instance_url": instance_url,
+            "id": f"{instance_url}/id/00D5g000000SANDBOX/0055g000000SANDBOX",
+            "token_type": "Bearer",
+            "issued_at": str(int(time.time() * 1000)),
+        }
+        if grant_type == "authorization_code":  # a refresh answers no new refresh token
+            answer["refresh_token"] = issued.refresh_token
+        return JSONResponse(answer)
 
     @router.patch("/services/data/{version}/composite/sobjects/{sobject}/{external_id_field}")
     async def composite_upsert(version: str, sobject: str, external_id_field: str, request: Request) -> Response:
@@ -152,6 +209,8 @@ def build_router(state: SandboxState) -> APIRouter:
             if record_state is None:
                 record_state = state.crm[key] = CrmRecord(salesforce_id(*key[1:]), "", "")
             record_state.properties.update(fields)
+        if state.lose_crm_response(Provider.SALESFORCE):
+            return HTMLResponse(LOST_RESPONSE_PAGE, status_code=502)
         return JSONResponse(outcomes)
 
     return router

@@ -568,6 +568,196 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/crm/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Connections
+         * @description The workspace's CRM connections (never their tokens).
+         */
+        get: operations["list_connections_api_v1_workspaces__workspace_id__crm_connections_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/crm/connections/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete Connect
+         * @description Finish connecting: trade the code the CRM redirected back with for tokens (kept in the vault).
+         */
+        post: operations["complete_connect_api_v1_workspaces__workspace_id__crm_connections_callback_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/crm/connections/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Connect
+         * @description Begin connecting a CRM: the authorize URL to send the browser to, with a one-time state.
+         */
+        post: operations["start_connect_api_v1_workspaces__workspace_id__crm_connections_start_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/crm/connections/{connection_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Connection
+         * @description Disconnect: delete the tokens, the connection and its exports.
+         */
+        delete: operations["delete_connection_api_v1_workspaces__workspace_id__crm_connections__connection_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/crm/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Exports
+         * @description The workspace's exports (or one table's).
+         */
+        get: operations["list_exports_api_v1_workspaces__workspace_id__crm_exports_get"];
+        put?: never;
+        /**
+         * Create Export
+         * @description Define an export: a table's columns mapped to a CRM object's properties, upserted on a key;
+         *     adds (or reuses) the result columns "<CRM> <object> id/status/error".
+         */
+        post: operations["create_export_api_v1_workspaces__workspace_id__crm_exports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/crm/exports/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Export
+         * @description One export and its mapping.
+         */
+        get: operations["get_export_api_v1_workspaces__workspace_id__crm_exports__export_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Export
+         * @description Delete an export and its runs; its result columns stay in the table.
+         */
+        delete: operations["delete_export_api_v1_workspaces__workspace_id__crm_exports__export_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/crm/exports/{export_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Run
+         * @description Push all rows, the given rows or the rows matching a filter as upserts: a durable run;
+         *     rows whose mapped values did not change since their last push are skipped.
+         */
+        post: operations["start_run_api_v1_workspaces__workspace_id__crm_exports__export_id__runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/crm/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Run
+         * @description An export run: status and counts (pushed, created, updated, failed, skipped).
+         */
+        get: operations["get_run_api_v1_workspaces__workspace_id__crm_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/crm/runs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Run
+         * @description Stop a run: no batch starts after this; rows not pushed show `cancelled`.
+         */
+        post: operations["cancel_run_api_v1_workspaces__workspace_id__crm_runs__run_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/enrichment-jobs": {
         parameters: {
             query?: never;
@@ -1864,7 +2054,7 @@ export interface components {
          * @description Who wrote a cell value.
          * @enum {string}
          */
-        CellSource: "user" | "bulk" | "import" | "inbound" | "dedupe" | "enrichment" | "formula" | "ai" | "http" | "type_change";
+        CellSource: "user" | "bulk" | "import" | "inbound" | "dedupe" | "enrichment" | "formula" | "ai" | "http" | "crm" | "type_change";
         /** CellWrite */
         CellWrite: {
             /** Value */
@@ -2053,6 +2243,68 @@ export interface components {
          * @enum {string}
          */
         Conjunction: "and" | "or";
+        /**
+         * ConnectCallback
+         * @description What the CRM's redirect carried back (the web app's callback page posts it).
+         */
+        ConnectCallback: {
+            /** Code */
+            code: string;
+            /** State */
+            state: string;
+        };
+        /** ConnectStart */
+        ConnectStart: {
+            crm: components["schemas"]["CrmKind"];
+        };
+        /** ConnectStartOut */
+        ConnectStartOut: {
+            /**
+             * Authorize Url
+             * @description send the user's browser here; the CRM redirects back with code and state
+             */
+            authorize_url: string;
+            crm: components["schemas"]["CrmKind"];
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Redirect Uri */
+            redirect_uri: string;
+            /** State */
+            state: string;
+        };
+        /** ConnectionOut */
+        ConnectionOut: {
+            /**
+             * Connected
+             * @description its tokens are in the vault
+             */
+            connected: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            crm: components["schemas"]["CrmKind"];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Instance Url */
+            instance_url: string | null;
+            /** Refreshed At */
+            refreshed_at: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** CredentialCreate */
         CredentialCreate: {
             /** Api Key */
@@ -2205,6 +2457,16 @@ export interface components {
             /** Idempotency Key */
             idempotency_key?: string | null;
         };
+        /**
+         * CrmKind
+         * @enum {string}
+         */
+        CrmKind: "hubspot" | "salesforce";
+        /**
+         * CrmRunStatus
+         * @enum {string}
+         */
+        CrmRunStatus: "queued" | "running" | "completed" | "cancelled" | "failed";
         /**
          * DateField
          * @enum {string}
@@ -2618,6 +2880,34 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[ConnectStartOut] */
+        Envelope_ConnectStartOut_: {
+            data?: components["schemas"]["ConnectStartOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[ConnectionOut] */
+        Envelope_ConnectionOut_: {
+            data?: components["schemas"]["ConnectionOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[CredentialOut] */
         Envelope_CredentialOut_: {
             data?: components["schemas"]["CredentialOut"] | null;
@@ -2719,6 +3009,34 @@ export interface components {
         /** Envelope[EventToken] */
         Envelope_EventToken_: {
             data?: components["schemas"]["EventToken"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[ExportOut] */
+        Envelope_ExportOut_: {
+            data?: components["schemas"]["ExportOut"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[ExportRunOut] */
+        Envelope_ExportRunOut_: {
+            data?: components["schemas"]["ExportRunOut"] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -3167,6 +3485,21 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[list[ConnectionOut]] */
+        Envelope_list_ConnectionOut__: {
+            /** Data */
+            data?: components["schemas"]["ConnectionOut"][] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Envelope[list[CredentialOut]] */
         Envelope_list_CredentialOut__: {
             /** Data */
@@ -3231,6 +3564,21 @@ export interface components {
         Envelope_list_EnrichmentRecordOut__: {
             /** Data */
             data?: components["schemas"]["EnrichmentRecordOut"][] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
+        /** Envelope[list[ExportOut]] */
+        Envelope_list_ExportOut__: {
+            /** Data */
+            data?: components["schemas"]["ExportOut"][] | null;
             error?: components["schemas"]["ErrorBody"] | null;
             /** Meta */
             meta?: components["schemas"]["PageMeta"] | {
@@ -3423,11 +3771,83 @@ export interface components {
             /** Token */
             token: string;
         };
+        /** ExportCreate */
+        ExportCreate: {
+            /**
+             * Connection Id
+             * Format: uuid
+             */
+            connection_id: string;
+            /**
+             * Key Property
+             * @description the upsert key; default email (contacts), domain (companies), Email (Lead, Contact), Website (Account). It must be one of the mapped properties.
+             */
+            key_property?: string | null;
+            /** Mapping */
+            mapping: components["schemas"]["MappingItem"][];
+            /**
+             * Object Type
+             * @description HubSpot: contacts, companies; Salesforce: Lead, Contact, Account
+             */
+            object_type: string;
+            /**
+             * Table Id
+             * Format: uuid
+             */
+            table_id: string;
+        };
         /**
          * ExportFormat
          * @enum {string}
          */
         ExportFormat: "csv" | "xlsx";
+        /** ExportOut */
+        ExportOut: {
+            /**
+             * Connection Id
+             * Format: uuid
+             */
+            connection_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            crm: components["schemas"]["CrmKind"];
+            /**
+             * Error Column Id
+             * Format: uuid
+             */
+            error_column_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Id Column Id
+             * Format: uuid
+             */
+            id_column_id: string;
+            /** Key Property */
+            key_property: string;
+            /** Mapping */
+            mapping: components["schemas"]["MappingItem"][];
+            /** Object Type */
+            object_type: string;
+            /**
+             * Status Column Id
+             * Format: uuid
+             */
+            status_column_id: string;
+            /**
+             * Table Id
+             * Format: uuid
+             */
+            table_id: string;
+        };
         /**
          * ExportRequest
          * @description The view to export (filter, sort, quick search) and the file format.
@@ -3441,6 +3861,62 @@ export interface components {
              */
             include_hidden: boolean;
             view?: components["schemas"]["RowView"] | null;
+        };
+        /** ExportRunOut */
+        ExportRunOut: {
+            /** Batches */
+            batches: number;
+            /** Cancel Requested At */
+            cancel_requested_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created Count */
+            created_count: number;
+            /** Error */
+            error: string | null;
+            /**
+             * Export Id
+             * Format: uuid
+             */
+            export_id: string;
+            /** Failed Count */
+            failed_count: number;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Pushed Count */
+            pushed_count: number;
+            /** Row Count */
+            row_count: number;
+            /** Skipped Count */
+            skipped_count: number;
+            /** Started At */
+            started_at: string | null;
+            status: components["schemas"]["CrmRunStatus"];
+            /** Updated Count */
+            updated_count: number;
+        };
+        /**
+         * ExportRunRequest
+         * @description Which rows to push. No `row_ids` and no `filter`: every row.
+         */
+        ExportRunRequest: {
+            filter?: components["schemas"]["FilterGroup"] | null;
+            /**
+             * Force
+             * @description push rows whose mapped values did not change too
+             * @default false
+             */
+            force: boolean;
+            /** Row Ids */
+            row_ids?: number[] | null;
         };
         /**
          * FacetName
@@ -4049,6 +4525,16 @@ export interface components {
              * @default true
              */
             logged_out: boolean;
+        };
+        /** MappingItem */
+        MappingItem: {
+            /**
+             * Column Id
+             * Format: uuid
+             */
+            column_id: string;
+            /** Property */
+            property: string;
         };
         /** MemberOut */
         MemberOut: {
@@ -4956,8 +5442,35 @@ export interface components {
              */
             success: boolean;
         };
+        /** Envelope[Deleted] */
+        morket__core__envelope__Envelope_Deleted___5: {
+            data?: components["schemas"]["morket__crm__schemas__Deleted"] | null;
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Meta */
+            meta?: components["schemas"]["PageMeta"] | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Success
+             * @default true
+             */
+            success: boolean;
+        };
         /** Deleted */
         morket__credentials__schemas__Deleted: {
+            /**
+             * Deleted
+             * @default true
+             */
+            deleted: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
+        /** Deleted */
+        morket__crm__schemas__Deleted: {
             /**
              * Deleted
              * @default true
@@ -6122,6 +6635,383 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["morket__core__envelope__Envelope_Deleted___2"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_connections_api_v1_workspaces__workspace_id__crm_connections_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_ConnectionOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    complete_connect_api_v1_workspaces__workspace_id__crm_connections_callback_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectCallback"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ConnectionOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    start_connect_api_v1_workspaces__workspace_id__crm_connections_start_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectStart"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ConnectStartOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_connection_api_v1_workspaces__workspace_id__crm_connections__connection_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                connection_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["morket__core__envelope__Envelope_Deleted___5"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_exports_api_v1_workspaces__workspace_id__crm_exports_get: {
+        parameters: {
+            query?: {
+                /** @description only this table's exports */
+                table_id?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_ExportOut__"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_export_api_v1_workspaces__workspace_id__crm_exports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ExportOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_export_api_v1_workspaces__workspace_id__crm_exports__export_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ExportOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_export_api_v1_workspaces__workspace_id__crm_exports__export_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["morket__core__envelope__Envelope_Deleted___5"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    start_run_api_v1_workspaces__workspace_id__crm_exports__export_id__runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRunRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ExportRunOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_run_api_v1_workspaces__workspace_id__crm_runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ExportRunOut_"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    cancel_run_api_v1_workspaces__workspace_id__crm_runs__run_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                /** @description Workspace id */
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ExportRunOut_"];
                 };
             };
             /** @description Validation error */

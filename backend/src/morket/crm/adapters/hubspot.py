@@ -1,0 +1,159 @@
+"""HubSpot CRM v3: OAuth (app.hubspot.com/oauth/authorize, POST /oauth/v1/token) and the batch
+upsert of contacts and companies (<= 100 inputs, 207 when some fail). docs/crm.md."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from morket.core.config import Settings
+from morket.crm.adapters.base import (
+    CrmEndpoints,
+    PushOutcome,
+    PushStatus,
+    RecordResult,
+    TokenSet,
+    UpsertRecord,
+    client_of,
+    post_token_form,
+    retry_after,
+    sandbox_or,
+    transport_failure,
+)
+from morket.models import CrmKind, CrmRowState
+
+SCOPES = "crm.objects.contacts.write crm.objects.companies.write"
+
+
+def _key(key_property: str, value: str) -> str:
+    # HubSpot matches emails case-insensitively and answers them lower-cased.
+    return value.strip().lower() if key_property == "email" else value.strip()
+
+
+class HubSpotAdapter:
+    kind: CrmKind = CrmKind.HUBSPOT
+    label: str = "HubSpot"
+    batch_limit: int = 100
+    objects: Mapping[str, str] = {"contacts": "email", "companies": "domain"}
+
+    def endpoints(self, settings: Settings) -> CrmEndpoints:
+        auth = sandbox_or(settings, settings.hubspot_auth_url, "/hubspot", "https://app.hubspot.com")
+        api = sandbox_or(settings, settings.hubspot_api_url, "/hubspot", "https://api.hubapi.com")
+        client_id, secret = client_of(settings, settings.hubspot_client_id, settings.hubspot_client_secret)
+        return CrmEndpoints(f"{auth}/oauth/authorize", f"{api}/oauth/v1/token", api, client_id, secret)
+
+    def authorize_url(self, endpoints: CrmEndpoints, state: str, redirect_uri: str) -> str:
+        query = {"client_id": endpoints.client_id, "redirect_uri": redirect_uri, "scope": SCOPES, "state": state}
+        return f"{endpoints.authorize_url}?{urlencode(query)}"
+
+    @staticmethod
+    def _tokens(answer: dict[str, Any], previous: TokenSet | None = None) -> TokenSet:
+        expires_in = answer.get("expires_in")
+        return TokenSet(
+            access_token=str(answer["access_token"]),
+            refresh_token=answer.get("refresh_token") or (previous.refresh_token if previous else None),
+            expires_at=time.time() + float(expires_in) if isinstance(expires_in, (int, float)) else None,
+        )
+
+    async def exchange_code(
+        self, http: httpx.AsyncClient, endpoints: CrmEndpoints, code: str, redirect_uri: str
+    ) -> TokenSet:
+        form = {
+            "grant_type": "authorization_code",
+            "client_id": endpoints.client_id,
+            "client_secret": endpoints.client_secret,
+            "redirect_uri": redirect_uri,
+            "code": code,
+        }
+        return self._tokens(await post_token_form(http, endpoints.token_url, form))
+
+    async def refresh(self, http: httpx.AsyncClient, endpoints: CrmEndpoints, tokens: TokenSet) -> TokenSet:
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": endpoints.client_id,
+            "client_secret": endpoints.client_secret,
+            "refresh_token": tokens.refresh_token or "",
+        }
+        return self._tokens(await post_token_form(http, endpoints.token_url, form), tokens)
+
+    async def upsert(
+        self,
+        http: httpx.AsyncClient,
+        endpoints: CrmEndpoints,
+        tokens: TokenSet,
+        object_type: str,
+        key_property: str,
+        records: Sequence[UpsertRecord],
+    ) -> PushOutcome:
+        inputs = [
+            {"idProperty": key_property, "id": r.key, "properties": {**r.properties, key_property: r.key}}
+            for r in records
+        ]
+        url = f"{endpoints.api_url}/crm/v3/objects/{object_type}/batch/upsert"
+        try:
+            response = await http.post(
+                url, json={"inputs": inputs}, headers={"authorization": f"Bearer {tokens.access_token}"}
+            )
+        except httpx.HTTPError as exc:
+            return transport_failure(exc)
+        status = response.status_code
+        if status == 401:
+            return PushOutcome(PushStatus.UNAUTHORIZED, error=_message(response))
+        if status == 429:
+            # A DAILY policy will not clear in a minute: the run gives up past its longest wait.
+            daily = _json(response).get("policyName") == "DAILY"
+            wait = retry_after(response, 86_400.0 if daily else 1.0)
+            return PushOutcome(PushStatus.RATE_LIMITED, retry_after=wait, error=_message(response))
+        if status >= 500:
+            return PushOutcome(PushStatus.UNAVAILABLE, error=f"HubSpot answered {status}")
+        if status not in (200, 201, 207):
+            return PushOutcome(PushStatus.REFUSED, error=_message(response))
+        return PushOutcome(PushStatus.OK, results=_results(_json(response), key_property, records))
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _message(response: httpx.Response) -> str:
+    body = _json(response)
+    return str(body.get("message") or f"HubSpot answered {response.status_code}")[:500]
+
+
+def _results(body: dict[str, Any], key_property: str, records: Sequence[UpsertRecord]) -> list[RecordResult]:
+    """Each input's outcome. HubSpot's results are not in input order: they are matched by the
+    key property's value, the errors by their `context.ids` (or `context.index`)."""
+    by_key = {_key(key_property, r.key): r for r in records}
+    out: dict[int, RecordResult] = {}
+    for result in body.get("results") or []:
+        properties = result.get("properties") or {}
+        value = properties.get(key_property)
+        record = by_key.get(_key(key_property, str(value))) if value is not None else None
+        if record is not None:
+            state = CrmRowState.CREATED if result.get("new") else CrmRowState.UPDATED
+            out[record.row_id] = RecordResult(record.row_id, state, crm_id=str(result.get("id")))
+    for error in body.get("errors") or []:
+        context = error.get("context") or {}
+        targets: list[UpsertRecord] = []
+        for value in context.get("ids") or []:
+            if (record := by_key.get(_key(key_property, str(value)))) is not None:
+                targets.append(record)
+        for index in context.get("index") or []:
+            if str(index).isdigit() and int(index) < len(records):
+                targets.append(records[int(index)])
+        message = str(error.get("message") or error.get("category") or "rejected by HubSpot")[:500]
+        for record in targets:
+            out.setdefault(record.row_id, RecordResult(record.row_id, CrmRowState.FAILED, error=message))
+    for record in records:
+        out.setdefault(
+            record.row_id, RecordResult(record.row_id, CrmRowState.FAILED, error="HubSpot returned no result")
+        )
+    return [out[r.row_id] for r in records]
