@@ -81,11 +81,9 @@ async def receive_inbound(
     request: Request,
     settings: SettingsDep,
 ) -> Envelope[InboundAccepted]:
-    """Append (or upsert) the JSON object or array of objects as rows; 201 only once they are stored.
-
-    The token is looked up in a read session (no transaction); the rows are written by the
-    endpoint's batcher, which groups concurrent POSTs into one transaction (inbound/batcher.py).
-    """
+    """Append (or upsert) the JSON object or array of objects as rows; 201 only once they are stored."""
+    # The token is looked up in a read session (no transaction), or remembered; the rows are written
+    # by the endpoint's batcher, which groups concurrent POSTs into one transaction (inbound/batcher.py).
     state = request.app.state
     batcher: InboundBatcher = state.inbound_batcher
     async with state.read_sessions() as session:
