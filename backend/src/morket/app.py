@@ -36,6 +36,7 @@ from morket.crm.router import router as crm_router
 from morket.enrichment.router import router as enrichment_router
 from morket.health.router import router as health_router
 from morket.imports.router import router as imports_router
+from morket.inbound.batcher import InboundBatcher
 from morket.inbound.router import public_router as inbound_public_router
 from morket.inbound.router import router as inbound_router
 from morket.providers.router import router as providers_router
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_sessions = make_read_sessionmaker(engine)
     app.state.redis = redis
     app.state.rate_limiter = limiter
+    # Concurrent POSTs to one inbound URL share a transaction (inbound/batcher.py).
+    app.state.inbound_batcher = InboundBatcher(app.state.sessions, max_rows=settings.inbound_max_rows)
     app.state.search_backend = backend_factory(settings)
     app.state.outbox_listener = OutboxListener(settings.database_url)
     # Who a token is, for a few seconds; emptied in every process by NOTIFY when access changes.

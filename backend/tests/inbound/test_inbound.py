@@ -216,3 +216,70 @@ async def test_inbound_ignores_the_per_ip_limit_and_keeps_the_token_out_of_logs(
 
 def test_settings_defaults(settings: Settings) -> None:
     assert settings.inbound_max_rows == 1000 and settings.inbound_rate_limit_per_minute == 6000
+
+
+async def test_concurrent_posts_share_a_transaction_and_keep_their_own_outcome(database_url: str) -> None:
+    """The batcher groups concurrent POSTs; a payload with a bad cell is refused alone (422) while
+    the others in its group are stored, and each 201 carries its own row."""
+    app = create_app(make_settings(database_url))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        owner = await register(client)
+        ws = (await create_workspace(client, owner))["id"]
+        table = await contacts(client, owner, ws)
+        col = table["col"]
+        path = await open_inbound(client, owner, table)
+        assert (await client.post(path, json={"Email": "warm@group.io"})).status_code == 201  # token now known
+        batcher = app.state.inbound_batcher
+        before = batcher.groups
+        bodies: list[dict[str, Any]] = [{"Email": f"g{i}@group.io", "Employees": i} for i in range(30)]
+        bodies[17] = {"Email": "bad@group.io", "Employees": "many"}
+        answers = await asyncio.gather(*(client.post(path, json=b) for b in bodies))
+        assert batcher.groups - before < 30  # grouped: fewer transactions than posts
+        codes = [a.status_code for a in answers]
+        assert codes == [201] * 17 + [422] + [201] * 12, codes
+        assert answers[17].json()["error"]["code"] == "invalid_rows"
+        by_id = {r["id"]: r["cells"] for r in await all_rows(client, owner, table)}
+        assert len(by_id) == 30  # the warm-up row and 29 of the group; nothing of the bad one
+        for i, answer in enumerate(answers):
+            if i == 17:
+                continue
+            data = answer.json()["data"]
+            assert data["inserted"] == 1 and len(data["row_ids"]) == 1
+            assert by_id[data["row_ids"][0]][col["Email"]] == f"g{i}@group.io"
+    await app.state.engine.dispose()
+
+
+async def test_a_failed_commit_answers_an_error_to_every_sender_and_stores_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    owner = await register(client)
+    ws = (await create_workspace(client, owner))["id"]
+    table = await contacts(client, owner, ws)
+    path = await open_inbound(client, owner, table)
+    physical = f'tabledata."t_{table["id"].replace("-", "")}"'
+    async with engine.begin() as conn:  # a deferred check: the rows are written, the COMMIT fails
+        await conn.execute(
+            text(
+                "CREATE FUNCTION inbound_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                f"CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON {physical} DEFERRABLE INITIALLY DEFERRED "
+                "FOR EACH ROW EXECUTE FUNCTION inbound_refuse()"
+            )
+        )
+    try:
+        answers = await asyncio.gather(*(client.post(path, json={"Email": f"c{i}@commit.io"}) for i in range(12)))
+        assert [a.status_code for a in answers] == [503] * 12
+        assert {a.json()["error"]["code"] for a in answers} == {"inbound_unavailable"}
+        assert await all_rows(client, owner, table) == []
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP TRIGGER refuse ON {physical}"))
+            await conn.execute(text("DROP FUNCTION inbound_refuse()"))
+    assert (await client.post(path, json={"Email": "after@commit.io"})).status_code == 201

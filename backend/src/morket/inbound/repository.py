@@ -40,6 +40,10 @@ class InboundRepository:
     async def live_by_hash(self, token_hash: str) -> InboundEndpoint | None:
         return (await self.session.execute(_LIVE_BY_HASH, {"token_hash": token_hash})).scalar_one_or_none()
 
+    async def live_by_id(self, endpoint_id: uuid.UUID) -> InboundEndpoint | None:
+        stmt = select(InboundEndpoint).where(InboundEndpoint.id == endpoint_id, InboundEndpoint.revoked_at.is_(None))
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def save(self, endpoint: InboundEndpoint, at: datetime) -> InboundEndpoint:
         endpoint.updated_at = at
         await self.session.flush()

@@ -11,8 +11,9 @@ from morket.core.deps import SessionDep, SettingsDep
 from morket.core.envelope import Envelope, ok
 from morket.core.errors import TooManyRequests
 from morket.core.ratelimit import RateLimiter, retry_after_header
+from morket.inbound.batcher import InboundBatcher
 from morket.inbound.schemas import InboundAccepted, InboundConfig, InboundCreated, InboundOut, InboundUpdate
-from morket.inbound.service import InboundService
+from morket.inbound.service import InboundService, parse_payload
 from morket.workspaces.deps import MemberAccess, ViewerAccess
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}/tables/{table_id}/inbound", tags=["inbound"])
@@ -78,18 +79,22 @@ _PAYLOAD: dict[str, Any] = {
 async def receive_inbound(
     token: Annotated[str, Path(max_length=200, description="the table's inbound token")],
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
 ) -> Envelope[InboundAccepted]:
     """Append (or upsert) the JSON object or array of objects as rows; 201 only once they are stored."""
-    service = InboundService(session)
-    endpoint = await service.endpoint_for(token)
-    limiter: RateLimiter = request.app.state.rate_limiter
-    decision = await limiter.hit(f"inbound:{endpoint.id}", endpoint.rate_limit_per_minute, 60.0)
+    # The token is looked up in a read session (no transaction), or remembered; the rows are written
+    # by the endpoint's batcher, which groups concurrent POSTs into one transaction (inbound/batcher.py).
+    state = request.app.state
+    batcher: InboundBatcher = state.inbound_batcher
+    async with state.read_sessions() as session:
+        target = await batcher.target(session, token)
+    limiter: RateLimiter = state.rate_limiter
+    decision = await limiter.hit(f"inbound:{target.endpoint_id}", target.rate_limit_per_minute, 60.0)
     if not decision.allowed:
         raise TooManyRequests(
-            f"This inbound URL takes {endpoint.rate_limit_per_minute} requests a minute.",
+            f"This inbound URL takes {target.rate_limit_per_minute} requests a minute.",
             code="inbound_rate_limited",
             headers={"Retry-After": retry_after_header(decision)},
         )
-    return ok(await service.receive(endpoint, await request.body(), settings.inbound_max_rows))
+    rows = parse_payload(await request.body(), settings.inbound_max_rows)
+    return ok(await batcher.submit(target, rows))

@@ -2,9 +2,10 @@
 
 Invariants (tests in tests/inbound/):
 - the token is shown once (create, rotate); only its SHA-256 is stored; a rotated or revoked
-  token answers 404 from the next request on (it is looked up on every request, never cached);
-- a payload is stored whole or not at all, in the request's transaction, and the 201 is sent
-  after the commit (the session dependency commits before the response): accepted means stored;
+  token answers 404 from the next request on (each process remembers token -> endpoint, but
+  every write re-reads the endpoint in its own transaction and refuses a stale token);
+- a payload is stored whole or not at all, and the 201 is sent after the commit: concurrent
+  POSTs share one transaction (inbound/batcher.py), each under its own savepoint;
 - with a key column, a row whose key exists updates that row (the table's row lock serialises
   concurrent senders, so a burst of the same key makes one row);
 - rows land through `RowService.append_rows`, so they emit the same `rows.created` /
@@ -27,14 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from morket.core.errors import Conflict, NotFound, Unprocessable
 from morket.core.text import json_problem
 from morket.inbound.repository import InboundRepository
-from morket.inbound.schemas import InboundAccepted, InboundConfig, InboundCreated, InboundOut, InboundUpdate
-from morket.models import CellSource, InboundEndpoint, TableColumn
-from morket.tables.service import RowService, TableService
+from morket.inbound.schemas import InboundConfig, InboundCreated, InboundOut, InboundUpdate
+from morket.models import InboundEndpoint, TableColumn
+from morket.tables.service import TableService
 
 TOKEN_PREFIX = "minb_"
 _DISPLAY = len(TOKEN_PREFIX) + 6
 INBOUND_PATH = "/api/v1/inbound/"
 MAX_IGNORED_REPORTED = 50
+GONE = "No inbound URL with this token (it may have been rotated or revoked)."
 
 
 def new_token() -> str:
@@ -189,24 +191,8 @@ class InboundService:
         """The live endpoint of a token; unknown, rotated and revoked tokens are all 404."""
         endpoint = await self.repo.live_by_hash(hash_token(token)) if token.startswith(TOKEN_PREFIX) else None
         if endpoint is None:
-            raise NotFound("No inbound URL with this token (it may have been rotated or revoked).", code="not_found")
+            raise NotFound(GONE, code="not_found")
         return endpoint
-
-    async def receive(self, endpoint: InboundEndpoint, body: bytes, max_rows: int) -> InboundAccepted:
-        rows = parse_payload(body, max_rows)
-        columns = await self.tables.columns(endpoint.workspace_id, endpoint.table_id)
-        cells, ignored = map_rows(rows, columns, endpoint.mapping)
-        result = await RowService(self.session).append_rows(
-            endpoint.workspace_id,
-            endpoint.table_id,
-            cells,
-            actor_id=endpoint.created_by,
-            source=CellSource.INBOUND,
-            key_column_id=endpoint.key_column_id,
-        )
-        return InboundAccepted(
-            inserted=result.inserted, updated=result.updated, row_ids=result.row_ids, ignored_fields=ignored
-        )
 
     async def _live(self, workspace_id: uuid.UUID, table_id: uuid.UUID, *, lock: bool = False) -> InboundEndpoint:
         await self.tables.get(workspace_id, table_id)
