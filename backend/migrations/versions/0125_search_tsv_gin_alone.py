@@ -22,8 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.execute(
-        "CREATE INDEX ix_search_documents_words ON search_documents USING gin (tsv) "
-        "WITH (gin_pending_list_limit = 512)"
+        "CREATE INDEX ix_search_documents_words ON search_documents USING gin (tsv) WITH (gin_pending_list_limit = 512)"
     )
     op.execute("DROP INDEX ix_search_documents_tsv")
     op.execute("ALTER INDEX ix_search_documents_words RENAME TO ix_search_documents_tsv")
