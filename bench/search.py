@@ -13,7 +13,7 @@ rows/s). Then, through HTTP to an API process (uvicorn, one worker):
   search: the index is transactional).
 
     .venv/bin/python bench/search.py --keep-database morket_bench_search_1m [--rows 1000000]
-        [--parts index,search,suggest,freshness] [--rate 100] [--seconds 10] [--writers 2] [--samples 300]
+        [--parts index,search,suggest,freshness] [--rate 100] [--seconds 10] [--writers 4] [--samples 300]
         [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -538,7 +538,7 @@ async def bench_freshness(
     rows: int,
     rate: int,
     seconds: float,
-    writers: int = 2,
+    writers: int = 4,
 ) -> None:
     """Single-cell edits at `rate` a second (one transaction each) while `morket search consume`
     follows the outbox in its own process, as in a deployment; the time from each edit's commit to
@@ -639,7 +639,9 @@ async def bench_freshness(
 async def edit_titles(argv: list[str]) -> None:
     """A writer process of the freshness bench: single-cell edits at a rate, one line per commit."""
     url, ws, table, column, rows, rate, seconds, k = argv
-    engine = make_engine(url, pool_size=max(4, int(rate) // 10))
+    # A connection for every edit in flight: with fewer, edits queue for the pool (a 5-connection
+    # pool capped two writers near 60 edits/s), and overflow connections reconnect on every edit.
+    engine = make_engine(url, pool_size=max(4, int(rate) // 2), max_overflow=0)
     sessions = make_sessionmaker(engine)
     rng = random.Random(5 + int(k))
     workspace_id, table_id = uuid.UUID(ws), uuid.UUID(table)
@@ -764,6 +766,7 @@ async def main(args: argparse.Namespace, url: str) -> None:
                     args.rows,
                     args.rate,
                     args.seconds,
+                    args.writers,
                 )
     finally:
         await engine.dispose()
@@ -777,7 +780,7 @@ elif __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--writers", type=int, default=2, help="freshness: writer processes sharing --rate")
+    parser.add_argument("--writers", type=int, default=4, help="freshness: writer processes sharing --rate")
     parser.add_argument(
         "--keep-database",
         metavar="NAME",
