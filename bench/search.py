@@ -7,13 +7,15 @@ rows/s). Then, through HTTP to an API process (uvicorn, one worker):
 - search p50/p95 over a query mix (company, "company title", full name, a typo, a prefix, a
   phrase), facets and highlights on, 20 hits; broad one-word queries reported apart;
 - typeahead p50/p95 (prefixes of 2-6 letters of names and companies, and a typo);
-- freshness under --rate edits/s for --seconds: single-cell edits (`update_rows`, one row per
-  transaction) from --writers processes while `morket search consume` follows the outbox in its
-  own process; the time from each edit's commit to its document being in the index (visible to
-  search: the index is transactional).
+- freshness under --rate row edits/s for --seconds: title edits through `update_rows` (the API's
+  path), --rows-per-edit distinct rows per call and transaction (a grid paste or a column run; 5
+  rows per call at 100 edits/s is 20 calls/s), from --writers processes while `morket search
+  consume` follows the outbox in its own process; the time from each edit's commit to its row's
+  document being in the index (visible to search: the index is transactional), per edited row.
 
     .venv/bin/python bench/search.py --keep-database morket_bench_search_1m [--rows 1000000]
-        [--parts index,search,suggest,freshness] [--rate 100] [--seconds 10] [--writers 4] [--samples 300]
+        [--parts index,search,suggest,freshness] [--rate 100] [--seconds 10] [--writers 4] [--rows-per-edit 5]
+        [--samples 300]
         [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -539,8 +541,10 @@ async def bench_freshness(
     rate: int,
     seconds: float,
     writers: int = 4,
+    rows_per_edit: int = 5,
 ) -> None:
-    """Single-cell edits at `rate` a second (one transaction each) while `morket search consume`
+    """Title edits at `rate` rows a second, `rows_per_edit` rows per `update_rows` call (one
+    transaction each), while `morket search consume`
     follows the outbox in its own process, as in a deployment; the time from each edit's commit to
     its document in the index (visible to search: the index is transactional)."""
     async with sessions() as session:
@@ -570,6 +574,7 @@ async def bench_freshness(
                 str(share[k]),
                 str(seconds),
                 str(k),
+                str(rows_per_edit),
                 stdout=asyncio.subprocess.PIPE,
                 env=env,
             )
@@ -589,7 +594,10 @@ async def bench_freshness(
         await asyncio.gather(*(follow(p) for p in procs))
         # The rate the commits came at (first to last), not counting the writers' start-up.
         achieved = len(commits) / max(1e-9, max(commits) - min(commits))
-        print(f"freshness: {len(commits)} edits by {len(procs)} writer processes at {achieved:.0f} edits/s")
+        print(
+            f"freshness: {len(commits)} row edits ({rows_per_edit} rows per update_rows call) by {len(procs)} "
+            f"writer processes at {achieved:.0f} row edits/s ({achieved / rows_per_edit:.0f} calls/s)"
+        )
 
     async def watcher() -> None:
         # The index is transactional: a document with the new title is what a search would find.
@@ -630,37 +638,42 @@ async def bench_freshness(
         await consumer.wait()
     lags = [v * 1000 for v in seen.values()]
     print(
-        f"freshness under {rate} edits/s: {len(lags)} of {len(committed)} rows seen (same-row repeats count once); "
+        f"freshness under {rate} row edits/s ({rows_per_edit} per call): {len(lags)} of {len(committed)} rows "
+        "seen (same-row repeats count once); "
         f"commit -> indexed p50 {pct(lags, 0.5):.0f} ms, p95 {pct(lags, 0.95):.0f} ms, max {max(lags):.0f} ms",
         flush=True,
     )
 
 
 async def edit_titles(argv: list[str]) -> None:
-    """A writer process of the freshness bench: single-cell edits at a rate, one line per commit."""
-    url, ws, table, column, rows, rate, seconds, k = argv
+    """A writer process of the freshness bench: `per_call` rows edited per `update_rows` call (one
+    transaction), `rate` rows a second; one line per edited row at the call's commit."""
+    url, ws, table, column, rows, rate, seconds, k, per_call_arg = argv
+    per_call = int(per_call_arg)
+    calls = int(rate) / per_call  # calls a second
     # A connection for every edit in flight: with fewer, edits queue for the pool (a 5-connection
     # pool capped two writers near 60 edits/s), and overflow connections reconnect on every edit.
-    engine = make_engine(url, pool_size=max(4, int(rate) // 2), max_overflow=0)
+    engine = make_engine(url, pool_size=max(4, int(calls) // 2 + 1), max_overflow=0)
     sessions = make_sessionmaker(engine)
     rng = random.Random(5 + int(k))
     workspace_id, table_id = uuid.UUID(ws), uuid.UUID(table)
 
-    async def edit(row_id: int, token: str) -> None:
+    async def edit(patches: list[RowPatch]) -> None:
         async with unit_of_work(sessions) as session:
-            await RowService(session).update_rows(
-                workspace_id, table_id, [RowPatch(id=row_id, cells={column: token})], actor_id=None
-            )
-        sys.stdout.write(f"{row_id} {token} {time.time()}\n")
+            await RowService(session).update_rows(workspace_id, table_id, patches, actor_id=None)
+        at = time.time()
+        sys.stdout.write("".join(f"{p.id} {p.cells[column]} {at}\n" for p in patches))
         sys.stdout.flush()
 
     started = time.perf_counter()
     pending: set[asyncio.Task[None]] = set()
-    for i in range(int(int(rate) * float(seconds))):
-        delay = started + i / int(rate) - time.perf_counter()
+    for i in range(round(calls * float(seconds))):
+        delay = started + i / calls - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(edit(rng.randrange(1, int(rows) + 1), f"fresh{k}n{i}x"))
+        ids = rng.sample(range(1, int(rows) + 1), per_call)  # distinct rows, as a paste's
+        patches = [RowPatch(id=r, cells={column: f"fresh{k}n{i}r{j}x"}) for j, r in enumerate(ids)]
+        task = asyncio.create_task(edit(patches))
         pending.add(task)
         task.add_done_callback(pending.discard)
     await asyncio.gather(*pending)
@@ -767,6 +780,7 @@ async def main(args: argparse.Namespace, url: str) -> None:
                     args.rate,
                     args.seconds,
                     args.writers,
+                    args.rows_per_edit,
                 )
     finally:
         await engine.dispose()
@@ -781,6 +795,12 @@ elif __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--writers", type=int, default=4, help="freshness: writer processes sharing --rate")
+    parser.add_argument(
+        "--rows-per-edit",
+        type=int,
+        default=5,
+        help="freshness: distinct rows per update_rows call (one transaction), as a grid paste; --rate counts rows",
+    )
     parser.add_argument(
         "--keep-database",
         metavar="NAME",
