@@ -6,6 +6,7 @@ well (one shared index, `morket-search-test-<pid>`), otherwise that variant is s
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -16,10 +17,12 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from morket.analytics.repository import AnalyticsRepository
 from morket.app import create_app
 from morket.core.config import Settings
+from morket.outbox.repository import OutboxRepository, Position
 from morket.search.engine import backend_factory
-from morket.search.indexer import BackendFactory, search_consumer
+from morket.search.indexer import CONSUMER_NAME, BackendFactory, search_consumer
 from tests.conftest import make_settings
 from tests.factories import TestUser, create_workspace, register
 
@@ -103,14 +106,29 @@ class Sync:
     sessions: async_sessionmaker[AsyncSession]
     make_backend: BackendFactory
 
-    async def __call__(self) -> int:
-        handled = await search_consumer(self.sessions, self.make_backend).drain()
+    async def __call__(self, timeout: float = 60) -> int:
+        # An event is readable only once every older transaction on the (shared) server has
+        # finished (docs/outbox.md): one drain() may stop early while another test database's
+        # transaction is open, so drain until no event is left after the consumer's position.
+        consumer = search_consumer(self.sessions, self.make_backend)
+        deadline = asyncio.get_running_loop().time() + timeout
+        handled = await consumer.drain()
+        while await self._pending():
+            assert asyncio.get_running_loop().time() < deadline, "the outbox was not drained in time"
+            await asyncio.sleep(0.02)
+            handled += await consumer.drain()
         async with self.sessions() as session:
             backend = self.make_backend(session)
             refresh = getattr(backend, "refresh", None)
             if refresh is not None:
                 await refresh()
         return handled
+
+    async def _pending(self) -> int:
+        async with self.sessions() as session:
+            position = await OutboxRepository(session).consumer_position(CONSUMER_NAME)
+            _, pending, _ = await AnalyticsRepository(session).oldest_after(position or Position(0, 0))
+        return pending
 
 
 @pytest.fixture
