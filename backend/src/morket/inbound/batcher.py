@@ -7,8 +7,9 @@ the endpoint's queue, and the next transaction takes them all (up to `max_rows` 
 lock, one column read, one commit for the group.
 
 Each payload keeps its own outcome:
-- it is written under its own SAVEPOINT, so a payload with a bad cell rolls back alone and its
-  sender gets the 422 while the others in the group are stored;
+- the group is one append (with a dedupe key: after one key lookup, so each sender is told its
+  own insert or update); if a payload is refused, each is written under its own SAVEPOINT, so
+  a payload with a bad cell rolls back alone and its sender gets the 422 while the others are stored;
 - every future is answered only after the group's COMMIT returned: accepted still means stored;
 - if the commit (or anything outside a savepoint) fails, every sender of the group gets the
   error and nothing of the group is stored (503 `inbound_unavailable`, retry).
