@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from morket.app import create_app
 from morket.core.config import Settings
@@ -283,3 +283,49 @@ async def test_a_failed_commit_answers_an_error_to_every_sender_and_stores_nothi
             await conn.execute(text(f"DROP TRIGGER refuse ON {physical}"))
             await conn.execute(text("DROP FUNCTION inbound_refuse()"))
     assert (await client.post(path, json={"Email": "after@commit.io"})).status_code == 201
+
+
+async def test_concurrent_senders_sharing_a_key_each_hear_their_own_outcome(database_url: str) -> None:
+    """A group with a dedupe key is one upsert: payloads that share a key apply in arrival order
+    (the last value wins, cells a later payload leaves out are kept), the first to bring a new key
+    is told it inserted the row, every later one that it updated it, keyless rows are inserted."""
+    app = create_app(make_settings(database_url))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        owner = await register(client)
+        ws = (await create_workspace(client, owner))["id"]
+        table = await contacts(client, owner, ws)
+        col = table["col"]
+        path = await open_inbound(client, owner, table, key_column_id=col["Email"])
+        warm = await client.post(path, json={"Email": "old@key.io", "Employees": 1})
+        assert warm.status_code == 201 and warm.json()["data"]["inserted"] == 1
+        old_id = warm.json()["data"]["row_ids"][0]
+        batcher = app.state.inbound_batcher
+        async with AsyncSession(app.state.engine) as session:
+            target = await batcher.target(session, path.rsplit("/", 1)[1])
+        payloads: list[list[dict[str, Any]]] = [
+            [{"Email": "new@key.io", "Employees": 10}],
+            [{"Email": "old@key.io", "Employees": 20}],
+            [{"Email": "new@key.io", "Employees": 30}],
+            [{"Employees": 40}],  # no key: always a new row
+            [{"Email": "new@key.io", "Company": "Acme"}, {"Email": "two@key.io", "Employees": 50}],
+            [{"Email": "two@key.io", "Employees": 55}, {"Email": "two@key.io", "Employees": 56}],
+            [{"Email": "new@key.io", "Employees": 60}],
+        ]
+        before = batcher.groups
+        # Every submit queues its payload before the flusher runs: one group, in this order.
+        answers = await asyncio.gather(*(batcher.submit(target, rows) for rows in payloads))
+        assert batcher.groups - before == 1
+        outcomes = [(a.inserted, a.updated, len(a.row_ids)) for a in answers]
+        assert outcomes == [(1, 0, 1), (0, 1, 0), (0, 1, 0), (1, 0, 1), (1, 1, 1), (0, 1, 0), (0, 1, 0)]
+        rows = {r["id"]: r["cells"] for r in await all_rows(client, owner, table)}
+        assert len(rows) == 4  # old, new, two and the keyless row: no key stored twice
+        assert rows[old_id][col["Employees"]] == 20
+        new = rows[answers[0].row_ids[0]]
+        assert (new[col["Email"]], new[col["Employees"]], new[col["Company"]]) == ("new@key.io", 60, "Acme")
+        assert rows[answers[3].row_ids[0]][col["Employees"]] == 40
+        assert rows[answers[4].row_ids[0]][col["Email"]] == "two@key.io"
+        assert rows[answers[4].row_ids[0]][col["Employees"]] == 56
+    await app.state.engine.dispose()

@@ -7,8 +7,9 @@ the endpoint's queue, and the next transaction takes them all (up to `max_rows` 
 lock, one column read, one commit for the group.
 
 Each payload keeps its own outcome:
-- it is written under its own SAVEPOINT, so a payload with a bad cell rolls back alone and its
-  sender gets the 422 while the others in the group are stored;
+- the group is one append (with a dedupe key: after one key lookup, so each sender is told its
+  own insert or update); if a payload is refused, each is written under its own SAVEPOINT, so
+  a payload with a bad cell rolls back alone and its sender gets the 422 while the others are stored;
 - every future is answered only after the group's COMMIT returned: accepted still means stored;
 - if the commit (or anything outside a savepoint) fails, every sender of the group gets the
   error and nothing of the group is stored (503 `inbound_unavailable`, retry).
@@ -34,8 +35,9 @@ from morket.inbound.repository import InboundRepository
 from morket.inbound.schemas import InboundAccepted
 from morket.inbound.service import GONE as _GONE
 from morket.inbound.service import InboundService, hash_token, map_rows
-from morket.models import CellSource, InboundEndpoint
+from morket.models import CellSource, InboundEndpoint, TableColumn
 from morket.tables.service import RowService, TableService
+from morket.tables.types import InvalidValue, parse_value
 
 log = logging.getLogger("morket.inbound")
 _MAX_KNOWN = 10_000
@@ -55,6 +57,12 @@ class _Pending:
     target: Target
     rows: list[dict[str, Any]]
     answer: asyncio.Future[InboundAccepted] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+def _key(column: TableColumn, row: dict[str, Any]) -> Any:
+    """A row's dedupe key as the append parses it (None: no key, the row is inserted)."""
+    value = row.get(str(column.id))
+    return None if value is None else parse_value(column.type, value)
 
 
 class InboundBatcher:
@@ -140,30 +148,70 @@ class InboundBatcher:
         session: AsyncSession,
         rows_service: RowService,
         target: InboundEndpoint,
+        columns: list[TableColumn],
         mapped: list[tuple[list[dict[str, Any]], list[str]]],
     ) -> list[InboundAccepted] | None:
-        """Without a dedupe key, the whole group as one append (one COPY, one outbox batch).
+        """The whole group as one append (one COPY, one key lookup, one outbox batch).
 
-        Rows are inserted in order, so each payload's ids are its slice of the result. None when
-        the group has a key (an upsert's outcome cannot be told apart per payload) or when a
-        payload is refused: the savepoint is rolled back and each payload is written on its own.
+        Without a dedupe key rows are inserted in order, so each payload's ids are its slice of
+        the result. With one, the group's keys are looked up first under the table lock, so each
+        payload is told what it would have been told alone in arrival order: a key that existed
+        before it (in the table, or from an earlier payload of the group) is an update, a new one
+        an insert with its row id; the append merges a repeated key's cells, the later ones win.
+        None when a payload is refused (or its key cannot be read): the savepoint is rolled back
+        and each payload is written on its own, so only the bad one fails.
         """
-        if target.key_column_id is not None:
-            return None
         cells = [row for payload, _ in mapped for row in payload]
+        key_column = next((c for c in columns if c.id == target.key_column_id), None)
+        if target.key_column_id is not None and key_column is None:
+            return None
         try:
             async with session.begin_nested():
+                keys: list[list[Any]] = []
+                existing: dict[Any, int] = {}
+                if key_column is not None:
+                    table = await rows_service.tables.get(target.workspace_id, target.table_id, lock=True)
+                    keys = [[_key(key_column, row) for row in payload] for payload, _ in mapped]
+                    wanted = list(dict.fromkeys(k for payload in keys for k in payload if k is not None))
+                    if wanted:
+                        existing = await rows_service.storage.find_by_values(table.id, columns, key_column, wanted)
                 result = await rows_service.append_rows(
-                    target.workspace_id, target.table_id, cells, actor_id=target.created_by, source=CellSource.INBOUND
+                    target.workspace_id,
+                    target.table_id,
+                    cells,
+                    actor_id=target.created_by,
+                    source=CellSource.INBOUND,
+                    key_column_id=target.key_column_id,
+                    batch_size=max(len(cells), 1),  # one batch: the inserted ids come back in one known order
                 )
-        except AppError:
+        except (AppError, InvalidValue, TypeError):  # TypeError: a JSON key is no dict key
             return None
         answers: list[InboundAccepted] = []
-        start = 0
-        for payload, ignored in mapped:
-            ids = result.row_ids[start : start + len(payload)]
-            start += len(payload)
-            answers.append(InboundAccepted(inserted=len(ids), updated=0, row_ids=ids, ignored_fields=ignored))
+        if key_column is None:
+            start = 0
+            for payload, ignored in mapped:
+                ids = result.row_ids[start : start + len(payload)]
+                start += len(payload)
+                answers.append(InboundAccepted(inserted=len(ids), updated=0, row_ids=ids, ignored_fields=ignored))
+            return answers
+        # One batch inserts its keyless rows first, then each new key once, in order of first sight.
+        keyless = sum(k is None for payload in keys for k in payload)
+        unkeyed_ids = iter(result.row_ids[:keyless])
+        new_ids = iter(result.row_ids[keyless:])
+        created: dict[Any, int] = {}
+        for (_, ignored), payload_keys in zip(mapped, keys, strict=True):
+            fresh: list[int] = []
+            updated = 0
+            for key in dict.fromkeys(payload_keys):  # a key repeated within a payload is one row
+                if key is None:
+                    continue
+                if key in existing or key in created:
+                    updated += 1
+                else:
+                    created[key] = next(new_ids)
+                    fresh.append(created[key])
+            fresh = [next(unkeyed_ids) for k in payload_keys if k is None] + fresh
+            answers.append(InboundAccepted(inserted=len(fresh), updated=updated, row_ids=fresh, ignored_fields=ignored))
         return answers
 
     async def _write(self, group: list[_Pending]) -> None:
@@ -185,7 +233,9 @@ class InboundBatcher:
                     columns = await TableService(session).columns(endpoint.workspace_id, endpoint.table_id)
                     rows_service = RowService(session)
                     mapped = [map_rows(pending.rows, columns, endpoint.mapping) for pending in valid]
-                    merged = await self._merged(session, rows_service, endpoint, mapped) if len(valid) > 1 else None
+                    merged = (
+                        await self._merged(session, rows_service, endpoint, columns, mapped) if len(valid) > 1 else None
+                    )
                     if merged is not None:
                         answers.extend(zip(valid, merged, strict=True))
                     else:
