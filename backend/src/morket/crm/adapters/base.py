@@ -171,3 +171,28 @@ def retry_after(response: httpx.Response, default: float = 1.0) -> float:
 
 def transport_failure(exc: httpx.HTTPError) -> PushOutcome:
     return PushOutcome(PushStatus.UNAVAILABLE, error=f"the CRM could not be reached: {exc.__class__.__name__}")
+
+
+async def exchange_code_grant(
+    http: httpx.AsyncClient, endpoints: CrmEndpoints, code: str, redirect_uri: str
+) -> dict[str, Any]:
+    """The token answer for an authorization code (RFC 6749 4.1.3; both CRMs take this form)."""
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": endpoints.client_id,
+        "client_secret": endpoints.client_secret,
+        "redirect_uri": redirect_uri,
+        "code": code,
+    }
+    return await post_token_form(http, endpoints.token_url, form)
+
+
+async def refresh_grant(http: httpx.AsyncClient, endpoints: CrmEndpoints, tokens: TokenSet) -> dict[str, Any]:
+    """The token answer for a refresh (RFC 6749 6; both CRMs take this form)."""
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": endpoints.client_id,
+        "client_secret": endpoints.client_secret,
+        "refresh_token": tokens.refresh_token or "",
+    }
+    return await post_token_form(http, endpoints.token_url, form)

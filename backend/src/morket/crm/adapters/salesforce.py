@@ -20,7 +20,8 @@ from morket.crm.adapters.base import (
     TokenSet,
     UpsertRecord,
     client_of,
-    post_token_form,
+    exchange_code_grant,
+    refresh_grant,
     retry_after,
     sandbox_or,
     transport_failure,
@@ -72,23 +73,10 @@ class SalesforceAdapter:
     async def exchange_code(
         self, http: httpx.AsyncClient, endpoints: CrmEndpoints, code: str, redirect_uri: str
     ) -> TokenSet:
-        form = {
-            "grant_type": "authorization_code",
-            "client_id": endpoints.client_id,
-            "client_secret": endpoints.client_secret,
-            "redirect_uri": redirect_uri,
-            "code": code,
-        }
-        return self._tokens(await post_token_form(http, endpoints.token_url, form))
+        return self._tokens(await exchange_code_grant(http, endpoints, code, redirect_uri))
 
     async def refresh(self, http: httpx.AsyncClient, endpoints: CrmEndpoints, tokens: TokenSet) -> TokenSet:
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": endpoints.client_id,
-            "client_secret": endpoints.client_secret,
-            "refresh_token": tokens.refresh_token or "",
-        }
-        return self._tokens(await post_token_form(http, endpoints.token_url, form), tokens)
+        return self._tokens(await refresh_grant(http, endpoints, tokens), tokens)
 
     async def upsert(
         self,
