@@ -3,7 +3,6 @@ HTTP column on rows, follow the run, cancel it. Enrichment runs are `columns/rou
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 from fastapi import APIRouter, Request, status
@@ -11,14 +10,12 @@ from pydantic import BaseModel
 
 from morket.columns.http_run import HttpRunOut, HttpRunRequest, HttpRunService
 from morket.columns.lookup import recompute_now
-from morket.core.db import after_commit
 from morket.core.deps import SessionDep, SettingsDep
 from morket.core.envelope import Envelope, ok
-from morket.enrichment.deps import get_temporal_client
+from morket.runs.routes import start_after_commit
 from morket.workspaces.deps import MemberAccess, ViewerAccess
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["columns"])
-log = logging.getLogger("morket.columns")
 
 
 class RecomputeOut(BaseModel):
@@ -50,13 +47,9 @@ async def start_http_run(
     service = HttpRunService(session, settings)
     out, run = await service.start(access.workspace_id, access.user_id, table_id, column_id, body)
     if run is not None:
-        temporal = await get_temporal_client(request)  # a 503 here rolls the uncommitted run back
-
-        async def start() -> None:
-            await service.start_workflow(temporal, run)
-
-        # The session dependency commits; the workflow starts once the run's rows are committed.
-        after_commit(session, start)
+        await start_after_commit(
+            request, session, lambda temporal: service.start_workflow(temporal, run), f"HTTP column run {run.id}"
+        )
     return ok(out)
 
 

@@ -4,39 +4,29 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from morket.models import HttpColumnRun, HttpRunStatus, TableColumn
+from morket.models import HttpColumnRun, TableColumn
+from morket.runs.repository import RunRepository
 from morket.tables.storage import sa_table
 from morket.tables.types import render_value
 
 
-class HttpRunRepository:
+class HttpRunRepository(RunRepository[HttpColumnRun]):
+    """The shared run SQL (`get`, `get_for_worker`, `cancel_requested`, `open_older_than`) and
+    this kind's own: its counters and the cells it still has to do."""
+
     def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+        super().__init__(session, HttpColumnRun)
 
     async def add(self, run: HttpColumnRun) -> HttpColumnRun:
         self.session.add(run)
         await self.session.flush()
         await self.session.refresh(run)
         return run
-
-    async def get(self, workspace_id: uuid.UUID, run_id: uuid.UUID, *, lock: bool = False) -> HttpColumnRun | None:
-        stmt = sa.select(HttpColumnRun).where(HttpColumnRun.id == run_id, HttpColumnRun.workspace_id == workspace_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
-
-    async def get_for_worker(self, run_id: uuid.UUID, *, lock: bool = False) -> HttpColumnRun | None:
-        """A run by id alone (worker code): the row carries its workspace, which everything after uses."""
-        stmt = sa.select(HttpColumnRun).where(HttpColumnRun.id == run_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
 
     async def add_counts(self, run_id: uuid.UUID, done: int, no_data: int, errors: int) -> None:
         await self.session.execute(
@@ -48,22 +38,6 @@ class HttpRunRepository:
                 error_count=HttpColumnRun.error_count + errors,
             )
         )
-
-    async def open_older_than(self, cutoff: datetime) -> list[HttpColumnRun]:
-        """Runs still queued or running that were created before `cutoff` (the reconciler's)."""
-        stmt = (
-            sa.select(HttpColumnRun)
-            .where(
-                HttpColumnRun.status.in_([HttpRunStatus.QUEUED, HttpRunStatus.RUNNING]),
-                HttpColumnRun.created_at < cutoff,
-            )
-            .order_by(HttpColumnRun.created_at)
-        )
-        return list((await self.session.execute(stmt)).scalars())
-
-    async def cancel_requested(self, run_id: uuid.UUID) -> bool:
-        stmt = sa.select(HttpColumnRun.cancel_requested_at).where(HttpColumnRun.id == run_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
     async def pending_rows(
         self,

@@ -12,7 +12,6 @@ ever charged: no credit is reserved, debited or refunded on this path.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 import uuid
@@ -21,9 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.client import Client
 
@@ -41,25 +39,16 @@ from morket.columns.http import (
     url_refs,
 )
 from morket.columns.http_repository import HttpRunRepository
-from morket.columns.http_workflows import (
-    FINISH_HTTP_RUN,
-    RUN_HTTP_CHUNK,
-    HttpChunkInput,
-    HttpChunkResult,
-    HttpColumnRunWorkflow,
-    HttpFinishInput,
-    HttpRunInput,
-)
+from morket.columns.http_workflows import FINISH_HTTP_RUN, HTTP_RUN_WORKFLOW, RUN_HTTP_CHUNK
 from morket.columns.kinds import KindContext
 from morket.columns.policy import WritePolicy
 from morket.columns.repository import ColumnsRepository
 from morket.core.config import Settings
 from morket.core.db import unit_of_work
-from morket.core.errors import Conflict, NotFound, Unprocessable
+from morket.core.errors import NotFound, Unprocessable
 from morket.core.netsafety import DestinationRefused, parse_destination, resolve_public
 from morket.credentials.service import CredentialService
 from morket.models import (
-    FINAL_HTTP_RUN_STATUSES,
     CellSource,
     ColumnKind,
     DataTable,
@@ -67,6 +56,10 @@ from morket.models import (
     HttpRunStatus,
     TableColumn,
 )
+from morket.runs import lifecycle
+from morket.runs.activities import PacedRunActivities
+from morket.runs.pacing import PacingClock, heartbeat
+from morket.runs.workflow import FinishInput, StepInput, StepResult
 from morket.tables.query import Conjunction, FilterCondition, FilterGroup, FilterOperator
 from morket.tables.service import RowService, TableService
 from morket.tables.types import TEXT_LIKE
@@ -304,31 +297,15 @@ class HttpRunService:
             ) from None
 
     async def start_workflow(self, client: Client, run: HttpColumnRun) -> None:
-        await client.start_workflow(
-            HttpColumnRunWorkflow.run,
-            HttpRunInput(str(run.id)),
-            id=run.workflow_id,
-            task_queue=self.settings.temporal_task_queue,
-        )
+        await lifecycle.start_workflow(client, self.settings, HTTP_RUN_WORKFLOW, run)
 
     async def get(self, workspace_id: uuid.UUID, run_id: uuid.UUID) -> HttpRunOut:
-        run = await self.repo.get(workspace_id, run_id)
-        if run is None:
-            raise NotFound("Run not found.")
-        return HttpRunOut.model_validate(run)
+        return HttpRunOut.model_validate(await lifecycle.find(self.repo, workspace_id, run_id))
 
     async def cancel(self, workspace_id: uuid.UUID, run_id: uuid.UUID) -> HttpRunOut:
         """Ask the run to stop: the current chunk stops sending within a second, the rows not
         reached show `cancelled`. A finished run is a 409."""
-        run = await self.repo.get(workspace_id, run_id, lock=True)
-        if run is None:
-            raise NotFound("Run not found.")
-        if run.status in FINAL_HTTP_RUN_STATUSES:
-            raise Conflict(f"The run is already {run.status.value}.", code="run_finished")
-        if run.cancel_requested_at is None:
-            run.cancel_requested_at = datetime.now(UTC)
-            await self.session.flush()
-        return HttpRunOut.model_validate(run)
+        return HttpRunOut.model_validate(await lifecycle.cancel(self.repo, workspace_id, run_id))
 
     # -- worker side ----------------------------------------------------------------------------
 
@@ -337,7 +314,7 @@ class HttpRunService:
         if run is None:
             return ChunkWork(run=HttpColumnRun(id=run_id), finished=True, error="the run no longer exists")
         work = ChunkWork(run=run)
-        if run.status in FINAL_HTTP_RUN_STATUSES or run.cancel_requested_at is not None:
+        if lifecycle.is_final(run) or run.cancel_requested_at is not None:
             work.finished = True
             return work
         try:
@@ -363,9 +340,7 @@ class HttpRunService:
         if not work.rows:
             work.finished = True
             return work
-        if run.status is HttpRunStatus.QUEUED:
-            run.status = HttpRunStatus.RUNNING
-            run.started_at = datetime.now(UTC)
+        lifecycle.mark_running(run)
         await RowService(self.session).set_cell_states(
             run.workspace_id, run.table_id, column.id, [(r, cell_state("running", run.id)) for r, _ in work.rows]
         )
@@ -420,15 +395,8 @@ class HttpRunService:
         run = await self.repo.get_for_worker(run_id, lock=True)
         if run is None:
             return None
-        if run.status in FINAL_HTTP_RUN_STATUSES:
+        if not lifecycle.close(run, error):
             return run.status
-        if error is not None:
-            run.status, run.error = HttpRunStatus.FAILED, error
-        elif run.cancel_requested_at is not None:
-            run.status = HttpRunStatus.CANCELLED
-        else:
-            run.status = HttpRunStatus.COMPLETED
-        run.finished_at = datetime.now(UTC)
         try:
             _, columns, column = await self._column(run.workspace_id, run.table_id, run.column_id)
         except NotFound:
@@ -449,30 +417,23 @@ class HttpRunService:
         return run.status
 
 
-class HttpRunActivities:
+class HttpRunActivities(PacedRunActivities[HttpColumnRun]):
     """The activities of `HttpColumnRunWorkflow`; each opens its own units of work."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings, http: httpx.AsyncClient) -> None:
-        self.sessions = sessions
-        self.settings = settings
-        self.http = http
-
-    async def _cancelled(self, run_id: uuid.UUID) -> bool:
-        async with self.sessions() as session:
-            return await HttpRunRepository(session).cancel_requested(run_id)
+    model = HttpColumnRun
 
     @activity.defn(name=RUN_HTTP_CHUNK)
-    async def run_chunk(self, inp: HttpChunkInput) -> HttpChunkResult:
+    async def run_chunk(self, inp: StepInput) -> StepResult:
         run_id = uuid.UUID(inp.run_id)
         async with unit_of_work(self.sessions) as session:
             work = await HttpRunService(session, self.settings).begin_chunk(run_id)
         if work.finished or work.config is None:
-            return HttpChunkResult(done=True, not_before=inp.not_before, error=work.error)
+            return StepResult(done=True, not_before=inp.not_before, error=work.error)
         config = work.config
         outcomes, next_at, cancelled = await self._requests(run_id, work, config, inp.not_before)
         async with unit_of_work(self.sessions) as session:
             await HttpRunService(session, self.settings).save_chunk(work.run, config, outcomes)
-        return HttpChunkResult(done=cancelled or len(work.rows) < work.limit, not_before=next_at)
+        return StepResult(done=cancelled or len(work.rows) < work.limit, not_before=next_at)
 
     async def _requests(
         self, run_id: uuid.UUID, work: ChunkWork, config: HttpConfig, not_before: float
@@ -481,8 +442,7 @@ class HttpRunActivities:
         the previous one, the first not before `not_before`), a few in flight at a time."""
         steps = parse_path(config.extract)
         allowance = loopback_allowance(self.settings)
-        interval = 1.0 / (config.rate_limit_per_second * RATE_MARGIN)
-        next_at = max(time.time(), not_before)
+        clock = PacingClock(max(time.time(), not_before), 1.0 / (config.rate_limit_per_second * RATE_MARGIN))
         in_flight = asyncio.Semaphore(min(config.rate_limit_per_second, MAX_IN_FLIGHT))
         outcomes: dict[int, Outcome] = {}
         tasks: list[asyncio.Task[None]] = []
@@ -494,13 +454,12 @@ class HttpRunActivities:
                 outcomes[row_id] = await send(self.http, request, steps, allowance, config.timeout_s)
             finally:
                 in_flight.release()
-                with contextlib.suppress(RuntimeError):  # outside an activity (tests of this loop)
-                    activity.heartbeat(row_id)
+                heartbeat(row_id)
 
         for row_id, cells in work.rows:
             if time.monotonic() - last_check >= CANCEL_POLL_SECONDS:
                 last_check = time.monotonic()
-                if await self._cancelled(run_id):
+                if await self.cancelled(run_id):
                     cancelled = True
                     break
             try:
@@ -509,17 +468,14 @@ class HttpRunActivities:
                 outcomes[row_id] = Outcome("error", reason=str(exc))
                 continue
             await in_flight.acquire()
-            wait = next_at - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)  # the rate limit's clock, not a wait for an event
-            next_at = max(next_at, time.time()) + interval
+            await clock.turn()
             tasks.append(asyncio.create_task(one(row_id, request)))
         if tasks:
             await asyncio.gather(*tasks)
-        return outcomes, next_at, cancelled
+        return outcomes, clock.not_before, cancelled
 
     @activity.defn(name=FINISH_HTTP_RUN)
-    async def finish_run(self, inp: HttpFinishInput) -> str:
+    async def finish_run(self, inp: FinishInput) -> str:
         async with unit_of_work(self.sessions) as session:
             status = await HttpRunService(session, self.settings).finish(uuid.UUID(inp.run_id), inp.error)
         return status.value if status is not None else "missing"
