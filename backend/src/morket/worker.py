@@ -29,7 +29,8 @@ from morket.columns.http_workflows import HttpColumnRunWorkflow
 from morket.columns.lookup import run_lookup_refresh
 from morket.core.config import Settings
 from morket.core.db import make_sessionmaker
-from morket.crm.activities import CrmActivities, start_unstarted_runs
+from morket.crm.activities import CrmActivities
+from morket.crm.reconciler import reconcile_crm_runs
 from morket.crm.workflows import CrmExportRunWorkflow
 from morket.enrichment.activities import EnrichmentActivities, ProviderAccess
 from morket.enrichment.gateway_access import GatewayProviderAccess
@@ -113,7 +114,7 @@ async def _sweep(client: Client, settings: Settings, sessions: async_sessionmake
             await reconcile_http_runs(client, settings, sessions)  # issue 10 item 8: HTTP columns
             await start_unstarted_imports(client, settings, sessions)
             await expire_uploads(settings, sessions)
-            await start_unstarted_runs(client, settings, sessions)  # issue 15 item 1: CRM export
+            await reconcile_crm_runs(client, settings, sessions)  # issue 15 item 1: CRM export
         except Exception:  # a sweep failing must not stop the worker
             log.exception("the sweep of unsettled jobs failed")
         await asyncio.sleep(SWEEP_EVERY)

@@ -11,6 +11,7 @@ from morket.core.config import Settings
 from morket.devstack.temporal import TemporalDevServer
 from tests.enrichment.conftest import (  # noqa: F401
     api,
+    api_temporal_down,
     enrichment_settings_for,
     reset_sandbox,
     sandbox,

@@ -7,6 +7,7 @@ rerun pushes only the rows whose mapped values changed."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import httpx
 from morket_sandbox.server import SandboxServer
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from morket.core.config import Settings
+from morket.crm.reconciler import reconcile_crm_runs
+from morket.models import CrmExportRun
 from morket.worker import build_worker
 from tests.crm.helpers import Workspace, people
 from tests.factories import add_member, register
@@ -340,3 +343,48 @@ async def test_a_run_resumes_on_a_new_worker_after_a_restart(
     assert done["status"] == "completed", done
     assert (done["pushed_count"], done["failed_count"]) == (600, 0)
     assert len(await space.crm_records("hubspot")) == 600
+
+
+async def test_the_reconciler_starts_unstarted_runs_and_settles_dead_ones(
+    api: httpx.AsyncClient,
+    api_temporal_down: httpx.AsyncClient,
+    sandbox: SandboxServer,
+    enrichment_settings: Settings,
+    temporal_client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    space = await Workspace.create(api, sandbox)
+    await space.add_table(people(3))
+    connection = await space.connect("hubspot")
+    export = (await space.export(connection["id"], "contacts", HUBSPOT_CONTACTS)).json()["data"]
+    down = Workspace(api_temporal_down, sandbox, space.user, space.ws)
+
+    # Temporal is unreachable when the run is posted: it is recorded, queued, and nothing runs it.
+    unstarted = await down.start(export["id"])
+    assert unstarted["status"] == "queued"
+    # A young run is left alone (its workflow may be starting); an older one gets its workflow.
+    assert await reconcile_crm_runs(temporal_client, enrichment_settings, sessions) == 0
+    assert await reconcile_crm_runs(temporal_client, enrichment_settings, sessions, older_than=timedelta(0)) == 1
+    async with build_worker(temporal_client, enrichment_settings, sessions) as worker, worker:
+        done = await space.wait(unstarted["id"])
+    assert (done["status"], done["pushed_count"]) == ("completed", 3), done
+    assert await reconcile_crm_runs(temporal_client, enrichment_settings, sessions, older_than=timedelta(0)) == 0
+
+    # Started (no worker, so it waits), then its workflow terminated before it settled the run.
+    killed = await space.start(export["id"], {"force": True})
+    async with sessions() as session:
+        workflow_id = (await session.get(CrmExportRun, uuid.UUID(killed["id"]))).workflow_id  # type: ignore[union-attr]
+    await temporal_client.get_workflow_handle(workflow_id).terminate(reason="operator")
+    assert await reconcile_crm_runs(temporal_client, enrichment_settings, sessions, older_than=timedelta(0)) == 1
+    failed = (await space.get(f"/crm/runs/{killed['id']}")).json()["data"]
+    assert failed["status"] == "failed" and "terminated" in failed["error"], failed
+    assert (failed["failed_count"], failed["pushed_count"]) == (3, 0)
+
+    # Never started, then cancelled: no workflow will ever settle it, the reconciler does.
+    cancelled = await down.start(export["id"], {"force": True})
+    assert (await space.post(f"/crm/runs/{cancelled['id']}/cancel", {})).status_code == 200
+    assert await reconcile_crm_runs(temporal_client, enrichment_settings, sessions, older_than=timedelta(0)) == 1
+    settled = (await space.get(f"/crm/runs/{cancelled['id']}")).json()["data"]
+    assert settled["status"] == "cancelled" and settled["finished_at"] and settled["error"] is None
+    assert len(await space.crm_records("hubspot")) == 3  # only the first run pushed
+    assert await reconcile_crm_runs(temporal_client, enrichment_settings, sessions, older_than=timedelta(0)) == 0

@@ -89,34 +89,11 @@ class CrmRepository:
 
     # -- runs -------------------------------------------------------------------------------------
 
-    async def run(self, workspace_id: uuid.UUID, run_id: uuid.UUID, *, lock: bool = False) -> CrmExportRun | None:
-        stmt = sa.select(CrmExportRun).where(CrmExportRun.id == run_id, CrmExportRun.workspace_id == workspace_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
-
-    async def run_for_worker(self, run_id: uuid.UUID, *, lock: bool = False) -> CrmExportRun | None:
-        """A run by id alone (worker code): the row carries its workspace, which everything after uses."""
-        stmt = sa.select(CrmExportRun).where(CrmExportRun.id == run_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
-
-    async def unstarted_runs(self, cutoff: datetime, limit: int = 100) -> list[CrmExportRun]:
-        stmt = sa.select(CrmExportRun).where(
-            CrmExportRun.status == CrmRunStatus.QUEUED, CrmExportRun.created_at < cutoff
-        )
-        return list((await self.session.execute(stmt.order_by(CrmExportRun.created_at).limit(limit))).scalars())
-
     async def active_run(self, export_id: uuid.UUID) -> CrmExportRun | None:
         stmt = sa.select(CrmExportRun).where(
             CrmExportRun.export_id == export_id, CrmExportRun.status.in_((CrmRunStatus.QUEUED, CrmRunStatus.RUNNING))
         )
         return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
-
-    async def cancel_requested(self, run_id: uuid.UUID) -> bool:
-        stmt = sa.select(CrmExportRun.cancel_requested_at).where(CrmExportRun.id == run_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
     async def add_counts(self, run_id: uuid.UUID, counts: Mapping[CrmRowState, int], *, batches: int = 0) -> None:
         pushed = counts.get(CrmRowState.CREATED, 0) + counts.get(CrmRowState.UPDATED, 0)

@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 import httpx
 from fastapi import APIRouter, Query, Request, status
-from temporalio.service import RPCError
 
-from morket.core.db import after_commit
 from morket.core.deps import SessionDep, SettingsDep
 from morket.core.envelope import Envelope, ok
 from morket.crm.schemas import (
@@ -25,11 +22,10 @@ from morket.crm.schemas import (
     ExportRunRequest,
 )
 from morket.crm.service import CrmConnectionService, CrmExportService
-from morket.enrichment.deps import get_temporal_client
+from morket.runs.routes import start_after_commit
 from morket.workspaces.deps import AdminAccess, MemberAccess, ViewerAccess
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}/crm", tags=["crm"])
-log = logging.getLogger("morket.crm")
 
 
 @router.post("/connections/start", status_code=status.HTTP_201_CREATED)
@@ -122,15 +118,9 @@ async def start_run(
     service = CrmExportService(session, settings)
     out, run = await service.start_run(access.workspace_id, access.user_id, export_id, body)
     if run is not None:
-        temporal = await get_temporal_client(request)  # a 503 here rolls the uncommitted run back
-
-        async def start() -> None:
-            try:
-                await service.start_workflow(temporal, run)
-            except (RPCError, RuntimeError):
-                log.exception("could not start the workflow of CRM run %s (the sweep will)", run.id)
-
-        after_commit(session, start)
+        await start_after_commit(
+            request, session, lambda temporal: service.start_workflow(temporal, run), f"CRM run {run.id}"
+        )
     return ok(out)
 
 

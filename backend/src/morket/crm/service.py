@@ -41,9 +41,8 @@ from morket.crm.schemas import (
     ExportRunRequest,
     MappingItem,
 )
-from morket.crm.workflows import CrmExportRunWorkflow, CrmRunInput
+from morket.crm.workflows import CRM_RUN_WORKFLOW
 from morket.models import (
-    FINAL_CRM_RUN_STATUSES,
     CellSource,
     ColumnType,
     CrmConnection,
@@ -57,6 +56,8 @@ from morket.models import (
     TableColumn,
 )
 from morket.outbox.service import OutboxService
+from morket.runs import lifecycle
+from morket.runs.repository import RunRepository
 from morket.tables.schemas import ColumnCreate
 from morket.tables.service import RowService, TableService
 from morket.tables.types import TEXT_LIKE
@@ -273,6 +274,7 @@ class CrmExportService:
         self.session = session
         self.settings = settings
         self.repo = CrmRepository(session)
+        self.runs = RunRepository(session, CrmExportRun)
         self.tables = TableService(session)
         self.outbox = OutboxService(session)
 
@@ -407,30 +409,14 @@ class CrmExportService:
         return ExportRunOut.model_validate(run), (run if rows else None)
 
     async def start_workflow(self, client: Client, run: CrmExportRun) -> None:
-        await client.start_workflow(
-            CrmExportRunWorkflow.run,
-            CrmRunInput(str(run.id)),
-            id=run.workflow_id,
-            task_queue=self.settings.temporal_task_queue,
-        )
+        await lifecycle.start_workflow(client, self.settings, CRM_RUN_WORKFLOW, run)
 
     async def get_run(self, workspace_id: uuid.UUID, run_id: uuid.UUID) -> ExportRunOut:
-        run = await self.repo.run(workspace_id, run_id)
-        if run is None:
-            raise NotFound("Run not found.")
-        return ExportRunOut.model_validate(run)
+        return ExportRunOut.model_validate(await lifecycle.find(self.runs, workspace_id, run_id))
 
     async def cancel_run(self, workspace_id: uuid.UUID, run_id: uuid.UUID) -> ExportRunOut:
         """Ask the run to stop: no batch starts after this; rows not pushed show `cancelled`."""
-        run = await self.repo.run(workspace_id, run_id, lock=True)
-        if run is None:
-            raise NotFound("Run not found.")
-        if run.status in FINAL_CRM_RUN_STATUSES:
-            raise Conflict(f"The run is already {run.status.value}.", code="run_finished")
-        if run.cancel_requested_at is None:
-            run.cancel_requested_at = datetime.now(UTC)
-            await self.session.flush()
-        return ExportRunOut.model_validate(run)
+        return ExportRunOut.model_validate(await lifecycle.cancel(self.runs, workspace_id, run_id))
 
     async def _event(self, run: CrmExportRun, export: CrmExport, crm: CrmKind) -> None:
         payload = ExportRunOut.model_validate(run).model_dump(mode="json") | {
@@ -447,11 +433,11 @@ class CrmExportService:
     async def begin_batch(self, run_id: uuid.UUID) -> BatchWork:
         """The next batch: queued rows in row id order, minus those unchanged since their last
         push (skipped) and those without a key (failed), up to the CRM's batch size."""
-        run = await self.repo.run_for_worker(run_id, lock=True)
+        run = await self.runs.get_for_worker(run_id, lock=True)
         if run is None:
             return BatchWork(run=CrmExportRun(id=run_id), finished=True, error="the run no longer exists")
         work = BatchWork(run=run)
-        if run.status in FINAL_CRM_RUN_STATUSES or run.cancel_requested_at is not None:
+        if lifecycle.is_final(run) or run.cancel_requested_at is not None:
             work.finished = True
             return work
         export = await self.repo.export(run.workspace_id, run.export_id)
@@ -505,9 +491,7 @@ class CrmExportService:
             values = {p: v for p, v in properties.items() if v not in (None, "", []) and p != export.key_property}
             work.records.append(UpsertRecord(row_id=row_id, key=key_text, properties=values))
             work.hashes[row_id] = digest
-        if run.status is CrmRunStatus.QUEUED:
-            run.status = CrmRunStatus.RUNNING
-            run.started_at = datetime.now(UTC)
+        if lifecycle.mark_running(run):
             await self._event(run, export, connection.crm)
         if settled:
             await self.repo.set_row_states(run.id, settled)
@@ -560,18 +544,11 @@ class CrmExportService:
     async def finish(self, run_id: uuid.UUID, error: str | None) -> CrmRunStatus | None:
         """Settle the run: completed, cancelled (cancel asked) or failed (`error`); rows it did not
         reach show `cancelled` (or `failed`). Idempotent."""
-        run = await self.repo.run_for_worker(run_id, lock=True)
+        run = await self.runs.get_for_worker(run_id, lock=True)
         if run is None:
             return None
-        if run.status in FINAL_CRM_RUN_STATUSES:
+        if not lifecycle.close(run, error):
             return run.status
-        if error is not None:
-            run.status, run.error = CrmRunStatus.FAILED, error
-        elif run.cancel_requested_at is not None:
-            run.status = CrmRunStatus.CANCELLED
-        else:
-            run.status = CrmRunStatus.COMPLETED
-        run.finished_at = datetime.now(UTC)
         left = await self.repo.settle_queued(run.id, CrmRowState.CANCELLED if error is None else CrmRowState.FAILED)
         if error is not None and left:
             await self.repo.add_counts(run.id, {CrmRowState.FAILED: left})

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -102,7 +102,15 @@ class CrmExportRun(Base):
     """One push of an export's rows; its rows are `crm_export_rows` (the workflow's queue)."""
 
     __tablename__ = "crm_export_runs"
-    __table_args__ = (Index("ix_crm_export_runs_workspace_id_created_at", "workspace_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_crm_export_runs_workspace_id_created_at", "workspace_id", "created_at"),
+        # The reconciler's sweep of open runs (crm/reconciler.py, docs/runs.md).
+        Index(
+            "ix_crm_export_runs_open_created_at",
+            "created_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False)
