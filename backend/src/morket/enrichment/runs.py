@@ -11,7 +11,7 @@ import contextlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -244,9 +244,9 @@ class JobRunService:
         deliveries = await webhooks.enqueue_job_event(job.workspace_id, job.id, event_for_status(job.status), payload)
         return Settlement(job.status, deliveries)
 
-    async def unsettled_jobs(self, older_than: timedelta) -> list[EnrichmentJob]:
-        """Jobs still open after `older_than`: the reconciler checks each against its workflow."""
-        return list(await self.repo.unsettled_jobs_older_than(datetime.now(UTC) - older_than))
+    async def unsettled_jobs(self, cutoff: datetime) -> list[EnrichmentJob]:
+        """Jobs still open that were created before `cutoff`: the reconciler checks each against its workflow."""
+        return list(await self.repo.unsettled_jobs_older_than(cutoff))
 
 
 def _event_payload(job: EnrichmentJob) -> dict[str, Any]:
