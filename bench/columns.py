@@ -238,9 +238,8 @@ async def ai_raw_capacity_at(sandbox_url: str, seconds: float, concurrency: int)
 async def ai_figures(url: str, rows: int, raw_seconds: float) -> None:
     """An AI column over `rows` rows, end to end on the real stack (see the module's doc)."""
     from enrichment import (  # bench/enrichment.py: the same processes and helpers
-        MASTER_KEY,
-        SECRET,
         base_env,
+        bench_settings,
         process,
         records,
         sandbox_stats,
@@ -258,21 +257,7 @@ async def ai_figures(url: str, rows: int, raw_seconds: float) -> None:
     temporal.start()
     sandbox_port = free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    settings = Settings(
-        database_url=url,
-        morket_env="development",
-        jwt_secret=SECRET,
-        encryption_master_key=MASTER_KEY,
-        bcrypt_rounds=4,
-        rate_limit_general_per_minute=1_000_000,
-        temporal_address=temporal.address,
-        temporal_task_queue=f"bench-ai-{uuid.uuid4().hex[:8]}",
-        provider_sandbox_url=sandbox_url,
-        enrichment_chunk_size=int(os.environ.get("BENCH_CHUNK", "500")),
-        enrichment_parallel_chunks=int(os.environ.get("BENCH_PARALLEL", "1")),
-        enrichment_record_concurrency=int(os.environ.get("BENCH_CONCURRENCY", "4")),
-        enrichment_write_batch=int(os.environ.get("BENCH_WRITE_BATCH", "100")),
-    )
+    settings = bench_settings(url, temporal.address, sandbox_url, "bench-ai")
     env = base_env(settings)
     # The emulator advertises a plan's per-minute limit; lift it, as the enrichment bench does.
     env["PROVIDER_RATE_LIMITS"] = json.dumps({"openai": [[100_000, 1.0]]})

@@ -46,6 +46,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend" / "src"))
 
+from procs import cpu_seconds, process  # noqa: E402
+
 from morket.app import create_app  # noqa: E402
 from morket.core.config import Settings  # noqa: E402
 from morket.devstack import database  # noqa: E402
@@ -67,30 +69,6 @@ def records(n: int, tag: str) -> list[dict[str, Any]]:
     return [
         {"first_name": firsts[i % 10].title(), "last_name": f"Person{i}", "domain": f"{tag}{i}.com"} for i in range(n)
     ]
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process so far (Linux /proc), 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def postgres_backends(settings: Settings) -> list[int]:
@@ -170,6 +148,27 @@ def wait_port(port: int, timeout: float = 30) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"nothing listens on {port}")
         time.sleep(0.05)
+
+
+def bench_settings(db_url: str, temporal_address: str, sandbox_url: str, queue_prefix: str) -> Settings:
+    """The API's and the worker's settings for a bench on the real stack (BENCH_* from the environment)."""
+    return Settings(
+        database_url=db_url,
+        morket_env="development",
+        jwt_secret=SECRET,
+        encryption_master_key=MASTER_KEY,
+        bcrypt_rounds=4,
+        rate_limit_general_per_minute=1_000_000,
+        temporal_address=temporal_address,
+        temporal_task_queue=f"{queue_prefix}-{uuid.uuid4().hex[:8]}",
+        provider_sandbox_url=sandbox_url,
+        enrichment_chunk_size=int(os.environ.get("BENCH_CHUNK", "500")),
+        enrichment_parallel_chunks=int(os.environ.get("BENCH_PARALLEL", "1")),
+        # At 0 ms latency few calls in flight go fastest (httpx and the sandbox slow down with many
+        # open connections); the rate-limit scenario (100 ms latency) sets 16 for its worker.
+        enrichment_record_concurrency=int(os.environ.get("BENCH_CONCURRENCY", "4")),
+        enrichment_write_batch=int(os.environ.get("BENCH_WRITE_BATCH", "100")),
+    )
 
 
 def base_env(settings: Settings) -> dict[str, str]:
@@ -423,23 +422,7 @@ async def run(args: Any, db_url: str) -> None:
     temporal.start()
     sandbox_port = free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    settings = Settings(
-        database_url=db_url,
-        morket_env="development",
-        jwt_secret=SECRET,
-        encryption_master_key=MASTER_KEY,
-        bcrypt_rounds=4,
-        rate_limit_general_per_minute=1_000_000,
-        temporal_address=temporal.address,
-        temporal_task_queue=f"bench-{uuid.uuid4().hex[:8]}",
-        provider_sandbox_url=sandbox_url,
-        enrichment_chunk_size=int(os.environ.get("BENCH_CHUNK", "500")),
-        enrichment_parallel_chunks=int(os.environ.get("BENCH_PARALLEL", "1")),
-        # At 0 ms latency few calls in flight go fastest (httpx and the sandbox slow down with many
-        # open connections); the rate-limit scenario (100 ms latency) sets 16 for its worker.
-        enrichment_record_concurrency=int(os.environ.get("BENCH_CONCURRENCY", "4")),
-        enrichment_write_batch=int(os.environ.get("BENCH_WRITE_BATCH", "100")),
-    )
+    settings = bench_settings(db_url, temporal.address, sandbox_url, "bench")
     app = create_app(settings)
     try:
         with process(

@@ -20,13 +20,10 @@ import asyncio
 import csv
 import os
 import random
-import signal
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +32,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend" / "src"))
+
+from procs import peak_rss_mb, process  # noqa: E402
 
 from morket.devstack import database  # noqa: E402
 from morket.devstack.ports import free_port, port_open  # noqa: E402
@@ -69,32 +68,6 @@ def write_csv(path: Path, rows: int) -> int:
                 ]
             )
     return path.stat().st_size
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-
-
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM: the highest resident set size the process has had, in MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except FileNotFoundError:
-        pass
-    return 0.0
 
 
 def wait_port(port: int, timeout: float = 60) -> None:
