@@ -14,14 +14,12 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from morket.core.db import unit_of_work
-from morket.models import CellSource, ColumnType
+from morket.models import ColumnType
 from morket.tables.export import cell_text
 from morket.tables.query import FilterCondition, FilterGroup, FilterOperator, RowView, SortDirection, SortKey
-from morket.tables.schemas import ColumnCreate, TableCreate
-from morket.tables.service import RowService, TableService
+from morket.tables.service import RowService
 from morket.tables.types import _NUMERIC
-from tests.factories import create_workspace, register
+from tests.tablesio.helpers import seeded_table
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -84,24 +82,8 @@ ROWS: list[list[Any]] = [
 async def _table(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> tuple[dict[str, str], str, str, dict[str, str]]:
-    owner = await register(client)
-    ws = await create_workspace(client, owner)
-    workspace_id = uuid.UUID(ws["id"])
-    async with unit_of_work(sessions) as session:
-        table = await TableService(session).create_table(
-            workspace_id,
-            uuid.UUID(owner.id),
-            TableCreate(name="Everything", columns=[ColumnCreate(name=n, type=t) for n, t in COLUMNS]),
-        )
-        ids = {c.name: str(c.id) for c in table.columns or []}
-        await RowService(session).append_rows(
-            workspace_id,
-            table.id,
-            [{ids[n]: v for (n, _), v in zip(COLUMNS, row, strict=True)} for row in ROWS],
-            actor_id=uuid.UUID(owner.id),
-            source=CellSource.BULK,
-        )
-    return owner.headers, ws["id"], str(table.id), ids
+    owner, ws, table, ids = await seeded_table(client, sessions, "Everything", COLUMNS, ROWS)
+    return owner.headers, ws, table, ids
 
 
 # Numbers as exact decimals without trailing zeros (never 1e-07), times in UTC, JSON objects and

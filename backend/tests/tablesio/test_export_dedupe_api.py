@@ -13,11 +13,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from morket.core.db import unit_of_work
 from morket.models import CellSource, ColumnType
-from morket.tables.schemas import ColumnCreate, TableCreate
-from morket.tables.service import RowService, TableService
+from morket.tables.service import RowService
 from tests.factories import TestUser, add_member, create_workspace, register
+from tests.tablesio.helpers import seeded_table
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -41,24 +40,7 @@ ROWS: list[list[Any]] = [
 async def _setup(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> tuple[TestUser, str, str, dict[str, str]]:
-    owner = await register(client)
-    ws = await create_workspace(client, owner)
-    workspace_id = uuid.UUID(ws["id"])
-    async with unit_of_work(sessions) as session:
-        table = await TableService(session).create_table(
-            workspace_id,
-            uuid.UUID(owner.id),
-            TableCreate(name="Leads", columns=[ColumnCreate(name=n, type=t) for n, t in COLUMNS]),
-        )
-        ids = {c.name: str(c.id) for c in table.columns or []}
-        await RowService(session).append_rows(
-            workspace_id,
-            table.id,
-            [{ids[name]: value for (name, _), value in zip(COLUMNS, row, strict=True)} for row in ROWS],
-            actor_id=uuid.UUID(owner.id),
-            source=CellSource.BULK,
-        )
-    return owner, ws["id"], str(table.id), ids
+    return await seeded_table(client, sessions, "Leads", COLUMNS, ROWS)
 
 
 def _csv(response: httpx.Response) -> list[list[str]]:
