@@ -3,6 +3,8 @@ owned by a fresh user in a fresh workspace: the starting point of the export and
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -43,3 +45,10 @@ async def seeded_table(
             source=CellSource.BULK,
         )
     return owner, ws["id"], str(table.id), ids
+
+
+def parsed_csv(response: httpx.Response) -> list[list[str]]:
+    """An export's CSV rows: a 200 whose body starts with the UTF-8 BOM (Excel reads it as UTF-8)."""
+    assert response.status_code == 200, response.text
+    assert response.content.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))

@@ -4,8 +4,6 @@ formula start, empty and odd values come out as the Python rendering of the same
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -19,7 +17,7 @@ from morket.tables.export import cell_text
 from morket.tables.query import FilterCondition, FilterGroup, FilterOperator, RowView, SortDirection, SortKey
 from morket.tables.service import RowService
 from morket.tables.types import _NUMERIC
-from tests.tablesio.helpers import seeded_table
+from tests.tablesio.helpers import parsed_csv, seeded_table
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -141,17 +139,11 @@ async def _python_rendering(
         return out
 
 
-def _parsed(response: httpx.Response) -> list[list[str]]:
-    assert response.status_code == 200, response.text
-    assert response.content.startswith("\ufeff".encode())
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
-
-
 async def test_copy_export_writes_what_the_python_rendering_writes(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     headers, workspace_id, table_id, _ = await _table(client, sessions)
-    rows = _parsed(await client.get(f"/api/v1/workspaces/{workspace_id}/tables/{table_id}/export", headers=headers))
+    rows = parsed_csv(await client.get(f"/api/v1/workspaces/{workspace_id}/tables/{table_id}/export", headers=headers))
     assert rows[0] == [name for name, _ in COLUMNS]
     assert rows[1:] == EXPECTED
     # Text, dates, times, checkboxes and selects agree with the Python rendering of the same rows
@@ -175,6 +167,6 @@ async def test_copy_export_of_a_filtered_sorted_view(
         json={"format": "csv", "view": view.model_dump(mode="json")},
         headers=headers,
     )
-    rows = _parsed(response)
+    rows = parsed_csv(response)
     # Number > 0, sorted by text descending ("'quoted" sorts by its stored text, an apostrophe).
     assert rows[1:] == [EXPECTED[5], EXPECTED[2], EXPECTED[4], EXPECTED[1]]

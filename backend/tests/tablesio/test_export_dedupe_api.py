@@ -3,7 +3,6 @@ over HTTP, on tables built through the tables services in real PostgreSQL."""
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from morket.models import CellSource, ColumnType
 from morket.tables.service import RowService
 from tests.factories import TestUser, add_member, create_workspace, register
-from tests.tablesio.helpers import seeded_table
+from tests.tablesio.helpers import parsed_csv, seeded_table
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -43,12 +42,6 @@ async def _setup(
     return await seeded_table(client, sessions, "Leads", COLUMNS, ROWS)
 
 
-def _csv(response: httpx.Response) -> list[list[str]]:
-    assert response.status_code == 200, response.text
-    assert response.content.startswith("\ufeff".encode())
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
-
-
 async def test_export_csv_escapes_formulas_and_keeps_numbers(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -56,7 +49,7 @@ async def test_export_csv_escapes_formulas_and_keeps_numbers(
     response = await client.get(f"/api/v1/workspaces/{ws}/tables/{table}/export", headers=owner.headers)
     assert response.headers["content-type"].startswith("text/csv")
     assert 'filename="Leads.csv"' in response.headers["content-disposition"]
-    assert _csv(response) == [
+    assert parsed_csv(response) == [
         ["Name", "Website", "Revenue", "Phone", "Notes"],
         ["Acme Inc", "https://www.acme.com", "100", "", '\'=HYPERLINK("http://evil")'],
         ["Beta", "beta.io", "-5", "'+1 555 000 1111", "'+SUM(A1:A2)"],
@@ -76,7 +69,7 @@ async def test_export_view_filtered_and_sorted_csv_and_xlsx(
         "sort": [{"column_id": ids["Revenue"], "direction": "desc"}],
     }
     url = f"/api/v1/workspaces/{ws}/tables/{table}/export"
-    rows = _csv(await client.post(url, json={"format": "csv", "view": view}, headers=owner.headers))
+    rows = parsed_csv(await client.post(url, json={"format": "csv", "view": view}, headers=owner.headers))
     assert [r[0] for r in rows] == ["Name", "acme inc", "Acme Inc", "Gamma", "Delta"]
 
     response = await client.post(url, json={"format": "xlsx", "view": view}, headers=owner.headers)
@@ -118,7 +111,7 @@ async def test_dedupe_preview_and_merge_fill_blanks_with_history(
     merged = await client.post(f"{base}/merge", json=rule, headers=owner.headers)
     assert merged.status_code == 200, merged.text
     assert merged.json()["data"] == {"groups_merged": 1, "rows_merged": 2}
-    rows = _csv(await client.get(f"/api/v1/workspaces/{ws}/tables/{table}/export", headers=owner.headers))
+    rows = parsed_csv(await client.get(f"/api/v1/workspaces/{ws}/tables/{table}/export", headers=owner.headers))
     # The oldest row stays; its blank phone is filled from the next row that has one (row 3).
     assert rows[1] == ["Acme Inc", "https://www.acme.com", "100", "555-123-4567", '\'=HYPERLINK("http://evil")']
     assert [r[0] for r in rows[1:]] == ["Acme Inc", "Beta", "Gamma", "Delta"]
@@ -146,5 +139,5 @@ async def test_dedupe_is_member_only_for_merge(
     assert (await client.post(f"{base}/preview", json=rule, headers=viewer.headers)).status_code == 200
     refused = await client.post(f"{base}/merge", json=rule, headers=viewer.headers)
     assert refused.status_code == 403
-    rows = _csv(await client.get(f"/api/v1/workspaces/{ws}/tables/{table}/export", headers=viewer.headers))
+    rows = parsed_csv(await client.get(f"/api/v1/workspaces/{ws}/tables/{table}/export", headers=viewer.headers))
     assert len(rows) == 7  # nothing merged
