@@ -258,3 +258,23 @@ def test_a_lost_answer_still_applies_the_upsert(sandbox_http: httpx.Client) -> N
     assert [r["key"] for r in records] == ["lost@acme.com"]
     again = sandbox_http.post(HUBSPOT_CONTACTS, json={"inputs": [contact("lost@acme.com")]}, headers=auth)
     assert again.status_code == 200 and again.json()["results"][0]["new"] is False
+
+
+def test_token_and_authorize_refusals_are_in_each_crms_words(sandbox_http: httpx.Client) -> None:
+    """The grant and the consent page are shared (oauth.py); each CRM still words a refusal its own way."""
+    hubspot = exchange(sandbox_http, "hubspot", grant_type="password")
+    assert hubspot.status_code == 400
+    assert hubspot.json()["status"] == "BAD_GRANT_TYPE" and hubspot.json()["message"] == "unknown grant_type"
+    salesforce = exchange(sandbox_http, "salesforce", grant_type="password")
+    assert salesforce.status_code == 400 and salesforce.json()["error"] == "unsupported_grant_type"
+    # A bad client is refused before the grant type is looked at.
+    bad_client = sandbox_http.post(TOKEN_PATHS["hubspot"], data={"grant_type": "password", "client_id": "x"})
+    assert bad_client.status_code == 400 and bad_client.json()["status"] == "BAD_CLIENT_ID"
+
+    no_redirect = {"client_id": SANDBOX_CLIENT_ID, "response_type": "code"}
+    page = sandbox_http.get(AUTHORIZE_PATHS["hubspot"], params=no_redirect)
+    assert page.status_code == 400 and page.json()["category"] == "VALIDATION_ERROR"
+    page = sandbox_http.get(AUTHORIZE_PATHS["salesforce"], params=no_redirect)
+    assert page.status_code == 400 and page.json()["error"] == "invalid_request"
+    page = sandbox_http.get(AUTHORIZE_PATHS["salesforce"], params={**no_redirect, "response_type": "token"})
+    assert page.status_code == 400 and page.json()["error"] == "unsupported_response_type"

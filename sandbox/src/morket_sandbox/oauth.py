@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
+from starlette.responses import Response
 
 from morket_sandbox.config import Provider
 
@@ -115,6 +117,16 @@ class OAuthStore:
             raise OAuthError("invalid_grant", "refresh token is invalid or revoked")
         return self._issue(provider, refresh_token)
 
+    def grant(self, provider: Provider, form: Mapping[str, str]) -> IssuedTokens:
+        """A token request (RFC 6749 4.1.3 or 6): the client, then the code or the refresh token."""
+        self.check_client(form.get("client_id"), form.get("client_secret"))
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            return self.exchange_code(provider, form.get("code"), SANDBOX_CLIENT_ID, form.get("redirect_uri"))
+        if grant_type == "refresh_token":
+            return self.refresh(provider, form.get("refresh_token"))
+        raise OAuthError("unsupported_grant_type", "grant type not supported")
+
     def _issue(self, provider: Provider, refresh_token: str) -> IssuedTokens:
         access = f"{provider.value[:2]}-access-{secrets.token_urlsafe(24)}"
         ttl = self.settings.access_token_ttl_seconds
@@ -147,6 +159,29 @@ def with_query(url: str, code: str, state: str | None) -> str:
     if state is not None:
         query.append(("state", state))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def approve(
+    store: OAuthStore, provider: Provider, params: Mapping[str, str], refuse: Callable[[str], Response]
+) -> Response:
+    """The consent page, approved at once: 302 to `redirect_uri` with a new code and `state`;
+    without a client or a redirect, the CRM's own error (`refuse`)."""
+    client_id, redirect_uri = params.get("client_id"), params.get("redirect_uri")
+    if not client_id or not redirect_uri:
+        return refuse("client_id and redirect_uri are required")
+    code = store.new_code(provider, client_id, redirect_uri)
+    return Response(status_code=302, headers={"location": with_query(redirect_uri, code, params.get("state"))})
+
+
+async def token_request(
+    request: Request, store: OAuthStore, provider: Provider
+) -> tuple[dict[str, str], IssuedTokens | OAuthError]:
+    """A token endpoint's work: the form, and the tokens it earns or why it earns none."""
+    form = await read_form(request)
+    try:
+        return form, store.grant(provider, form)
+    except OAuthError as exc:
+        return form, exc
 
 
 async def read_form(request: Request) -> dict[str, str]:

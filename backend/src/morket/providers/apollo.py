@@ -16,16 +16,13 @@ import httpx
 from morket.providers.base import (
     Operation,
     Outcome,
-    ProviderAdapter,
     ProviderCredential,
     ProviderResult,
     RateLimitFeedback,
     RateLimitWindow,
-    header_int,
     key,
-    parse_retry_after,
-    read_body,
 )
+from morket.providers.exchange import HttpProviderAdapter, ProviderRequest, Reply, header_feedback
 from morket.providers.fields import (
     CompanyFields,
     Domain,
@@ -35,10 +32,13 @@ from morket.providers.fields import (
     LinkedInUrl,
     PersonFields,
     Text,
+    as_dict,
+    as_int,
+    canonical_domain,
     canonical_linkedin_url,
     compact,
+    first_dict,
     join_location,
-    normalize_domain,
 )
 
 
@@ -95,22 +95,18 @@ _PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 
 
 def _person_fields(person: dict[str, Any]) -> dict[str, Any]:
-    organization = person.get("organization") if isinstance(person.get("organization"), dict) else {}
-    assert isinstance(organization, dict)
+    organization = as_dict(person.get("organization"))
     email = person.get("email")
     if isinstance(email, str) and _LOCKED_EMAIL.match(email):
         email = None
     status = _EMAIL_STATUS.get(str(person.get("email_status") or "").lower()) if email else None
-    phone = None
-    phones = person.get("phone_numbers")
-    if isinstance(phones, list) and phones and isinstance(phones[0], dict):
-        phone = phones[0].get("sanitized_number") or phones[0].get("raw_number")
-    company_domain = organization.get("primary_domain") or _domain_or_none(organization.get("website_url"))
+    phone = first_dict(person.get("phone_numbers"))
+    company_domain = organization.get("primary_domain") or canonical_domain(organization.get("website_url"))
     return compact(
         {
             "email": email,
             "email_status": status,
-            "phone": phone,
+            "phone": phone.get("sanitized_number") or phone.get("raw_number"),
             "first_name": person.get("first_name"),
             "last_name": person.get("last_name"),
             "full_name": person.get("name"),
@@ -132,44 +128,22 @@ def _current_employer(person: dict[str, Any]) -> str | None:
     return None
 
 
-def _domain_or_none(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return normalize_domain(value)
-    except ValueError:
-        return None
-
-
 def _company_fields(org: dict[str, Any]) -> dict[str, Any]:
-    employees = org.get("estimated_num_employees")
-    founded = org.get("founded_year")
     return compact(
         {
             "company_name": org.get("name"),
-            "company_domain": org.get("primary_domain") or _domain_or_none(org.get("website_url")),
+            "company_domain": org.get("primary_domain") or canonical_domain(org.get("website_url")),
             "company_linkedin_url": canonical_linkedin_url(org.get("linkedin_url")),
             "industry": org.get("industry"),
-            "employee_count": employees if isinstance(employees, int) else None,
+            "employee_count": as_int(org.get("estimated_num_employees")),
             "company_description": org.get("short_description"),
-            "founded_year": founded if isinstance(founded, int) else None,
+            "founded_year": as_int(org.get("founded_year")),
             "location": join_location(org.get("city"), org.get("state"), org.get("country")),
         }
     )
 
 
-def rate_limit_feedback(response: httpx.Response) -> RateLimitFeedback | None:
-    """Apollo's per-minute window paces us; hour and day exhaustion show up as a 429 naming the window."""
-    headers = response.headers
-    limit = header_int(headers, "x-rate-limit-minute")
-    remaining = header_int(headers, "x-minute-requests-left")
-    retry_after = parse_retry_after(headers.get("retry-after"))
-    if limit is None and remaining is None and retry_after is None:
-        return None
-    return RateLimitFeedback(retry_after=retry_after, remaining=remaining, limit=limit, period=60.0)
-
-
-class ApolloAdapter(ProviderAdapter):
+class ApolloAdapter(HttpProviderAdapter):
     slug = "apollo"
     name = "Apollo"
     description = "People and company data: email, title, LinkedIn and employer from a name and company."
@@ -184,60 +158,36 @@ class ApolloAdapter(ProviderAdapter):
         "(free plans: 50/min)."
     )
 
-    async def _send(
-        self, operation: Operation, inputs: dict[str, Any], credential: ProviderCredential, http: httpx.AsyncClient
-    ) -> ProviderResult:
+    def request(self, operation: Operation, inputs: dict[str, Any], credential: ProviderCredential) -> ProviderRequest:
         headers = {"x-api-key": credential.api_key, "accept": "application/json", "cache-control": "no-cache"}
         if operation is PEOPLE_MATCH:
             body = {**inputs, "reveal_personal_emails": False, "reveal_phone_number": False}
-            response = await http.post(f"{self.base_url}/people/match", json=body, headers=headers)
-        else:
-            response = await http.get(f"{self.base_url}/organizations/enrich", params=inputs, headers=headers)
-        return self._map(operation, response)
+            return ProviderRequest("POST", f"{self.base_url}/people/match", headers, json=body)
+        return ProviderRequest("GET", f"{self.base_url}/organizations/enrich", headers, params=inputs)
 
-    def _map(self, operation: Operation, response: httpx.Response) -> ProviderResult:
-        raw = read_body(response)
-        feedback = rate_limit_feedback(response)
-        status = response.status_code
+    def rate_limit_feedback(self, response: httpx.Response) -> RateLimitFeedback | None:
+        """Apollo's per-minute window paces us; hour and day exhaustion show up as a 429 naming the window."""
+        return header_feedback(response.headers, limit="x-rate-limit-minute", remaining="x-minute-requests-left")
+
+    def read(self, reply: Reply, inputs: dict[str, Any]) -> ProviderResult:
+        status, raw, feedback = reply.status, reply.raw, reply.feedback
         if status == 200:
             if not isinstance(raw, dict):
-                return self.result(
-                    operation,
-                    Outcome.TRANSIENT_ERROR,
-                    raw=raw,
-                    error="Apollo sent a 200 without a JSON object",
-                    error_code="invalid_response",
-                    response=response,
-                    rate_limit=feedback,
-                )
-            record_key = "person" if operation is PEOPLE_MATCH else "organization"
-            record = raw.get(record_key)
+                return reply.invalid_response("Apollo sent a 200 without a JSON object")
+            people = reply.operation is PEOPLE_MATCH
+            record = raw.get("person" if people else "organization")
             # A 200 is not a match: an empty person/organization is Apollo's "not found".
             if not isinstance(record, dict) or not record:
-                return self.result(operation, Outcome.NO_MATCH, raw=raw, response=response, rate_limit=feedback)
-            fields = _person_fields(record) if operation is PEOPLE_MATCH else _company_fields(record)
-            return self.result(
-                operation, Outcome.SUCCESS, fields=fields, raw=raw, response=response, rate_limit=feedback
-            )
+                return reply.no_match()
+            return reply.success(_person_fields(record) if people else _company_fields(record))
         message = _message(raw)
         if status == 401:
-            return self.result(
-                operation,
-                Outcome.AUTH_FAILED,
-                raw=raw,
-                error=message or "Apollo rejected the API key",
-                response=response,
-            )
+            return reply.failure(Outcome.AUTH_FAILED, message or "Apollo rejected the API key")
         if status == 403:
             code = raw.get("error_code") if isinstance(raw, dict) else None
             error_code = "api_inaccessible" if code == "API_INACCESSIBLE" else "forbidden"
-            return self.result(
-                operation,
-                Outcome.AUTH_FAILED,
-                raw=raw,
-                error=message or "the Apollo plan of this key has no API access",
-                error_code=error_code,
-                response=response,
+            return reply.failure(
+                Outcome.AUTH_FAILED, message or "the Apollo plan of this key has no API access", error_code
             )
         if status == 429:
             # The message names the window that ran out: a day is a used-up quota, not a pause.
@@ -245,43 +195,20 @@ class ApolloAdapter(ProviderAdapter):
             period = _PERIODS[match.group(1).lower()] if match else 60.0
             retry_after = feedback.retry_after if feedback else None
             if period >= 86400.0:
-                return self.result(
-                    operation,
-                    Outcome.QUOTA_EXHAUSTED,
-                    raw=raw,
-                    error=message or "the Apollo daily limit of this key is used up",
-                    error_code="daily_limit",
-                    retry_after=retry_after,
-                    response=response,
-                )
-            if retry_after is None:
-                retry_after = min(period, 60.0)
-            return self.result(
-                operation,
-                Outcome.RATE_LIMITED,
-                raw=raw,
-                error=message or "Apollo rate limit reached",
-                retry_after=retry_after,
-                response=response,
-                rate_limit=RateLimitFeedback(
-                    retry_after=retry_after,
-                    remaining=feedback.remaining if feedback else None,
-                    limit=feedback.limit if feedback else None,
-                    period=60.0,
-                ),
+                error = message or "the Apollo daily limit of this key is used up"
+                return reply.failure(Outcome.QUOTA_EXHAUSTED, error, "daily_limit", retry_after=retry_after)
+            return reply.rate_limited(
+                message or "Apollo rate limit reached",
+                retry_after if retry_after is not None else min(period, 60.0),
+                remaining=feedback.remaining if feedback else None,
+                limit=feedback.limit if feedback else None,
+                period=60.0,
             )
         if status == 402 or "credit" in (message or "").lower():
-            return self.result(
-                operation,
-                Outcome.QUOTA_EXHAUSTED,
-                raw=raw,
-                error=message or "the Apollo account is out of credits",
-                response=response,
-            )
+            return reply.failure(Outcome.QUOTA_EXHAUSTED, message or "the Apollo account is out of credits")
         if status in (400, 422):
-            error = message or "Apollo rejected the input"
-            return self.result(operation, Outcome.INVALID_INPUT, raw=raw, error=error, response=response)
-        return self.unexpected(operation, response, raw)
+            return reply.failure(Outcome.INVALID_INPUT, message or "Apollo rejected the input")
+        return reply.unexpected()
 
 
 def _message(raw: Any) -> str | None:

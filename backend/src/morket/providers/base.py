@@ -201,8 +201,10 @@ def request_fingerprint(provider: str, operation: str, canonical_inputs: Mapping
 class ProviderAdapter(ABC):
     """A provider: what it can do (metadata for the registry) and how to call it (`call`).
 
-    Subclasses set the class attributes and implement `_send` for each operation. Adding a
-    provider is one module with one subclass plus its entry in `registry.REGISTRY`.
+    Subclasses set the class attributes and implement `_send` for each operation; a provider
+    whose operations are one HTTP request each subclasses `exchange.HttpProviderAdapter`, which
+    implements `_send` once. Adding a provider is one module with one subclass plus its entry in
+    `registry.REGISTRY`.
     """
 
     slug: ClassVar[str]

@@ -8,6 +8,7 @@ fields; `supplies` of an operation is the set of its output model's field names.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -112,12 +113,7 @@ def normalize_linkedin_url(value: str | None) -> str | None:
 
 def canonical_linkedin_url(value: object) -> str | None:
     """A provider's LinkedIn URL in the one spelling every provider's answer is compared in."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return normalize_linkedin_url(value)
-    except ValueError:
-        return None
+    return _normalized_or_none(normalize_linkedin_url, value)
 
 
 def normalize_text(value: str | None) -> str | None:
@@ -143,19 +139,26 @@ class OutputModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PersonFields(OutputModel):
-    email: str | None = None
-    email_status: EmailStatus | None = None
-    phone: str | None = None
+class PersonProfileFields(OutputModel):
+    """A person as a profile: names, current job and employer (what every person lookup knows)."""
+
+    full_name: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    full_name: str | None = None
     job_title: str | None = None
     seniority: str | None = None
     linkedin_url: str | None = None
     location: str | None = None
     company_name: str | None = None
     company_domain: str | None = None
+
+
+class PersonFields(PersonProfileFields):
+    """A profile plus how to reach the person."""
+
+    email: str | None = None
+    email_status: EmailStatus | None = None
+    phone: str | None = None
 
 
 class CompanyFields(OutputModel):
@@ -178,3 +181,35 @@ def join_location(*parts: Any) -> str | None:
 def compact(fields: dict[str, Any]) -> dict[str, Any]:
     """Drop empty values so 'the provider does not know' is always an absent key, never ''."""
     return {k: v for k, v in fields.items() if v is not None and v != "" and v != [] and v != {}}
+
+
+# Reading providers' JSON: a value of the wrong type is "the provider does not say", never an error.
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else {} (so nested lookups can chain)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def first_dict(value: Any) -> dict[str, Any]:
+    """The first element of a JSON array when it is an object, else {} (errors[0], choices[0])."""
+    return value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else {}
+
+
+def canonical_domain(value: object) -> str | None:
+    """A provider's website or domain as a bare domain (`http://www.acme.com` -> `acme.com`), or None."""
+    return _normalized_or_none(normalize_domain, value)
+
+
+def _normalized_or_none(normalize: Callable[[str | None], str | None], value: object) -> str | None:
+    """An output value through an input normalizer; what it refuses is dropped, not an error."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return normalize(value)
+    except ValueError:
+        return None

@@ -11,20 +11,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import httpx
-
-from morket.providers.base import (
-    Operation,
-    Outcome,
-    ProviderAdapter,
-    ProviderCredential,
-    ProviderResult,
-    RateLimitFeedback,
-    RateLimitWindow,
-    key,
-    parse_retry_after,
-    read_body,
-)
+from morket.providers.base import Operation, Outcome, ProviderCredential, ProviderResult, RateLimitWindow, key
+from morket.providers.exchange import HttpProviderAdapter, ProviderRequest, Reply, StatusRule
 from morket.providers.fields import (
     Domain,
     Email,
@@ -32,8 +20,11 @@ from morket.providers.fields import (
     InputModel,
     OutputModel,
     Text,
+    as_dict,
+    as_int,
     canonical_linkedin_url,
     compact,
+    first_dict,
 )
 
 
@@ -119,9 +110,33 @@ _PATHS = {
     DOMAIN_SEARCH.name: "/domain-search",
 }
 _STATUS = {s.value: s for s in EmailStatus}
-_NOT_FOUND_IDS = {"email_not_found", "not_found", "no_result", "domain_not_found"}
-_AUTH_IDS = {"authentication_failed", "invalid_api_key", "no_user", "unauthorized"}
-_QUOTA_IDS = {"too_many_requests_quota", "usage_limit", "quota_exceeded", "insufficient_credits"}
+# Hunter's statuses do not mean what they usually do (the module doc); error ids are errors[0].id.
+_ERRORS = (
+    StatusRule(Outcome.NO_MATCH, (404,), {"email_not_found", "not_found", "no_result", "domain_not_found"}),
+    StatusRule(
+        Outcome.AUTH_FAILED,
+        (401,),
+        {"authentication_failed", "invalid_api_key", "no_user", "unauthorized"},
+        "Hunter rejected the API key",
+        body_code=True,
+    ),
+    # "Rate limit reached", without a Retry-After: back off for a second (the short window).
+    StatusRule(Outcome.RATE_LIMITED, (403,), message="Hunter rate limit reached", body_code=True, retry_after=1.0),
+    StatusRule(
+        Outcome.QUOTA_EXHAUSTED,
+        (429, 402),
+        {"too_many_requests_quota", "usage_limit", "quota_exceeded", "insufficient_credits"},
+        "the Hunter plan's quota is used up",
+        body_code=True,
+    ),
+    StatusRule(
+        Outcome.NO_MATCH,
+        (451,),
+        message="this person asked not to be processed",
+        error_code="personal_data_restricted",
+    ),
+    StatusRule(Outcome.INVALID_INPUT, (400, 422), message="Hunter rejected the input", body_code=True),
+)
 
 
 def _query(operation: Operation, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -139,15 +154,7 @@ def _status(verification: Any) -> EmailStatus | None:
     return _STATUS.get(str(verification or "").lower())
 
 
-def _first_error(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, dict):
-        errors = raw.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            return errors[0]
-    return {}
-
-
-class HunterAdapter(ProviderAdapter):
+class HunterAdapter(HttpProviderAdapter):
     slug = "hunter"
     name = "Hunter"
     description = "Find and verify professional email addresses from a name and a company domain."
@@ -160,122 +167,44 @@ class HunterAdapter(ProviderAdapter):
     rate_limits: ClassVar[tuple[RateLimitWindow, ...]] = (RateLimitWindow(15, 1.0), RateLimitWindow(500, 60.0))
     rate_limit_notes = "15/s and 500/min (email verifier: 10/s, 300/min); no rate-limit headers; 403 means throttled."
 
-    async def _send(
-        self, operation: Operation, inputs: dict[str, Any], credential: ProviderCredential, http: httpx.AsyncClient
-    ) -> ProviderResult:
-        response = await http.get(
+    def request(self, operation: Operation, inputs: dict[str, Any], credential: ProviderCredential) -> ProviderRequest:
+        return ProviderRequest(
+            "GET",
             self.base_url + _PATHS[operation.name],
+            {"X-API-KEY": credential.api_key, "accept": "application/json"},
             params=_query(operation, inputs),
-            headers={"X-API-KEY": credential.api_key, "accept": "application/json"},
         )
-        return self._map(operation, response)
 
-    def _map(self, operation: Operation, response: httpx.Response) -> ProviderResult:
-        raw = read_body(response)
-        status = response.status_code
-        error = _first_error(raw)
-        error_id = str(error.get("id") or "")
-        details = error.get("details") if isinstance(error.get("details"), str) else None
+    def read(self, reply: Reply, inputs: dict[str, Any]) -> ProviderResult:
+        status = reply.status
         if status == 200:
-            data = raw.get("data") if isinstance(raw, dict) else None
+            data = reply.raw.get("data") if isinstance(reply.raw, dict) else None
             if not isinstance(data, dict):
-                return self.result(
-                    operation,
-                    Outcome.TRANSIENT_ERROR,
-                    raw=raw,
-                    error="Hunter sent a 200 without data",
-                    error_code="invalid_response",
-                    response=response,
-                )
-            fields = self._fields(operation, data)
-            if not fields:
-                return self.result(operation, Outcome.NO_MATCH, raw=raw, response=response)
-            return self.result(operation, Outcome.SUCCESS, fields=fields, raw=raw, response=response)
+                return reply.invalid_response("Hunter sent a 200 without data")
+            fields = self._fields(reply.operation, data)
+            return reply.success(fields) if fields else reply.no_match()
+        error = first_dict(as_dict(reply.raw).get("errors"))
+        details = error.get("details") if isinstance(error.get("details"), str) else None
         if status == 202:
-            return self.result(
-                operation,
-                Outcome.PENDING,
-                raw=raw,
-                error="Hunter is still verifying; repeat the call",
-                error_code="verification_in_progress",
-                retry_after=parse_retry_after(response.headers.get("retry-after")),
-                response=response,
+            return reply.pending(
+                "Hunter is still verifying; repeat the call", "verification_in_progress", reply.retry_after()
             )
         if status == 222:
             # The mail server did not answer Hunter; nothing is wrong with Hunter or our call.
-            return self.result(
-                operation,
-                Outcome.PENDING,
-                raw=raw,
-                error=details or "the mail server could not be reached; retry later",
-                error_code="smtp_unavailable",
-                retry_after=parse_retry_after(response.headers.get("retry-after")) or 60.0,
-                response=response,
-            )
-        if status == 404 or error_id in _NOT_FOUND_IDS:
-            return self.result(operation, Outcome.NO_MATCH, raw=raw, error=details, response=response)
-        if status == 401 or error_id in _AUTH_IDS:
-            return self.result(
-                operation,
-                Outcome.AUTH_FAILED,
-                raw=raw,
-                error=details or "Hunter rejected the API key",
-                error_code=error_id or None,
-                response=response,
-            )
-        if status == 403:
-            # Hunter's "rate limit reached". No Retry-After: back off for a second (the short window).
-            retry_after = parse_retry_after(response.headers.get("retry-after")) or 1.0
-            return self.result(
-                operation,
-                Outcome.RATE_LIMITED,
-                raw=raw,
-                error=details or "Hunter rate limit reached",
-                error_code=error_id or "rate_limited",
-                retry_after=retry_after,
-                response=response,
-                rate_limit=RateLimitFeedback(retry_after=retry_after),
-            )
-        if status == 429 or status == 402 or error_id in _QUOTA_IDS:
-            return self.result(
-                operation,
-                Outcome.QUOTA_EXHAUSTED,
-                raw=raw,
-                error=details or "the Hunter plan's quota is used up",
-                error_code=error_id or None,
-                response=response,
-            )
-        if status == 451:
-            return self.result(
-                operation,
-                Outcome.NO_MATCH,
-                raw=raw,
-                error=details or "this person asked not to be processed",
-                error_code="personal_data_restricted",
-                response=response,
-            )
-        if status in (400, 422):
-            return self.result(
-                operation,
-                Outcome.INVALID_INPUT,
-                raw=raw,
-                error=details or "Hunter rejected the input",
-                error_code=error_id or None,
-                response=response,
-            )
-        return self.unexpected(operation, response, raw)
+            error_text = details or "the mail server could not be reached; retry later"
+            return reply.pending(error_text, "smtp_unavailable", reply.retry_after() or 60.0)
+        return reply.by_rules(_ERRORS, str(error.get("id") or ""), details) or reply.unexpected()
 
     @staticmethod
     def _fields(operation: Operation, data: dict[str, Any]) -> dict[str, Any]:
         if operation is EMAIL_FINDER:
             if not data.get("email"):
                 return {}
-            score = data.get("score")
             return compact(
                 {
                     "email": data.get("email"),
                     "email_status": _status(data.get("verification")),
-                    "email_score": score if isinstance(score, int) else None,
+                    "email_score": as_int(data.get("score")),
                     "first_name": data.get("first_name"),
                     "last_name": data.get("last_name"),
                     "job_title": data.get("position"),
@@ -284,11 +213,10 @@ class HunterAdapter(ProviderAdapter):
                 }
             )
         if operation is EMAIL_VERIFIER:
-            score = data.get("score")
             return compact(
                 {
                     "email_status": _status(data.get("status") or data.get("result")),
-                    "email_score": score if isinstance(score, int) else None,
+                    "email_score": as_int(data.get("score")),
                 }
             )
         emails = [
@@ -298,7 +226,7 @@ class HunterAdapter(ProviderAdapter):
                     "first_name": item.get("first_name"),
                     "last_name": item.get("last_name"),
                     "job_title": item.get("position"),
-                    "confidence": item.get("confidence") if isinstance(item.get("confidence"), int) else None,
+                    "confidence": as_int(item.get("confidence")),
                 }
             )
             for item in data.get("emails") or []

@@ -24,17 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from morket.providers.base import (
     Operation,
     Outcome,
-    ProviderAdapter,
     ProviderCredential,
     ProviderResult,
     RateLimitFeedback,
     RateLimitWindow,
-    header_int,
     key,
     parse_retry_after,
-    read_body,
 )
-from morket.providers.fields import InputModel, OutputModel
+from morket.providers.exchange import HttpProviderAdapter, ProviderRequest, Reply, StatusRule, header_feedback
+from morket.providers.fields import InputModel, OutputModel, as_dict, first_dict
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -195,18 +193,24 @@ def parse_reset(value: str | None) -> float | None:
     return sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in parts)
 
 
-def rate_limit_feedback(response: httpx.Response) -> RateLimitFeedback | None:
-    headers = response.headers
-    limit = header_int(headers, "x-ratelimit-limit-requests")
-    remaining = header_int(headers, "x-ratelimit-remaining-requests")
-    reset = parse_reset(headers.get("x-ratelimit-reset-requests"))
-    retry_after = parse_retry_after(headers.get("retry-after"))
-    if limit is None and remaining is None and retry_after is None:
-        return None
-    return RateLimitFeedback(retry_after=retry_after, remaining=remaining, reset_after=reset, limit=limit, period=60.0)
+# Both "slow down" and "out of money" are 429s: `insufficient_quota` tells them apart.
+_ERRORS = (
+    StatusRule(Outcome.AUTH_FAILED, (401,), {"invalid_api_key"}, "the API key was rejected"),
+    StatusRule(
+        Outcome.QUOTA_EXHAUSTED,
+        (402,),
+        {"insufficient_quota"},
+        "the account is out of quota",
+        error_code="insufficient_quota",
+    ),
+)
+_REFUSALS = (
+    StatusRule(Outcome.INVALID_INPUT, (400, 404, 422), message="the request was rejected", body_code=True),
+    StatusRule(Outcome.AUTH_FAILED, (403,), message="access denied"),
+)
 
 
-class OpenAIAdapter(ProviderAdapter):
+class OpenAIAdapter(HttpProviderAdapter):
     slug = "openai"
     name = "OpenAI-compatible LLM"
     description = "Any OpenAI-compatible chat completions endpoint; answers a prompt per record."
@@ -217,9 +221,7 @@ class OpenAIAdapter(ProviderAdapter):
     rate_limits: ClassVar[tuple[RateLimitWindow, ...]] = (RateLimitWindow(500, 60.0),)
     rate_limit_notes = "Per model and usage tier (tier 1: 500 requests/min); x-ratelimit-*-requests headers."
 
-    async def _send(
-        self, operation: Operation, inputs: dict[str, Any], credential: ProviderCredential, http: httpx.AsyncClient
-    ) -> ProviderResult:
+    def request(self, operation: Operation, inputs: dict[str, Any], credential: ProviderCredential) -> ProviderRequest:
         messages = []
         if inputs.get("system"):
             messages.append({"role": "system", "content": inputs["system"]})
@@ -230,7 +232,7 @@ class OpenAIAdapter(ProviderAdapter):
             "temperature": inputs["temperature"],
             "max_tokens": inputs["max_tokens"],
         }
-        answer = AnswerSchema.model_validate(inputs["answer"]) if inputs.get("answer") else None
+        answer = _answer_schema(inputs)
         if answer is not None and answer.type is not AnswerType.TEXT:
             body["response_format"] = {
                 "type": "json_schema",
@@ -238,18 +240,27 @@ class OpenAIAdapter(ProviderAdapter):
             }
         elif inputs.get("json_output"):
             body["response_format"] = {"type": "json_object"}
-        response = await http.post(
-            f"{self.base_url}/chat/completions",
-            json=body,
-            headers={"Authorization": f"Bearer {credential.api_key}"},
+        return ProviderRequest(
+            "POST", f"{self.base_url}/chat/completions", {"Authorization": f"Bearer {credential.api_key}"}, json=body
         )
-        if answer is not None:
-            return self._map_answer(operation, response, answer)
-        return self._map(operation, response, json_output=bool(inputs.get("json_output")))
 
-    def _map_answer(self, operation: Operation, response: httpx.Response, answer: AnswerSchema) -> ProviderResult:
+    def rate_limit_feedback(self, response: httpx.Response) -> RateLimitFeedback | None:
+        return header_feedback(
+            response.headers,
+            limit="x-ratelimit-limit-requests",
+            remaining="x-ratelimit-remaining-requests",
+            reset_after=parse_reset(response.headers.get("x-ratelimit-reset-requests")),
+        )
+
+    def read(self, reply: Reply, inputs: dict[str, Any]) -> ProviderResult:
+        answer = _answer_schema(inputs)
+        if answer is not None:
+            return self._read_answer(reply, answer)
+        return self._read(reply, json_output=bool(inputs.get("json_output")))
+
+    def _read_answer(self, reply: Reply, answer: AnswerSchema) -> ProviderResult:
         """A reply checked against the answer schema: a value, nothing known, or invalid_answer."""
-        result = self._map(operation, response, json_output=False)
+        result = self._read(reply, json_output=False)
         if result.outcome is not Outcome.SUCCESS:
             return result
         content = _content(result.raw) or ""
@@ -262,122 +273,49 @@ class OpenAIAdapter(ProviderAdapter):
                 error = f"the answer does not fit the {answer.type.value} output: {exc}"
             else:
                 if value is None:
-                    return self.result(
-                        operation, Outcome.NO_MATCH, raw=result.raw, response=response, rate_limit=result.rate_limit
-                    )
+                    return reply.no_match()
                 return result.model_copy(update={"fields": {"ai_answer": value}})
-        return self.result(
-            operation,
-            Outcome.INVALID_ANSWER,
-            raw=result.raw,
-            error=error,
-            error_code="invalid_answer",
-            response=response,
-            rate_limit=result.rate_limit,
-        )
+        return reply.failure(Outcome.INVALID_ANSWER, error, "invalid_answer", rate_limit=reply.feedback)
 
-    def _map(self, operation: Operation, response: httpx.Response, *, json_output: bool) -> ProviderResult:
-        raw = read_body(response)
-        feedback = rate_limit_feedback(response)
-        status = response.status_code
+    def _read(self, reply: Reply, *, json_output: bool) -> ProviderResult:
+        status, raw, feedback = reply.status, reply.raw, reply.feedback
         if status == 200:
             content = _content(raw)
             if content is None:
-                return self.result(
-                    operation,
-                    Outcome.TRANSIENT_ERROR,
-                    raw=raw,
-                    error="the model sent no message",
-                    error_code="invalid_response",
-                    response=response,
-                    rate_limit=feedback,
-                )
+                return reply.invalid_response("the model sent no message")
             if not content.strip():
-                return self.result(operation, Outcome.NO_MATCH, raw=raw, response=response, rate_limit=feedback)
+                return reply.no_match()
             answer: Any = content.strip()
             if json_output:
                 try:
                     answer = json.loads(content)
                 except ValueError:
                     if _finish_reason(raw) == "length":
-                        return self.result(
-                            operation,
-                            Outcome.INVALID_INPUT,
-                            raw=raw,
-                            error="the answer was cut off at max_tokens before its JSON was complete",
-                            error_code="max_tokens_too_small",
-                            response=response,
-                            rate_limit=feedback,
-                        )
-                    return self.result(
-                        operation,
-                        Outcome.TRANSIENT_ERROR,
-                        raw=raw,
-                        error="the model did not answer with JSON",
-                        error_code="invalid_json",
-                        response=response,
-                        rate_limit=feedback,
-                    )
-            return self.result(
-                operation,
-                Outcome.SUCCESS,
-                fields={"ai_answer": answer},
-                raw=raw,
-                response=response,
-                rate_limit=feedback,
-            )
-        error = raw.get("error") if isinstance(raw, dict) else None
-        error = error if isinstance(error, dict) else {}
-        code = str(error.get("code") or error.get("type") or "")
-        message = error.get("message") if isinstance(error.get("message"), str) else None
-        if status == 401 or code == "invalid_api_key":
-            return self.result(
-                operation, Outcome.AUTH_FAILED, raw=raw, error=message or "the API key was rejected", response=response
-            )
-        if code == "insufficient_quota" or status == 402:
-            return self.result(
-                operation,
-                Outcome.QUOTA_EXHAUSTED,
-                raw=raw,
-                error=message or "the account is out of quota",
-                error_code="insufficient_quota",
-                response=response,
-            )
+                        error = "the answer was cut off at max_tokens before its JSON was complete"
+                        return reply.failure(Outcome.INVALID_INPUT, error, "max_tokens_too_small", rate_limit=feedback)
+                    error = "the model did not answer with JSON"
+                    return reply.failure(Outcome.TRANSIENT_ERROR, error, "invalid_json", rate_limit=feedback)
+            return reply.success({"ai_answer": answer})
+        body_error = as_dict(as_dict(raw).get("error"))
+        code = str(body_error.get("code") or body_error.get("type") or "")
+        message = body_error.get("message") if isinstance(body_error.get("message"), str) else None
+        refused = reply.by_rules(_ERRORS, code, message)
+        if refused is not None:
+            return refused
         if status == 429:
             retry_after = (feedback.retry_after or feedback.reset_after) if feedback else None
-            retry_after = retry_after if retry_after is not None else 1.0
-            return self.result(
-                operation,
-                Outcome.RATE_LIMITED,
-                raw=raw,
-                error=message or "rate limit reached",
-                retry_after=retry_after,
-                response=response,
-                rate_limit=RateLimitFeedback(retry_after=retry_after, remaining=0),
+            return reply.rate_limited(
+                message or "rate limit reached", retry_after if retry_after is not None else 1.0, remaining=0
             )
-        if status in (400, 404, 422):
-            return self.result(
-                operation,
-                Outcome.INVALID_INPUT,
-                raw=raw,
-                error=message or "the request was rejected",
-                error_code=code or None,
-                response=response,
-            )
-        if status == 403:
-            return self.result(
-                operation, Outcome.AUTH_FAILED, raw=raw, error=message or "access denied", response=response
-            )
-        return self.unexpected(operation, response, raw)
+        return reply.by_rules(_REFUSALS, code, message) or reply.unexpected()
+
+
+def _answer_schema(inputs: dict[str, Any]) -> AnswerSchema | None:
+    return AnswerSchema.model_validate(inputs["answer"]) if inputs.get("answer") else None
 
 
 def _content(raw: Any) -> str | None:
-    if not isinstance(raw, dict):
-        return None
-    choices = raw.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        return None
-    message = choices[0].get("message")
+    message = first_dict(as_dict(raw).get("choices")).get("message")
     if not isinstance(message, dict):
         return None
     content = message.get("content")
@@ -385,8 +323,5 @@ def _content(raw: Any) -> str | None:
 
 
 def _finish_reason(raw: Any) -> str | None:
-    choices = raw.get("choices") if isinstance(raw, dict) else None
-    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        reason = choices[0].get("finish_reason")
-        return reason if isinstance(reason, str) else None
-    return None
+    reason = first_dict(as_dict(raw).get("choices")).get("finish_reason")
+    return reason if isinstance(reason, str) else None

@@ -10,22 +10,14 @@ Never the sandbox: the scraper is ours.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import AfterValidator, Field
 
-from morket.providers.base import (
-    Operation,
-    Outcome,
-    ProviderAdapter,
-    ProviderCredential,
-    ProviderResult,
-    RateLimitWindow,
-    key,
-    read_body,
-)
+from morket.providers.base import Operation, Outcome, ProviderCredential, ProviderResult, RateLimitWindow, key
+from morket.providers.exchange import HttpProviderAdapter, ProviderRequest, Reply, StatusRule
 from morket.providers.fields import Domain, InputModel, OutputModel, compact, normalize_text
 
 # The scraper may wait up to 60 s for a page (its sync endpoint); our side waits a little longer.
@@ -118,6 +110,14 @@ PROFILE_PAGE = Operation(
 )
 
 _TARGET_TYPES = {COMPANY_SITE.name: "company", CAREERS_PAGE.name: "jobs", PROFILE_PAGE.name: "person"}
+_ERRORS = (
+    StatusRule(
+        Outcome.AUTH_FAILED, (401,), message="the scraper refused SERVICE_API_KEY", error_code="invalid_service_key"
+    ),
+    StatusRule(Outcome.INVALID_INPUT, (422,), message="the scraper rejected the target", error_code="invalid_input"),
+    # The sync endpoint gave up waiting for the page.
+    StatusRule(Outcome.TRANSIENT_ERROR, (202,), message="the page took too long", error_code="timeout"),
+)
 
 
 def target_url(operation: Operation, inputs: dict[str, Any]) -> str:
@@ -131,7 +131,7 @@ def target_url(operation: Operation, inputs: dict[str, Any]) -> str:
     return site
 
 
-class ScraperAdapter(ProviderAdapter):
+class ScraperAdapter(HttpProviderAdapter):
     slug = "scraper"
     name = "Morket scraper"
     description = "Company websites, careers pages and public profiles, read by Morket's own scraper service."
@@ -147,68 +147,33 @@ class ScraperAdapter(ProviderAdapter):
     rate_limits: ClassVar[tuple[RateLimitWindow, ...]] = (RateLimitWindow(50, 1.0),)
     rate_limit_notes = "Ours: per target domain politeness lives in the scraper; 50 calls/s from the API."
 
-    async def _send(
-        self, operation: Operation, inputs: dict[str, Any], credential: ProviderCredential, http: httpx.AsyncClient
-    ) -> ProviderResult:
-        response = await http.post(
+    def request(self, operation: Operation, inputs: dict[str, Any], credential: ProviderCredential) -> ProviderRequest:
+        return ProviderRequest(
+            "POST",
             self.base_url + "/api/v1/scrape/sync",
+            {"X-Service-Key": credential.api_key, "X-Service-Name": "api"},
             json={"url": target_url(operation, inputs), "target_type": _TARGET_TYPES[operation.name]},
-            headers={"X-Service-Key": credential.api_key, "X-Service-Name": "api"},
             timeout=SYNC_TIMEOUT_SECONDS,
         )
-        return self._map(operation, response)
 
-    def _map(self, operation: Operation, response: httpx.Response) -> ProviderResult:
-        raw = read_body(response)
-        task = raw.get("data") if isinstance(raw, dict) else None
-        if response.status_code == 401:
-            return self.result(
-                operation,
-                Outcome.AUTH_FAILED,
-                raw=raw,
-                error="the scraper refused SERVICE_API_KEY",
-                error_code="invalid_service_key",
-                response=response,
-            )
-        if response.status_code == 422:
-            return self.result(
-                operation,
-                Outcome.INVALID_INPUT,
-                raw=raw,
-                error="the scraper rejected the target",
-                error_code="invalid_input",
-                response=response,
-            )
-        if response.status_code == 202:
-            return self.result(
-                operation,
-                Outcome.TRANSIENT_ERROR,
-                raw=raw,
-                error="the page took too long",
-                error_code="timeout",
-                response=response,
-            )
-        if response.status_code != 200 or not isinstance(task, dict) or not isinstance(task.get("result"), dict):
-            return self.unexpected(operation, response, raw)
+    def read(self, reply: Reply, inputs: dict[str, Any]) -> ProviderResult:
+        refused = reply.by_rules(_ERRORS, "", None)
+        if refused is not None:
+            return refused
+        task = reply.raw.get("data") if isinstance(reply.raw, dict) else None
+        if reply.status != 200 or not isinstance(task, dict) or not isinstance(task.get("result"), dict):
+            return reply.unexpected()
+        # From here on the scraper's own result is the raw answer (what the cache keeps).
         result = task["result"]
+        answer = replace(reply, raw=result)
         outcome, code = result.get("outcome"), result.get("error_code")
         if outcome == "success":
             values = {name: f.get("value") for name, f in (result.get("fields") or {}).items() if isinstance(f, dict)}
-            allowed = operation.supplies
+            allowed = reply.operation.supplies
             fields = compact({k: v for k, v in values.items() if k in allowed})
-            if fields:
-                return self.result(operation, Outcome.SUCCESS, fields=fields, raw=result, response=response)
-            return self.result(operation, Outcome.NO_MATCH, raw=result, response=response)
+            return answer.success(fields) if fields else answer.no_match()
         if outcome in ("no_data", "refused"):
             # Nothing to find at this address (or not ours to fetch): an answer, and free.
-            return self.result(
-                operation, Outcome.NO_MATCH, raw=result, error=result.get("error"), error_code=code, response=response
-            )
-        return self.result(
-            operation,
-            Outcome.TRANSIENT_ERROR,
-            raw=result,
-            error=result.get("error") or "the scraper could not fetch the page",
-            error_code=code or "scrape_failed",
-            response=response,
-        )
+            return answer.no_match(result.get("error"), code)
+        error = result.get("error") or "the scraper could not fetch the page"
+        return answer.failure(Outcome.TRANSIENT_ERROR, error, code or "scrape_failed")

@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -26,6 +27,7 @@ from morket_sandbox.wire import text
 PREFIX = "/clearbit"
 STREAM_PREFIX = "/clearbit-stream"
 MINUTE_LIMIT = 600
+T = TypeVar("T")
 
 _ROLES = {
     "executive": "ceo",
@@ -213,6 +215,49 @@ def find_domain(name: str) -> Company | None:
     )
 
 
+def find_combined(email: str) -> tuple[Person | None, Company | None] | None:
+    """The person and their employer; None (a 404) when Clearbit knows neither."""
+    person = find_person(email)
+    company = find_company(data.person_from_email(email).domain)
+    return None if person is None and company is None else (person, company)
+
+
+def combined_json(found: tuple[Person | None, Company | None]) -> dict[str, Any]:
+    person, company = found
+    return {
+        "person": clearbit_person(person) if person else None,
+        "company": clearbit_company(company) if company else None,
+    }
+
+
+@dataclass(frozen=True)
+class By:
+    """A lookup's query parameter: its normalizer (None: invalid) and Clearbit's 422 and 404 words."""
+
+    param: str
+    normalize: Callable[[str], str | None]
+    invalid_type: str
+    invalid_message: str
+    unknown: str
+
+
+def _plausible_domain(value: str) -> str | None:
+    domain = data.normalize_domain(value)
+    return domain if data.is_plausible_domain(domain) else None
+
+
+BY_EMAIL = By(
+    "email",
+    data.normalize_email,
+    "email_invalid",
+    "The email parameter is missing or invalid.",
+    "Unknown email address.",
+)
+BY_DOMAIN = By(
+    "domain", _plausible_domain, "invalid_domain", "The domain parameter is missing or invalid.", "Unknown domain."
+)
+
+
 def build_router(state: SandboxState, *, streaming: bool = False) -> APIRouter:
     prefix = STREAM_PREFIX if streaming else PREFIX
     router = APIRouter(prefix=prefix, tags=["clearbit"])
@@ -221,50 +266,32 @@ def build_router(state: SandboxState, *, streaming: bool = False) -> APIRouter:
         # A 202 means "queued, call again"; streaming hosts hold the connection instead.
         return not streaming and state.faults[Provider.CLEARBIT].still_pending(lookup)
 
+    def answer(
+        request: Request, by: By, kind: str, find: Callable[[str], T | None], render: Callable[[T], Any]
+    ) -> Response:
+        """422 for a bad parameter, 202 while the lookup is queued, then the record or 404 `unknown_record`."""
+        value = by.normalize(text(request.query_params.get(by.param)))
+        if value is None:
+            return error(422, by.invalid_type, by.invalid_message)
+        if queued(f"{kind}:{value}"):
+            return Response(status_code=202)
+        record = find(value)
+        return error(404, "unknown_record", by.unknown) if record is None else JSONResponse(render(record))
+
     @router.get("/v2/people/find")
     async def people_find(request: Request) -> Response:
         """Person by email: 200 record, 202 queued (empty body), 404 unknown."""
-        email = data.normalize_email(text(request.query_params.get("email")))
-        if email is None:
-            return error(422, "email_invalid", "The email parameter is missing or invalid.")
-        if queued(f"person:{email}"):
-            return Response(status_code=202)
-        person = find_person(email)
-        if person is None:
-            return error(404, "unknown_record", "Unknown email address.")
-        return JSONResponse(clearbit_person(person))
+        return answer(request, BY_EMAIL, "person", find_person, clearbit_person)
 
     @router.get("/v2/companies/find")
     async def companies_find(request: Request) -> Response:
         """Company by domain: 200 record, 202 queued (empty body), 404 unknown."""
-        domain = data.normalize_domain(text(request.query_params.get("domain")))
-        if not data.is_plausible_domain(domain):
-            return error(422, "invalid_domain", "The domain parameter is missing or invalid.")
-        if queued(f"company:{domain}"):
-            return Response(status_code=202)
-        company = find_company(domain)
-        if company is None:
-            return error(404, "unknown_record", "Unknown domain.")
-        return JSONResponse(clearbit_company(company))
+        return answer(request, BY_DOMAIN, "company", find_company, clearbit_company)
 
     @router.get("/v2/combined/find")
     async def combined_find(request: Request) -> Response:
         """Person and their company by email; either half may be null, 404 when both are."""
-        email = data.normalize_email(text(request.query_params.get("email")))
-        if email is None:
-            return error(422, "email_invalid", "The email parameter is missing or invalid.")
-        if queued(f"combined:{email}"):
-            return Response(status_code=202)
-        person = find_person(email)
-        company = find_company(data.person_from_email(email).domain)
-        if person is None and company is None:
-            return error(404, "unknown_record", "Unknown email address.")
-        return JSONResponse(
-            {
-                "person": clearbit_person(person) if person else None,
-                "company": clearbit_company(company) if company else None,
-            }
-        )
+        return answer(request, BY_EMAIL, "combined", find_combined, combined_json)
 
     @router.get("/v1/domains/find")
     async def domains_find(request: Request) -> Response:

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from morket_sandbox import data
 from morket_sandbox.config import Provider
 from morket_sandbox.gate import ProviderProfile
-from morket_sandbox.oauth import SANDBOX_CLIENT_ID, IssuedTokens, OAuthError, TokenCheck, read_form, with_query
+from morket_sandbox.oauth import IssuedTokens, OAuthError, TokenCheck, approve, token_request
 from morket_sandbox.state import CrmRecord, SandboxState, Usage
 from morket_sandbox.wire import InvalidBodyError, read_json_object
 
@@ -118,12 +118,19 @@ def _input_error(message: str, index: int, value: Any) -> dict[str, Any]:
 
 
 def _oauth_refusal(exc: OAuthError, grant_type: str | None) -> JSONResponse:
-    status = {"invalid_client_id": "BAD_CLIENT_ID", "invalid_client": "BAD_CLIENT_SECRET"}.get(exc.error)
+    status = _REFUSALS.get(exc.error)
     if status is None:
         status = "BAD_REFRESH_TOKEN" if grant_type == "refresh_token" else "BAD_AUTH_CODE"
-    return JSONResponse(
-        {"status": status, "message": exc.description, "correlationId": str(uuid.uuid4())}, status_code=400
-    )
+    message = "unknown grant_type" if status == "BAD_GRANT_TYPE" else exc.description
+    return JSONResponse({"status": status, "message": message, "correlationId": str(uuid.uuid4())}, status_code=400)
+
+
+# OAuth error -> HubSpot's status for it (a bad code or refresh token: by the grant type).
+_REFUSALS = {
+    "invalid_client_id": "BAD_CLIENT_ID",
+    "invalid_client": "BAD_CLIENT_SECRET",
+    "unsupported_grant_type": "BAD_GRANT_TYPE",
+}
 
 
 def _tokens(tokens: IssuedTokens) -> JSONResponse:
@@ -143,33 +150,16 @@ def build_router(state: SandboxState) -> APIRouter:
     @router.get("/oauth/authorize")
     async def authorize(request: Request) -> Response:
         """The consent page, approved at once: 302 to `redirect_uri` with `code` and `state`."""
-        params = request.query_params
-        client_id, redirect_uri = params.get("client_id"), params.get("redirect_uri")
-        if not client_id or not redirect_uri:
-            return hubspot_error(400, "client_id and redirect_uri are required", "VALIDATION_ERROR")
-        code = state.oauth.new_code(Provider.HUBSPOT, client_id, redirect_uri)
-        return Response(status_code=302, headers={"location": with_query(redirect_uri, code, params.get("state"))})
+        return approve(
+            state.oauth, Provider.HUBSPOT, request.query_params, lambda m: hubspot_error(400, m, "VALIDATION_ERROR")
+        )
 
     @router.post("/oauth/v1/token")
     async def token(request: Request) -> Response:
         """Trade an authorization code or a refresh token for an access token (form-encoded)."""
-        form = await read_form(request)
-        grant_type = form.get("grant_type")
-        try:
-            state.oauth.check_client(form.get("client_id"), form.get("client_secret"))
-            if grant_type == "authorization_code":
-                issued = state.oauth.exchange_code(
-                    Provider.HUBSPOT, form.get("code"), SANDBOX_CLIENT_ID, form.get("redirect_uri")
-                )
-            elif grant_type == "refresh_token":
-                issued = state.oauth.refresh(Provider.HUBSPOT, form.get("refresh_token"))
-            else:
-                return JSONResponse(
-                    {"status": "BAD_GRANT_TYPE", "message": "unknown grant_type", "correlationId": str(uuid.uuid4())},
-                    status_code=400,
-                )
-        except OAuthError as exc:
-            return _oauth_refusal(exc, grant_type)
+        form, issued = await token_request(request, state.oauth, Provider.HUBSPOT)
+        if isinstance(issued, OAuthError):
+            return _oauth_refusal(issued, form.get("grant_type"))
         return _tokens(issued)
 
     @router.post("/crm/v3/objects/{object_type}/batch/upsert")

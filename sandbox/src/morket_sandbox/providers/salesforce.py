@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from morket_sandbox import data
 from morket_sandbox.config import Provider
 from morket_sandbox.gate import ProviderProfile
-from morket_sandbox.oauth import SANDBOX_CLIENT_ID, OAuthError, TokenCheck, read_form, with_query
+from morket_sandbox.oauth import OAuthError, TokenCheck, approve, token_request
 from morket_sandbox.providers.hubspot import LOST_RESPONSE_PAGE
 from morket_sandbox.state import CrmRecord, SandboxState, Usage
 from morket_sandbox.wire import InvalidBodyError, read_json
@@ -107,31 +107,16 @@ def build_router(state: SandboxState) -> APIRouter:
     async def authorize(request: Request) -> Response:
         """The login and consent pages, approved at once: 302 to `redirect_uri` with `code` and `state`."""
         params = request.query_params
-        client_id, redirect_uri = params.get("client_id"), params.get("redirect_uri")
         if params.get("response_type") != "code":
             return _oauth_error("unsupported_response_type", "response type not supported")
-        if not client_id or not redirect_uri:
-            return _oauth_error("invalid_request", "client_id and redirect_uri are required")
-        code = state.oauth.new_code(Provider.SALESFORCE, client_id, redirect_uri)
-        return Response(status_code=302, headers={"location": with_query(redirect_uri, code, params.get("state"))})
+        return approve(state.oauth, Provider.SALESFORCE, params, lambda m: _oauth_error("invalid_request", m))
 
     @router.post("/services/oauth2/token")
     async def token(request: Request) -> Response:
         """Trade a code or a refresh token for a session: `access_token` and the org's `instance_url`."""
-        values = await read_form(request)
-        grant_type = values.get("grant_type")
-        try:
-            state.oauth.check_client(values.get("client_id"), values.get("client_secret"))
-            if grant_type == "authorization_code":
-                issued = state.oauth.exchange_code(
-                    Provider.SALESFORCE, values.get("code"), SANDBOX_CLIENT_ID, values.get("redirect_uri")
-                )
-            elif grant_type == "refresh_token":
-                issued = state.oauth.refresh(Provider.SALESFORCE, values.get("refresh_token"))
-            else:
-                return _oauth_error("unsupported_grant_type", "grant type not supported")
-        except OAuthError as exc:
-            return _oauth_error(exc.error, exc.description)
+        form, issued = await token_request(request, state.oauth, Provider.SALESFORCE)
+        if isinstance(issued, OAuthError):
+            return _oauth_error(issued.error, issued.description)
         instance_url = str(request.base_url).rstrip("/") + PREFIX
         answer = {
             "access_token": issued.access_token,
@@ -142,7 +127,7 @@ def build_router(state: SandboxState) -> APIRouter:
             "token_type": "Bearer",
             "issued_at": str(int(time.time() * 1000)),
         }
-        if grant_type == "authorization_code":  # a refresh answers no new refresh token
+        if form.get("grant_type") == "authorization_code":  # a refresh answers no new refresh token
             answer["refresh_token"] = issued.refresh_token
         return JSONResponse(answer)
 

@@ -8,10 +8,11 @@ wait after a 429 or give up is the export run's decision (service.py), taken on 
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -88,22 +89,64 @@ class PushOutcome:
     error: str | None = None
 
 
-class CrmAdapter(Protocol):
+@dataclass(frozen=True)
+class BatchRequest:
+    """The one HTTP request that upserts a batch, as the CRM wants it (sent with the bearer token)."""
+
+    method: str
+    url: str
+    body: Any
+
+
+class CrmAdapter(ABC):
+    """A CRM: its OAuth endpoints and token answers, its batch upsert request and how to read the answer.
+
+    The grants, sending the batch and the statuses every CRM shares (401, 5xx, unreachable) are
+    written here once; a CRM module says what is its own."""
+
     kind: CrmKind
     label: str  # "HubSpot": the result columns are "<label> id", "<label> status", "<label> error"
     batch_limit: int
     # object type -> its default upsert key property
     objects: Mapping[str, str]
+    # Statuses of an answered batch (the per-record outcomes are in the body).
+    answered_statuses: frozenset[int] = frozenset({200})
 
+    @abstractmethod
     def endpoints(self, settings: Settings) -> CrmEndpoints: ...
 
+    @abstractmethod
     def authorize_url(self, endpoints: CrmEndpoints, state: str, redirect_uri: str) -> str: ...
+
+    @abstractmethod
+    def token_set(self, answer: dict[str, Any], previous: TokenSet | None = None) -> TokenSet:
+        """The tokens of a token answer (`previous`: the ones a refresh replaces)."""
+
+    @abstractmethod
+    def batch_request(
+        self, api: str, object_type: str, key_property: str, records: Sequence[UpsertRecord]
+    ) -> BatchRequest:
+        """The upsert request; `api` is the CRM's API URL (the endpoints', else the token answer's instance)."""
+
+    @abstractmethod
+    def error_message(self, response: httpx.Response) -> str:
+        """The CRM's own words for a refused request."""
+
+    @abstractmethod
+    def rate_limit_wait(self, response: httpx.Response) -> float | None:
+        """How long to wait when the answer says "too many requests"; None when it does not."""
+
+    @abstractmethod
+    def read_results(self, response: httpx.Response, key_property: str, records: Sequence[UpsertRecord]) -> PushOutcome:
+        """The outcome of an answered batch, one result per record in input order."""
 
     async def exchange_code(
         self, http: httpx.AsyncClient, endpoints: CrmEndpoints, code: str, redirect_uri: str
-    ) -> TokenSet: ...
+    ) -> TokenSet:
+        return self.token_set(await exchange_code_grant(http, endpoints, code, redirect_uri))
 
-    async def refresh(self, http: httpx.AsyncClient, endpoints: CrmEndpoints, tokens: TokenSet) -> TokenSet: ...
+    async def refresh(self, http: httpx.AsyncClient, endpoints: CrmEndpoints, tokens: TokenSet) -> TokenSet:
+        return self.token_set(await refresh_grant(http, endpoints, tokens), tokens)
 
     async def upsert(
         self,
@@ -113,7 +156,26 @@ class CrmAdapter(Protocol):
         object_type: str,
         key_property: str,
         records: Sequence[UpsertRecord],
-    ) -> PushOutcome: ...
+    ) -> PushOutcome:
+        api = endpoints.api_url or tokens.instance_url or ""
+        batch = self.batch_request(api, object_type, key_property, records)
+        try:
+            response = await http.request(
+                batch.method, batch.url, json=batch.body, headers={"authorization": f"Bearer {tokens.access_token}"}
+            )
+        except httpx.HTTPError as exc:
+            return PushOutcome(PushStatus.UNAVAILABLE, error=f"the CRM could not be reached: {exc.__class__.__name__}")
+        status = response.status_code
+        if status == 401:
+            return PushOutcome(PushStatus.UNAUTHORIZED, error=self.error_message(response))
+        wait = self.rate_limit_wait(response)
+        if wait is not None:
+            return PushOutcome(PushStatus.RATE_LIMITED, retry_after=wait, error=self.error_message(response))
+        if status >= 500:
+            return PushOutcome(PushStatus.UNAVAILABLE, error=f"{self.label} answered {status}")
+        if status not in self.answered_statuses:
+            return PushOutcome(PushStatus.REFUSED, error=self.error_message(response))
+        return self.read_results(response, key_property, records)
 
 
 # The provider sandbox's published test client (`morket_sandbox.oauth`). Written out here, not
@@ -167,10 +229,6 @@ def retry_after(response: httpx.Response, default: float = 1.0) -> float:
         return max(0.0, float(value)) if value is not None else default
     except ValueError:
         return default
-
-
-def transport_failure(exc: httpx.HTTPError) -> PushOutcome:
-    return PushOutcome(PushStatus.UNAVAILABLE, error=f"the CRM could not be reached: {exc.__class__.__name__}")
 
 
 async def exchange_code_grant(

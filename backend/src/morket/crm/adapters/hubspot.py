@@ -12,6 +12,8 @@ import httpx
 
 from morket.core.config import Settings
 from morket.crm.adapters.base import (
+    BatchRequest,
+    CrmAdapter,
     CrmEndpoints,
     PushOutcome,
     PushStatus,
@@ -19,11 +21,8 @@ from morket.crm.adapters.base import (
     TokenSet,
     UpsertRecord,
     client_of,
-    exchange_code_grant,
-    refresh_grant,
     retry_after,
     sandbox_or,
-    transport_failure,
 )
 from morket.models import CrmKind, CrmRowState
 
@@ -35,11 +34,12 @@ def _key(key_property: str, value: str) -> str:
     return value.strip().lower() if key_property == "email" else value.strip()
 
 
-class HubSpotAdapter:
+class HubSpotAdapter(CrmAdapter):
     kind: CrmKind = CrmKind.HUBSPOT
     label: str = "HubSpot"
     batch_limit: int = 100
     objects: Mapping[str, str] = {"contacts": "email", "companies": "domain"}
+    answered_statuses = frozenset({200, 201, 207})  # 207: some inputs failed
 
     def endpoints(self, settings: Settings) -> CrmEndpoints:
         auth = sandbox_or(settings, settings.hubspot_auth_url, "/hubspot", "https://app.hubspot.com")
@@ -51,8 +51,7 @@ class HubSpotAdapter:
         query = {"client_id": endpoints.client_id, "redirect_uri": redirect_uri, "scope": SCOPES, "state": state}
         return f"{endpoints.authorize_url}?{urlencode(query)}"
 
-    @staticmethod
-    def _tokens(answer: dict[str, Any], previous: TokenSet | None = None) -> TokenSet:
+    def token_set(self, answer: dict[str, Any], previous: TokenSet | None = None) -> TokenSet:
         expires_in = answer.get("expires_in")
         return TokenSet(
             access_token=str(answer["access_token"]),
@@ -60,46 +59,26 @@ class HubSpotAdapter:
             expires_at=time.time() + float(expires_in) if isinstance(expires_in, (int, float)) else None,
         )
 
-    async def exchange_code(
-        self, http: httpx.AsyncClient, endpoints: CrmEndpoints, code: str, redirect_uri: str
-    ) -> TokenSet:
-        return self._tokens(await exchange_code_grant(http, endpoints, code, redirect_uri))
-
-    async def refresh(self, http: httpx.AsyncClient, endpoints: CrmEndpoints, tokens: TokenSet) -> TokenSet:
-        return self._tokens(await refresh_grant(http, endpoints, tokens), tokens)
-
-    async def upsert(
-        self,
-        http: httpx.AsyncClient,
-        endpoints: CrmEndpoints,
-        tokens: TokenSet,
-        object_type: str,
-        key_property: str,
-        records: Sequence[UpsertRecord],
-    ) -> PushOutcome:
+    def batch_request(
+        self, api: str, object_type: str, key_property: str, records: Sequence[UpsertRecord]
+    ) -> BatchRequest:
         inputs = [
             {"idProperty": key_property, "id": r.key, "properties": {**r.properties, key_property: r.key}}
             for r in records
         ]
-        url = f"{endpoints.api_url}/crm/v3/objects/{object_type}/batch/upsert"
-        try:
-            response = await http.post(
-                url, json={"inputs": inputs}, headers={"authorization": f"Bearer {tokens.access_token}"}
-            )
-        except httpx.HTTPError as exc:
-            return transport_failure(exc)
-        status = response.status_code
-        if status == 401:
-            return PushOutcome(PushStatus.UNAUTHORIZED, error=_message(response))
-        if status == 429:
-            # A DAILY policy will not clear in a minute: the run gives up past its longest wait.
-            daily = _json(response).get("policyName") == "DAILY"
-            wait = retry_after(response, 86_400.0 if daily else 1.0)
-            return PushOutcome(PushStatus.RATE_LIMITED, retry_after=wait, error=_message(response))
-        if status >= 500:
-            return PushOutcome(PushStatus.UNAVAILABLE, error=f"HubSpot answered {status}")
-        if status not in (200, 201, 207):
-            return PushOutcome(PushStatus.REFUSED, error=_message(response))
+        return BatchRequest("POST", f"{api}/crm/v3/objects/{object_type}/batch/upsert", {"inputs": inputs})
+
+    def error_message(self, response: httpx.Response) -> str:
+        return str(_json(response).get("message") or f"HubSpot answered {response.status_code}")[:500]
+
+    def rate_limit_wait(self, response: httpx.Response) -> float | None:
+        if response.status_code != 429:
+            return None
+        # A DAILY policy will not clear in a minute: the run gives up past its longest wait.
+        daily = _json(response).get("policyName") == "DAILY"
+        return retry_after(response, 86_400.0 if daily else 1.0)
+
+    def read_results(self, response: httpx.Response, key_property: str, records: Sequence[UpsertRecord]) -> PushOutcome:
         return PushOutcome(PushStatus.OK, results=_results(_json(response), key_property, records))
 
 
@@ -109,11 +88,6 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _message(response: httpx.Response) -> str:
-    body = _json(response)
-    return str(body.get("message") or f"HubSpot answered {response.status_code}")[:500]
 
 
 def _results(body: dict[str, Any], key_property: str, records: Sequence[UpsertRecord]) -> list[RecordResult]:

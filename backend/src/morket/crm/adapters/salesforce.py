@@ -12,6 +12,8 @@ import httpx
 
 from morket.core.config import Settings
 from morket.crm.adapters.base import (
+    BatchRequest,
+    CrmAdapter,
     CrmEndpoints,
     PushOutcome,
     PushStatus,
@@ -20,11 +22,8 @@ from morket.crm.adapters.base import (
     TokenSet,
     UpsertRecord,
     client_of,
-    exchange_code_grant,
-    refresh_grant,
     retry_after,
     sandbox_or,
-    transport_failure,
 )
 from morket.models import CrmKind, CrmRowState
 
@@ -33,7 +32,7 @@ API_VERSION = "v60.0"
 LIMIT_BACKOFF_SECONDS = 5.0
 
 
-class SalesforceAdapter:
+class SalesforceAdapter(CrmAdapter):
     kind: CrmKind = CrmKind.SALESFORCE
     label: str = "Salesforce"
     batch_limit: int = 200
@@ -57,8 +56,7 @@ class SalesforceAdapter:
         }
         return f"{endpoints.authorize_url}?{urlencode(query)}"
 
-    @staticmethod
-    def _tokens(answer: dict[str, Any], previous: TokenSet | None = None) -> TokenSet:
+    def token_set(self, answer: dict[str, Any], previous: TokenSet | None = None) -> TokenSet:
         instance_url = answer.get("instance_url") or (previous.instance_url if previous else None)
         if not isinstance(instance_url, str) or not instance_url.startswith(("http://", "https://")):
             raise TokenRefused("the token answer has no instance_url")
@@ -70,50 +68,33 @@ class SalesforceAdapter:
             instance_url=instance_url.rstrip("/"),
         )
 
-    async def exchange_code(
-        self, http: httpx.AsyncClient, endpoints: CrmEndpoints, code: str, redirect_uri: str
-    ) -> TokenSet:
-        return self._tokens(await exchange_code_grant(http, endpoints, code, redirect_uri))
-
-    async def refresh(self, http: httpx.AsyncClient, endpoints: CrmEndpoints, tokens: TokenSet) -> TokenSet:
-        return self._tokens(await refresh_grant(http, endpoints, tokens), tokens)
-
-    async def upsert(
-        self,
-        http: httpx.AsyncClient,
-        endpoints: CrmEndpoints,
-        tokens: TokenSet,
-        object_type: str,
-        key_property: str,
-        records: Sequence[UpsertRecord],
-    ) -> PushOutcome:
+    def batch_request(
+        self, api: str, object_type: str, key_property: str, records: Sequence[UpsertRecord]
+    ) -> BatchRequest:
         body = {
             "allOrNone": False,
             "records": [{"attributes": {"type": object_type}, **r.properties, key_property: r.key} for r in records],
         }
         url = (
-            f"{tokens.instance_url}/services/data/{API_VERSION}/composite/sobjects/"
+            f"{api}/services/data/{API_VERSION}/composite/sobjects/"
             f"{quote(object_type, safe='')}/{quote(key_property, safe='')}"
         )
-        try:
-            response = await http.patch(url, json=body, headers={"authorization": f"Bearer {tokens.access_token}"})
-        except httpx.HTTPError as exc:
-            return transport_failure(exc)
-        status = response.status_code
+        return BatchRequest("PATCH", url, body)
+
+    def error_message(self, response: httpx.Response) -> str:
         errors = _errors(response)
-        codes = {str(e.get("errorCode")) for e in errors}
-        if status == 401:
-            return PushOutcome(PushStatus.UNAUTHORIZED, error=_message(errors, status))
-        if status == 429 or "REQUEST_LIMIT_EXCEEDED" in codes:
-            return PushOutcome(
-                PushStatus.RATE_LIMITED,
-                retry_after=retry_after(response, LIMIT_BACKOFF_SECONDS),
-                error=_message(errors, status),
-            )
-        if status >= 500:
-            return PushOutcome(PushStatus.UNAVAILABLE, error=f"Salesforce answered {status}")
-        if status != 200:
-            return PushOutcome(PushStatus.REFUSED, error=_message(errors, status))
+        if errors:
+            first = errors[0]
+            return f"{first.get('errorCode')}: {first.get('message')}"[:500]
+        return f"Salesforce answered {response.status_code}"
+
+    def rate_limit_wait(self, response: httpx.Response) -> float | None:
+        codes = {str(e.get("errorCode")) for e in _errors(response)}
+        if response.status_code == 429 or "REQUEST_LIMIT_EXCEEDED" in codes:
+            return retry_after(response, LIMIT_BACKOFF_SECONDS)
+        return None
+
+    def read_results(self, response: httpx.Response, key_property: str, records: Sequence[UpsertRecord]) -> PushOutcome:
         try:
             outcomes = response.json()
         except ValueError:
@@ -131,13 +112,6 @@ def _errors(response: httpx.Response) -> list[dict[str, Any]]:
     if isinstance(body, list) and response.status_code != 200:
         return [e for e in body if isinstance(e, dict)]
     return []
-
-
-def _message(errors: list[dict[str, Any]], status: int) -> str:
-    if errors:
-        first = errors[0]
-        return f"{first.get('errorCode')}: {first.get('message')}"[:500]
-    return f"Salesforce answered {status}"
 
 
 def _result(record: UpsertRecord, outcome: Any) -> RecordResult:
