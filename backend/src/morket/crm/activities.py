@@ -77,6 +77,7 @@ class CrmActivities:
         tokens = work.tokens
         waited = 0.0
         refreshed = False
+        unanswered_since = _earlier_attempts_since()
         try:
             if tokens.expiring():
                 tokens, refreshed = await self._refresh(work, tokens), True
@@ -85,7 +86,13 @@ class CrmActivities:
                     await asyncio.sleep(pause)  # the pacing clock
                 not_before = max(time.time(), not_before) + interval
                 outcome = await adapter.upsert(
-                    self.http, endpoints, tokens, work.export.object_type, work.export.key_property, work.records
+                    self.http,
+                    endpoints,
+                    tokens,
+                    work.export.object_type,
+                    work.export.key_property,
+                    work.records,
+                    unanswered_since,
                 )
                 with contextlib.suppress(RuntimeError):  # outside an activity (tests of this loop)
                     activity.heartbeat()
@@ -124,6 +131,19 @@ class CrmActivities:
         async with unit_of_work(self.sessions) as session:
             status = await CrmExportService(session, self.settings).finish(uuid.UUID(inp.run_id), inp.error)
         return status.value if status is not None else "missing"
+
+
+def _earlier_attempts_since() -> datetime | None:
+    """When this batch was first scheduled, if this is a retry (an earlier attempt may have sent it
+    and lost the answer: the retry takes the same queued rows); None on the first attempt."""
+    try:
+        info = activity.info()
+    except RuntimeError:  # outside an activity (tests of this loop)
+        return None
+    if info.attempt == 1:
+        return None
+    scheduled = info.scheduled_time
+    return scheduled if scheduled.tzinfo else scheduled.replace(tzinfo=UTC)
 
 
 async def start_unstarted_runs(client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -113,7 +114,12 @@ class CrmAdapter(Protocol):
         object_type: str,
         key_property: str,
         records: Sequence[UpsertRecord],
-    ) -> PushOutcome: ...
+        unanswered_since: datetime | None = None,
+    ) -> PushOutcome:
+        """Upsert `records` by `key_property`. `unanswered_since`: this batch was sent before, from
+        that time on, and its answer was lost; a record the CRM created since then was created by
+        that attempt, so it counts as created, not updated (when the CRM's answer says when)."""
+        ...
 
 
 # The provider sandbox's published test client (`morket_sandbox.oauth`). Written out here, not
