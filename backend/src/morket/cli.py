@@ -42,7 +42,7 @@ def _settings_or_exit() -> None:
     add_help_option=False,
 )
 def client(ctx: typer.Context) -> None:
-    """The API client (client/, docs/client.md): import FILE --table NAME, run, wait JOB, export.
+    """The API client (client/, docs/client.md): import FILE --table NAME, run, wait JOB, export, crm-export.
 
     Needs MORKET_API_KEY (and MORKET_URL unless the API is at http://127.0.0.1:8000).
     """

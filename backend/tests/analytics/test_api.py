@@ -17,19 +17,9 @@ from morket.analytics.engine import AnalyticsEngine
 from morket.analytics.ingest import analytics_consumer
 from morket.core.db import unit_of_work
 from morket.credits.service import CreditService, DebitRequest
+from morket.enrichment.result import Attempt
 from tests.analytics.conftest import drain_all
 from tests.factories import add_member, create_workspace, register
-
-
-@dataclass(frozen=True)
-class Attempt:
-    record_id: uuid.UUID
-    field: str
-    provider: str
-    outcome: str
-    cost: int
-    cached: bool
-    duration_ms: int
 
 
 @dataclass
@@ -92,10 +82,10 @@ async def test_reports_match_the_ledger_and_stay_in_their_workspace(
     await _spend(sessions, b, [("email", "apollo", 40)])
     async with unit_of_work(sessions) as session:
         attempts = [
-            Attempt(uuid.uuid4(), "email", "hunter", "success", 3, False, 120),
-            Attempt(uuid.uuid4(), "email", "hunter", "success", 3, False, 80),
-            Attempt(uuid.uuid4(), "email", "apollo", "no_match", 0, False, 40),
-            Attempt(uuid.uuid4(), "phone", "apollo", "success", 5, False, 60),
+            (uuid.uuid4(), Attempt("email", "hunter", "success", 3, False, None, None, 120)),
+            (uuid.uuid4(), Attempt("email", "hunter", "success", 3, False, None, None, 80)),
+            (uuid.uuid4(), Attempt("email", "apollo", "no_match", 0, False, None, None, 40)),
+            (uuid.uuid4(), Attempt("phone", "apollo", "success", 5, False, None, None, 60)),
         ]
         await AnalyticsCapture(session).enrichment_attempts(a, job_a, attempts)
         now = datetime.now(UTC)

@@ -16,6 +16,7 @@ from morket.analytics.engine import AnalyticsEngine
 from morket.analytics.ingest import AnalyticsSink, analytics_consumer, backfill, consumer_lag, replay_dead_letters
 from morket.core.db import unit_of_work
 from morket.credits.service import CreditService
+from morket.enrichment.result import Attempt
 from morket.models import OutboxEventType
 from morket.outbox.consumer import OutboxConsumer
 from morket.outbox.repository import StoredEvent
@@ -184,19 +185,14 @@ async def test_backfill_rebuilds_from_postgresql_and_the_stream_continues(
 async def test_the_enrichment_capture_carries_each_attempt(
     fresh_ch: AnalyticsEngine, sessions: async_sessionmaker[AsyncSession], new_workspace: NewWorkspace
 ) -> None:
-    @dataclass(frozen=True)
-    class Attempt:
-        record_id: uuid.UUID
-        field: str
-        provider: str
-        outcome: str
-        cost: int
-        cached: bool
-        duration_ms: int
-
     workspace, job_id = await new_workspace(), uuid.uuid4()
     attempts = [
-        Attempt(uuid.uuid4(), "email", "hunter", "success" if i % 3 else "no_match", 2 if i % 3 else 0, i % 5 == 0, i)
+        (
+            uuid.uuid4(),
+            Attempt(
+                "email", "hunter", "success" if i % 3 else "no_match", 2 if i % 3 else 0, i % 5 == 0, None, None, i
+            ),
+        )
         for i in range(2500)
     ]
     async with unit_of_work(sessions) as session:
@@ -209,9 +205,9 @@ async def test_the_enrichment_capture_carries_each_attempt(
     )
     expected = (
         len(attempts),
-        sum(a.outcome == "success" for a in attempts),
-        sum(a.cost for a in attempts),
-        sum(a.cached for a in attempts),
-        sum(a.duration_ms for a in attempts),
+        sum(a.outcome == "success" for _, a in attempts),
+        sum(a.cost for _, a in attempts),
+        sum(a.cached for _, a in attempts),
+        sum(a.duration_ms for _, a in attempts),
     )
     assert tuple(int(v) for v in row[0]) == expected

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,22 +16,17 @@ from morket.analytics.engine import AnalyticsEngine
 from morket.analytics.ingest import analytics_consumer, backfill
 from morket.core.config import Settings
 from morket.core.db import unit_of_work
+from morket.enrichment.result import Attempt, RecordAttempt
 from morket.enrichment.runs import JobRunService
 from morket.models import EnrichmentJob
 from tests.analytics.conftest import drain_all
 from tests.factories import create_workspace, register
 
 
-@dataclass(frozen=True)
-class Attempt:
-    record_id: uuid.UUID
-    field: str
-    provider: str
-    outcome: str
-    cost: int
-    cached: bool
-    duration_ms: int
-    raw: Any
+def _attempt(
+    field: str, provider: str, outcome: str, cost: int, cached: bool, duration_ms: int, raw: Any
+) -> RecordAttempt:
+    return uuid.uuid4(), Attempt(field, provider, outcome, cost, cached, raw, None, duration_ms)
 
 
 def _result(url: str, outcome: str, fetched_with: str = "http") -> dict[str, Any]:
@@ -58,16 +52,16 @@ async def test_scrapes_are_captured_and_reported_by_domain_per_workspace(
     a, b = uuid.UUID(ws_a), uuid.UUID(ws_b)
     acme, slow = "https://acme.com/", "https://slow.io/careers"
     attempts_a = [
-        Attempt(uuid.uuid4(), "company_description", "scraper", "success", 1, False, 300, _result(acme, "success")),
-        Attempt(uuid.uuid4(), "company_description", "scraper", "no_match", 0, False, 500, _result(acme, "no_data")),
-        Attempt(uuid.uuid4(), "phone", "scraper", "success", 1, False, 1300, _result(acme, "success", "browser")),
-        Attempt(uuid.uuid4(), "job_titles", "scraper", "transient_error", 0, False, 9000, _result(slow, "blocked")),
+        _attempt("company_description", "scraper", "success", 1, False, 300, _result(acme, "success")),
+        _attempt("company_description", "scraper", "no_match", 0, False, 500, _result(acme, "no_data")),
+        _attempt("phone", "scraper", "success", 1, False, 1300, _result(acme, "success", "browser")),
+        _attempt("job_titles", "scraper", "transient_error", 0, False, 9000, _result(slow, "blocked")),
         # Answered from the cache: no page was fetched, so no scrape.
-        Attempt(uuid.uuid4(), "phone", "scraper", "success", 1, True, 0, _result(acme, "success")),
+        _attempt("phone", "scraper", "success", 1, True, 0, _result(acme, "success")),
         # Another provider's attempt is not a scrape either.
-        Attempt(uuid.uuid4(), "email", "hunter", "success", 2, False, 90, None),
+        _attempt("email", "hunter", "success", 2, False, 90, None),
     ]
-    attempts_b = [Attempt(uuid.uuid4(), "phone", "scraper", "success", 1, False, 50, _result(acme, "success"))]
+    attempts_b = [_attempt("phone", "scraper", "success", 1, False, 50, _result(acme, "success"))]
     async with unit_of_work(sessions) as session:
         await AnalyticsCapture(session).scrape_tasks(a, uuid.uuid4(), attempts_a)
         await AnalyticsCapture(session).scrape_tasks(b, uuid.uuid4(), attempts_b)

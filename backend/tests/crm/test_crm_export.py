@@ -261,20 +261,29 @@ async def test_a_lost_answer_is_retried_without_creating_twice(
     await space.add_table(people(60))
     connection = await space.connect("hubspot")
     export = (await space.export(connection["id"], "contacts", HUBSPOT_CONTACTS)).json()["data"]
-    # HubSpot applies the first batch, then its answer is lost (502): the activity is retried.
+    # 20 of the contacts are in HubSpot before the run.
+    before = [r["id"] for r in await space.rows()][:20]
+    first = await space.wait((await space.start(export["id"], {"row_ids": before}))["id"])
+    assert (first["status"], first["created_count"]) == ("completed", 20), first
+
+    # HubSpot applies the batch of 60, then its answer is lost (502): the activity is retried.
     await space.sandbox_admin("PUT", "/crm", {"lose_responses": {"hubspot": 1}})
-    done = await space.wait((await space.start(export["id"]))["id"])
+    done = await space.wait((await space.start(export["id"], {"force": True}))["id"])
     assert done["status"] == "completed", done
     statuses = await space.upsert_statuses("hubspot")
-    # The authorize page (302) and the token (200), then the lost upsert (502) and its retry (200).
-    assert statuses == {"302": 1, "200": 2, "502": 1}, statuses
-    # The retry found the records the lost answer had created: updated, not created again.
-    assert (done["pushed_count"], done["created_count"], done["updated_count"]) == (60, 0, 60)
+    # The authorize page (302), the token and the first run (200), the lost upsert (502) and its retry (200).
+    assert statuses == {"302": 1, "200": 3, "502": 1}, statuses
     records = await space.crm_records("hubspot")
     assert len(records) == 60 and len({r["id"] for r in records}) == 60
+    # The retry found all 60 by email (HubSpot says `new: false`); the 40 that the lost attempt
+    # created (HubSpot's createdAt after the batch was first scheduled) are reported as created.
+    assert (done["pushed_count"], done["created_count"], done["updated_count"]) == (60, 40, 20)
     columns = await space.columns()
-    ids = {r["cells"][columns["HubSpot contacts id"]] for r in await space.rows()}
-    assert ids == {r["id"] for r in records}
+    rows = await space.rows()
+    assert {r["cells"][columns["HubSpot contacts id"]] for r in rows} == {r["id"] for r in records}
+    status = {r["id"]: r["cells"][columns["HubSpot contacts status"]] for r in rows}
+    assert {i for i, s in status.items() if s == "updated"} == set(before)
+    assert {i for i, s in status.items() if s == "created"} == set(status) - set(before)
 
 
 async def test_cancel_stops_the_run(api: httpx.AsyncClient, worker: None, sandbox: SandboxServer) -> None:

@@ -7,7 +7,7 @@ import glob
 import importlib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,13 @@ class Container:
     where: str
     package: str
     variables: set[str]
+    # Of `variables`: the plain environment values, and the secrets that may be absent (an ARN
+    # looked up with a null default: modules/ecs_service leaves the variable unset then).
+    environment: set[str] = field(default_factory=set)
+    optional: set[str] = field(default_factory=set)
+
+
+_OPTIONAL = re.compile(r"^\$\{lookup\(.*,\s*null\)\}$")
 
 
 @cache
@@ -139,9 +146,11 @@ def ecs_containers() -> list[Container]:
         for name, call in module_dir.modules.items():
             if not str(call.get("source", "")).endswith("ecs_service") or not call.get("python_package"):
                 continue
-            names = set(resolve_map(module_dir, call.get("environment", {})))
-            names |= set(resolve_map(module_dir, call.get("secrets", {})))
-            found.append(Container(f"{directory.relative_to(ROOT)}: module.{name}", call["python_package"], names))
+            environment = set(resolve_map(module_dir, call.get("environment", {})))
+            secrets = resolve_map(module_dir, call.get("secrets", {}))
+            optional = {k for k, v in secrets.items() if isinstance(v, str) and _OPTIONAL.match(v)}
+            where = f"{directory.relative_to(ROOT)}: module.{name}"
+            found.append(Container(where, call["python_package"], environment | set(secrets), environment, optional))
     return found
 
 
@@ -196,15 +205,19 @@ class SettingsClass:
     package: str
     qualname: str
     variables: set[str]
+    required: set[str]  # of `variables`: the fields without a default (start-up fails without them)
 
 
-def env_names(cls: type[BaseSettings]) -> set[str]:
-    """The environment variables a pydantic-settings class reads (prefix, aliases, case)."""
+def env_names(cls: type[BaseSettings], *, required_only: bool = False) -> set[str]:
+    """The environment variables a pydantic-settings class reads (prefix, aliases, case); with
+    `required_only`, those of fields without a default."""
     config = cls.model_config
     prefix = config.get("env_prefix", "") or ""
     names = set()
-    for field_name, field in cls.model_fields.items():
-        alias = field.validation_alias if isinstance(field.validation_alias, str) else field.alias
+    for field_name, info in cls.model_fields.items():
+        if required_only and not info.is_required():
+            continue
+        alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
         name = alias or f"{prefix}{field_name}"
         names.add(name if config.get("case_sensitive") else name.upper())
     return names
@@ -224,5 +237,9 @@ def settings_classes() -> list[SettingsClass]:
             for name in names:
                 cls = getattr(importlib.import_module(module), name)
                 if isinstance(cls, type) and issubclass(cls, BaseSettings):
-                    found.append(SettingsClass(package_dir.name, f"{module}.{name}", env_names(cls)))
+                    found.append(
+                        SettingsClass(
+                            package_dir.name, f"{module}.{name}", env_names(cls), env_names(cls, required_only=True)
+                        )
+                    )
     return found

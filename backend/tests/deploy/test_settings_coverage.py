@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +37,28 @@ def test_every_setting_is_in_the_compose_services(settings: SettingsClass) -> No
         assert not missing, f"{container.where} lacks {missing} read by {settings.qualname}"
 
 
+@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: s.qualname)
+def test_a_setting_whose_secret_may_be_absent_has_a_default(settings: SettingsClass) -> None:
+    """An optional secret (a CRM app's, when that CRM is configured) leaves its variable unset
+    otherwise: the setting must then have a default, or the tasks would not start."""
+    for container in ecs_containers():
+        if container.package == settings.package:
+            required = sorted(container.optional & settings.required)
+            assert not required, f"{container.where}: {required} may be unset but {settings.qualname} requires them"
+
+
+def test_secrets_are_secret_references_not_environment_values() -> None:
+    """Client secrets, passwords and tokens come from Secrets Manager in every task definition,
+    never as a literal environment value (the CRM apps' secrets once were empty literals)."""
+    secretive = re.compile(r"(SECRET|PASSWORD|TOKEN)(_|$)")
+    containers = ecs_containers()
+    for container in containers:
+        literal = sorted(n for n in container.environment if secretive.search(n))
+        assert not literal, f"{container.where} sets {literal} as plain environment values"
+    api = next(c for c in containers if c.where.endswith("module.api"))
+    assert {"HUBSPOT_CLIENT_SECRET", "SALESFORCE_CLIENT_SECRET"} <= api.optional <= api.variables - api.environment
+
+
 def test_api_worker_and_migrations_all_get_the_settings() -> None:
     """The three commands of the API image each have a task definition and a compose service."""
     ecs = {c.where.rsplit(".", 1)[-1] for c in ecs_containers() if c.package == "morket"}
@@ -52,3 +76,9 @@ def test_env_names_follow_prefix_alias_and_case() -> None:
         service_key: str = Field(default="", validation_alias="SERVICE_API_KEY")
 
     assert env_names(ScraperLike) == {"SCRAPER_PORT", "SERVICE_API_KEY"}
+
+    class Required(BaseSettings):
+        needed: str
+        optional: str | None = None
+
+    assert env_names(Required, required_only=True) == {"NEEDED"}

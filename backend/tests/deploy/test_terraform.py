@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.infra import ROOT, TERRAFORM, load_hcl, read_tf_dir, terraform_dirs, terraform_files
+from tests.deploy.infra import ROOT, TERRAFORM, load_hcl, read_tf_dir, terraform_dirs, terraform_files, unquote
 
 META_ARGUMENTS = {"source", "version", "providers", "count", "for_each", "depends_on"}
 VAR_REF = re.compile(r"\bvar\.(\w+)")
@@ -35,9 +35,13 @@ def rel(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
+ENVIRONMENTS = TERRAFORM / "environments"
+
+
 def test_there_is_terraform_to_check() -> None:
     assert len(terraform_files()) > 20
-    assert {"staging", "production"} <= {p.name for p in (TERRAFORM / "environments").iterdir()}
+    assert (ENVIRONMENTS / "main.tf").is_file()
+    assert {"staging", "production"} <= set(read_tf_dir(ENVIRONMENTS).locals["profiles"])
 
 
 @pytest.mark.parametrize("path", terraform_files(), ids=rel)
@@ -83,23 +87,45 @@ def test_variables_are_typed_and_described_and_outputs_described(directory: Path
         assert body.get("description"), f"{rel(directory)}: output {name} has no description"
 
 
-@pytest.mark.parametrize("environment", ["staging", "production"])
-def test_environments_keep_remote_state_with_locking(environment: str) -> None:
-    blocks = [
-        b
-        for p in sorted((TERRAFORM / "environments" / environment).glob("*.tf"))
-        for b in load_hcl(p).get("terraform", [])
-    ]
+def test_environments_keep_remote_state_with_locking_one_state_per_workspace() -> None:
+    blocks = [b for p in sorted(ENVIRONMENTS.glob("*.tf")) for b in load_hcl(p).get("terraform", [])]
     backends = [b["backend"] for b in blocks if "backend" in b]
     assert len(backends) == 1, "one backend block"
-    s3 = backends[0][0]['"s3"']
+    s3 = unquote(backends[0][0]['"s3"'])
     assert s3["use_lockfile"] is True and s3["encrypt"] is True
-    assert environment in s3["key"]
+    # morket/<workspace>/terraform.tfstate: where each environment's state was before they shared code.
+    assert (s3["workspace_key_prefix"], s3["key"]) == ("morket", "terraform.tfstate")
+    # The workspace (the state) and the tfvars file must name the same environment.
+    guard = read_tf_dir(ENVIRONMENTS).resources["terraform_data.environment"]
+    (precondition,) = guard["lifecycle"][0]["precondition"]
+    assert precondition["condition"] == "${var.environment == terraform.workspace}"
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_each_environment_has_a_tfvars_example_of_its_own(environment: str) -> None:
+    values = unquote(load_hcl(ENVIRONMENTS / f"{environment}.tfvars.example"))
+    variables = read_tf_dir(ENVIRONMENTS).variables
+    assert values["environment"] == environment
+    assert set(values) <= set(variables), f"not variables: {sorted(set(values) - set(variables))}"
+    required = {v for v, body in variables.items() if "default" not in body}
+    assert required <= set(values), f"missing: {sorted(required - set(values))}"
+
+
+def test_the_stack_takes_every_value_of_the_environments_profile() -> None:
+    """Environments differ in values only: each profile has the same keys, all passed to the stack."""
+    here = read_tf_dir(ENVIRONMENTS)
+    profiles = here.locals["profiles"]
+    assert here.locals["profile"] == "${local.profiles[var.environment]}"
+    keys = {name: set(profile) for name, profile in profiles.items()}
+    assert keys["staging"] == keys["production"]
+    stack = here.modules["morket"]
+    for key in keys["production"]:
+        assert stack[key] == f"${{local.profile.{key}}}", key
 
 
 def _stack_arguments(environment: str) -> dict[str, Any]:
-    here = read_tf_dir(TERRAFORM / "environments" / environment)
-    return here.modules["morket"]
+    profile: dict[str, Any] = read_tf_dir(ENVIRONMENTS).locals["profiles"][environment]
+    return profile
 
 
 def test_production_is_multi_az_and_autoscaled_and_staging_is_reduced() -> None:

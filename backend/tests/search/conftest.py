@@ -17,10 +17,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from morket.analytics.repository import AnalyticsRepository
 from morket.app import create_app
 from morket.core.config import Settings
-from morket.outbox.repository import OutboxRepository, Position
+from morket.outbox.service import OutboxService
 from morket.search.engine import backend_factory
 from morket.search.indexer import CONSUMER_NAME, BackendFactory, search_consumer
 from tests.conftest import make_settings
@@ -126,9 +125,8 @@ class Sync:
 
     async def _pending(self) -> int:
         async with self.sessions() as session:
-            position = await OutboxRepository(session).consumer_position(CONSUMER_NAME)
-            _, pending, _ = await AnalyticsRepository(session).oldest_after(position or Position(0, 0))
-        return pending
+            _, backlog = await OutboxService(session).consumer_backlog(CONSUMER_NAME)
+        return backlog.pending
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.tables.conftest import Workspace, make_table
 
 
 class ApiProcess:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         env = dict(os.environ)
         env.update(
@@ -33,6 +33,7 @@ class ApiProcess:
                 "ENCRYPTION_MASTER_KEY": settings.encryption_master_key,
                 "RATE_LIMIT_GENERAL_PER_MINUTE": "1000000",
                 "LOG_LEVEL": "WARNING",
+                **(extra_env or {}),
             }
         )
         self.proc = subprocess.Popen(

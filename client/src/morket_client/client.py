@@ -18,6 +18,18 @@ import httpx
 
 JSON = dict[str, Any]
 FINAL_JOB_STATUSES = frozenset({"completed", "partially_completed", "failed", "cancelled", "budget_reached"})
+FINAL_CRM_RUN_STATUSES = frozenset({"completed", "cancelled", "failed"})
+# What changes while a CRM export run goes: a new value of any of these is progress.
+CRM_RUN_PROGRESS = (
+    "status",
+    "row_count",
+    "pushed_count",
+    "created_count",
+    "updated_count",
+    "failed_count",
+    "skipped_count",
+    "batches",
+)
 
 
 class MorketError(Exception):
@@ -63,6 +75,17 @@ def _cells(table: JSON, row: Mapping[str, Any]) -> JSON:
         else:
             raise ValueError(f"table {table['name']!r} has no column {key!r}")
     return cells
+
+
+def _crm_run_body(row_ids: Sequence[int] | None, force: bool) -> JSON:
+    body: JSON = {"force": force}
+    if row_ids:
+        body["row_ids"] = list(row_ids)
+    return body
+
+
+def _progress(run: JSON) -> tuple[Any, ...]:
+    return tuple(run.get(name) for name in CRM_RUN_PROGRESS)
 
 
 def _column_id(table: JSON, column: str) -> str:
@@ -200,6 +223,37 @@ class Morket:
                 written += len(chunk)
         return written
 
+    def crm_exports(self, table_id: str | None = None) -> list[JSON]:
+        """The workspace's CRM exports (docs/crm.md), or one table's."""
+        params = {"table_id": table_id} if table_id else {}
+        data: list[JSON] = self.request("GET", self.ws("/crm/exports"), params=params)
+        return data
+
+    def start_crm_run(self, export_id: str, *, row_ids: Sequence[int] | None = None, force: bool = False) -> JSON:
+        """Push the export's rows (all, or `row_ids`; `force`: unchanged ones too); the queued run."""
+        body = _crm_run_body(row_ids, force)
+        data: JSON = self.request("POST", self.ws(f"/crm/exports/{export_id}/runs"), json=body)
+        return data
+
+    def crm_run(self, run_id: str) -> JSON:
+        data: JSON = self.request("GET", self.ws(f"/crm/runs/{run_id}"))
+        return data
+
+    def follow_crm_run(self, run_id: str, *, timeout: float = 3600.0, poll: float = 1.0) -> Iterator[JSON]:
+        """The run each time its status or counts change, the final one last; TimeoutError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        seen: tuple[Any, ...] | None = None
+        while True:
+            run = self.crm_run(run_id)
+            if _progress(run) != seen:
+                seen = _progress(run)
+                yield run
+            if run["status"] in FINAL_CRM_RUN_STATUSES:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"CRM run {run_id} is still {run['status']} after {timeout:.0f} s")
+            time.sleep(poll)
+
 
 class AsyncMorket:
     """The asynchronous client: the same calls as `Morket`, awaited."""
@@ -301,4 +355,32 @@ class AsyncMorket:
                 return job
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} is still {job['status']} after {timeout:.0f} s")
+            await asyncio.sleep(poll)
+
+    async def crm_exports(self, table_id: str | None = None) -> list[JSON]:
+        params = {"table_id": table_id} if table_id else {}
+        data: list[JSON] = await self.request("GET", await self.ws("/crm/exports"), params=params)
+        return data
+
+    async def start_crm_run(self, export_id: str, *, row_ids: Sequence[int] | None = None, force: bool = False) -> JSON:
+        body = _crm_run_body(row_ids, force)
+        data: JSON = await self.request("POST", await self.ws(f"/crm/exports/{export_id}/runs"), json=body)
+        return data
+
+    async def crm_run(self, run_id: str) -> JSON:
+        data: JSON = await self.request("GET", await self.ws(f"/crm/runs/{run_id}"))
+        return data
+
+    async def follow_crm_run(self, run_id: str, *, timeout: float = 3600.0, poll: float = 1.0) -> AsyncIterator[JSON]:
+        deadline = time.monotonic() + timeout
+        seen: tuple[Any, ...] | None = None
+        while True:
+            run = await self.crm_run(run_id)
+            if _progress(run) != seen:
+                seen = _progress(run)
+                yield run
+            if run["status"] in FINAL_CRM_RUN_STATUSES:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"CRM run {run_id} is still {run['status']} after {timeout:.0f} s")
             await asyncio.sleep(poll)

@@ -25,8 +25,7 @@ SCRAPER = "scraper"
 
 
 class AttemptLike(Protocol):
-    @property
-    def record_id(self) -> uuid.UUID: ...
+    """`enrichment.result.Attempt`, read as analytics needs it; paired with its record's id."""
 
     @property
     def field(self) -> str: ...
@@ -118,7 +117,7 @@ class AnalyticsCapture:
         self.outbox = OutboxService(session)
 
     async def enrichment_attempts(
-        self, workspace_id: uuid.UUID, job_id: uuid.UUID, attempts: Sequence[AttemptLike]
+        self, workspace_id: uuid.UUID, job_id: uuid.UUID, attempts: Sequence[tuple[uuid.UUID, AttemptLike]]
     ) -> None:
         """Provider, field, outcome, cost, cached and latency of each attempt (compact: 1,000 an event)."""
         for start in range(0, len(attempts), ATTEMPTS_PER_EVENT):
@@ -127,7 +126,7 @@ class AnalyticsCapture:
                 "job_id": str(job_id),
                 "attempts": [
                     {
-                        "record_id": str(a.record_id),
+                        "record_id": str(record_id),
                         "field": a.field,
                         "provider": a.provider,
                         "outcome": a.outcome,
@@ -135,24 +134,24 @@ class AnalyticsCapture:
                         "cached": a.cached,
                         "latency_ms": a.duration_ms,
                     }
-                    for a in chunk
+                    for record_id, a in chunk
                 ],
             }
             await self.outbox.emit(workspace_id, OutboxEventType.ENRICHMENT_ATTEMPTS, str(job_id), payload)
 
     async def scrape_tasks(
-        self, workspace_id: uuid.UUID, job_id: uuid.UUID, attempts: Sequence[ScrapeAttemptLike]
+        self, workspace_id: uuid.UUID, job_id: uuid.UUID, attempts: Sequence[tuple[uuid.UUID, ScrapeAttemptLike]]
     ) -> None:
         """The pages the scraper fetched for this write batch (its attempts not answered from the
         cache): domain, the scraper's outcome, HTTP or browser, latency."""
-        scrapes = [a for a in attempts if a.provider == SCRAPER and not a.cached]
+        scrapes = [(record_id, a) for record_id, a in attempts if a.provider == SCRAPER and not a.cached]
         for start in range(0, len(scrapes), ATTEMPTS_PER_EVENT):
             tasks = []
-            for a in scrapes[start : start + ATTEMPTS_PER_EVENT]:
+            for record_id, a in scrapes[start : start + ATTEMPTS_PER_EVENT]:
                 domain, outcome, fetched_with = scrape_of(a.raw, a.outcome)
                 tasks.append(
                     {
-                        "record_id": str(a.record_id),
+                        "record_id": str(record_id),
                         "field": a.field,
                         "domain": domain,
                         "outcome": outcome,

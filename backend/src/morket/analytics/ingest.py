@@ -42,6 +42,7 @@ from morket.core.db import unit_of_work
 from morket.models import OutboxEventType
 from morket.outbox.consumer import OutboxConsumer
 from morket.outbox.repository import OutboxRepository, Position, StoredEvent
+from morket.outbox.service import OutboxService
 
 CONSUMER_NAME = "analytics"
 log = logging.getLogger("morket.analytics")
@@ -268,12 +269,11 @@ class Lag:
 async def consumer_lag(sessions: async_sessionmaker[AsyncSession]) -> Lag:
     """How far the analytics consumer is behind: age of the oldest event it has not handled."""
     async with sessions() as session:
-        position = await OutboxRepository(session).consumer_position(CONSUMER_NAME)
-        repo = AnalyticsRepository(session)
-        oldest, pending, now = await repo.oldest_after(position or Position(0, 0))
-        dead = await repo.dead_letter_count()
-    seconds = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
-    return Lag(seconds=seconds, pending_events=pending, dead_letters=dead, position=position)
+        position, backlog = await OutboxService(session).consumer_backlog(CONSUMER_NAME)
+        dead = await AnalyticsRepository(session).dead_letter_count()
+    oldest = backlog.oldest
+    seconds = max(0.0, (backlog.now - oldest).total_seconds()) if oldest is not None else 0.0
+    return Lag(seconds=seconds, pending_events=backlog.pending, dead_letters=dead, position=position)
 
 
 class BackfillBusy(RuntimeError):

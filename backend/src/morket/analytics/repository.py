@@ -6,7 +6,6 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -152,23 +151,6 @@ class AnalyticsRepository:
 
     async def dead_letter_count(self) -> int:
         return int((await self.session.execute(text("SELECT count(*) FROM analytics_dead_letters"))).scalar_one())
-
-    # -- lag ------------------------------------------------------------------------------------
-
-    async def oldest_after(self, position: Position) -> tuple[datetime | None, int, datetime]:
-        """(created_at of the oldest event after `position`, events after it (capped), now)."""
-        row = (
-            await self.session.execute(
-                text(
-                    "SELECT (SELECT created_at FROM outbox_events WHERE (xid, id) > (CAST(:xid AS text)::xid8, :id) "
-                    "ORDER BY xid, id LIMIT 1) AS oldest, (SELECT count(*) FROM (SELECT 1 FROM outbox_events "
-                    "WHERE (xid, id) > (CAST(:xid AS text)::xid8, :id) LIMIT 100000) s) AS pending, "
-                    "clock_timestamp() AS now"
-                ),
-                {"xid": str(position.xid), "id": position.id},
-            )
-        ).one()
-        return row.oldest, int(row.pending), row.now
 
     # -- backfill -------------------------------------------------------------------------------
 

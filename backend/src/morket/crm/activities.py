@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -47,13 +48,20 @@ class CrmActivities(PacedRunActivities[CrmExportRun]):
         tokens = work.tokens
         waited = 0.0
         refreshed = False
+        unanswered_since = _earlier_attempts_since()
         try:
             if tokens.expiring():
                 tokens, refreshed = await self._refresh(work, tokens), True
             while True:
                 await clock.turn()
                 outcome = await adapter.upsert(
-                    self.http, endpoints, tokens, work.export.object_type, work.export.key_property, work.records
+                    self.http,
+                    endpoints,
+                    tokens,
+                    work.export.object_type,
+                    work.export.key_property,
+                    work.records,
+                    unanswered_since,
                 )
                 heartbeat()
                 if outcome.status is PushStatus.OK:
@@ -91,3 +99,16 @@ class CrmActivities(PacedRunActivities[CrmExportRun]):
         async with unit_of_work(self.sessions) as session:
             status = await CrmExportService(session, self.settings).finish(uuid.UUID(inp.run_id), inp.error)
         return status.value if status is not None else "missing"
+
+
+def _earlier_attempts_since() -> datetime | None:
+    """When this batch was first scheduled, if this is a retry (an earlier attempt may have sent it
+    and lost the answer: the retry takes the same queued rows); None on the first attempt."""
+    try:
+        info = activity.info()
+    except RuntimeError:  # outside an activity (tests of this loop)
+        return None
+    if info.attempt == 1:
+        return None
+    scheduled = info.scheduled_time
+    return scheduled if scheduled.tzinfo else scheduled.replace(tzinfo=UTC)

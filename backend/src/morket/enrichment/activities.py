@@ -24,8 +24,8 @@ from morket.columns import sink
 from morket.core.config import Settings
 from morket.core.db import unit_of_work
 from morket.enrichment.budget import BudgetGate
-from morket.enrichment.repository import AttemptRow, PendingRecord, RecordResult
-from morket.enrichment.result import FieldOutcome, FieldStatus
+from morket.enrichment.repository import PendingRecord, RecordResult
+from morket.enrichment.result import FieldOutcome, FieldStatus, RecordAttempt
 from morket.enrichment.runs import ChunkJob, Debit, JobRunService
 from morket.enrichment.waterfall import ProviderCall, RecordOutcome, run_waterfall, unexpected
 from morket.enrichment.workflows import (
@@ -66,9 +66,9 @@ class _Progress:
 
 def to_rows(
     items: Sequence[tuple[PendingRecord, RecordOutcome]],
-) -> tuple[list[RecordResult], list[AttemptRow], list[Debit]]:
+) -> tuple[list[RecordResult], list[RecordAttempt], list[Debit]]:
     results: list[RecordResult] = []
-    attempts: list[AttemptRow] = []
+    attempts: list[RecordAttempt] = []
     debits: list[Debit] = []
     for record, outcome in items:
         results.append(
@@ -80,20 +80,7 @@ def to_rows(
                 error=outcome.error,
             )
         )
-        attempts.extend(
-            AttemptRow(
-                record_id=record.id,
-                field=a.field,
-                provider=a.provider,
-                outcome=a.outcome,
-                cost=a.cost,
-                cached=a.cached,
-                raw=a.raw,
-                error=a.error,
-                duration_ms=a.duration_ms,
-            )
-            for a in outcome.attempts
-        )
+        attempts.extend((record.id, a) for a in outcome.attempts)
         debits.extend(
             Debit(record.id, name, f.provider, f.cost)
             for name, f in outcome.fields.items()

@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from morket.enrichment.result import FieldOutcome
+from morket.enrichment.result import FieldOutcome, RecordAttempt
 from morket.models import EnrichmentAttempt, EnrichmentJob, EnrichmentRecord, JobStatus, RecordStatus
 
 BATCH_SIZE = 1000
@@ -31,19 +31,6 @@ class PendingRecord:
     # None: the input is the record's row, read when its chunk runs (an inline job, docs/enrichment.md).
     input: dict[str, Any] | None
     row_id: int | None = None  # issue 10: the table row of a column run
-
-
-@dataclass(frozen=True)
-class AttemptRow:
-    record_id: uuid.UUID
-    field: str
-    provider: str
-    outcome: str
-    cost: int
-    cached: bool
-    raw: Any
-    error: str | None
-    duration_ms: int
 
 
 @dataclass(frozen=True)
@@ -268,7 +255,7 @@ class EnrichmentRepository:
         return {r["id"] for r in rows}
 
     async def save_results(
-        self, job_id: uuid.UUID, results: Sequence[RecordResult], attempts: Sequence[AttemptRow]
+        self, job_id: uuid.UUID, results: Sequence[RecordResult], attempts: Sequence[RecordAttempt]
     ) -> None:
         driver = await self._driver()
         if attempts:
@@ -276,7 +263,7 @@ class EnrichmentRepository:
                 "enrichment_attempts",
                 records=[
                     (
-                        a.record_id,
+                        record_id,
                         job_id,
                         a.field,
                         a.provider,
@@ -287,7 +274,7 @@ class EnrichmentRepository:
                         a.error,
                         a.duration_ms,
                     )
-                    for a in attempts
+                    for record_id, a in attempts
                 ],
                 columns=[
                     "record_id",

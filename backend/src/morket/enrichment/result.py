@@ -92,3 +92,24 @@ class FieldOutcome:
         if name == CellState.ERROR:
             return cls(FieldStatus.FAILED, provider=state.get("provider"), cost=int(state.get("cost") or 0))
         return None
+
+
+@dataclass
+class Attempt:
+    """One provider call the waterfall made for one field (`RecordOutcome.attempts`), stored as it
+    is: the batch writer keeps it beside its record's id, `RecordAttempt`, and COPYs those pairs
+    into `enrichment_attempts`; analytics reads the same pairs."""
+
+    field: str
+    provider: str
+    outcome: str
+    cost: int
+    cached: bool
+    raw: Any
+    error: str | None
+    duration_ms: int
+
+
+# An attempt and the record it was made for: the row of `enrichment_attempts` (the waterfall
+# runs on a record's input and never sees its id).
+RecordAttempt = tuple[uuid.UUID, Attempt]

@@ -22,7 +22,8 @@ from morket.core.config import Settings
 from morket.core.errors import NotFound
 from morket.credits.service import CreditService, DebitRequest
 from morket.enrichment.catalog import ProviderCatalog
-from morket.enrichment.repository import AttemptRow, EnrichmentRepository, PendingRecord, RecordResult
+from morket.enrichment.repository import EnrichmentRepository, PendingRecord, RecordResult
+from morket.enrichment.result import RecordAttempt
 from morket.models import EnrichmentJob, JobStatus, RecordStatus
 from morket.tables.service import RowService
 from morket.webhooks.service import WebhookService, event_for_status
@@ -150,7 +151,7 @@ class JobRunService:
         self,
         job: ChunkJob,
         results: Sequence[RecordResult],
-        attempts: Sequence[AttemptRow],
+        attempts: Sequence[RecordAttempt],
         debits: Sequence[Debit],
     ) -> int:
         """Write finished records, their attempts and their debits in one transaction.
@@ -162,7 +163,7 @@ class JobRunService:
         if not pending:
             return 0
         keep_results = [r for r in results if r.record_id in pending]
-        keep_attempts = [a for a in attempts if a.record_id in pending]
+        keep_attempts = [(record_id, a) for record_id, a in attempts if record_id in pending]
         keep_debits = [d for d in debits if d.record_id in pending]
         await self.repo.save_results(job.id, keep_results, keep_attempts)
         capture = AnalyticsCapture(self.session)

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from morket.enrichment.result import FieldOutcome, FieldStatus
+from morket.enrichment.result import Attempt, FieldOutcome, FieldStatus
 from morket.providers.base import InvalidInput, Operation, Outcome, ProviderAdapter, ProviderResult
 
 MAX_WAIT_RETRIES = 3
@@ -57,18 +57,6 @@ class ProviderCall(Protocol):
         self, adapter: ProviderAdapter, operation: Operation, inputs: Mapping[str, Any]
     ) -> ProviderResult:
         """One protected provider call (cache, breaker, rate limiter, adapter)."""
-
-
-@dataclass
-class Attempt:
-    field: str
-    provider: str
-    outcome: str
-    cost: int
-    cached: bool
-    raw: Any
-    error: str | None
-    duration_ms: int
 
 
 @dataclass

@@ -47,6 +47,19 @@ class StoredEvent:
         return Position(self.xid, self.id)
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """What is left after a position: the oldest event's time, how many (capped), the server's clock."""
+
+    oldest: datetime | None
+    pending: int
+    now: datetime
+
+
+# Counting stops here: the figure feeds a gauge and "is anything left", not an exact total.
+BACKLOG_COUNT_CAP = 100_000
+
+
 # The batch read: the payload as text (decoded with orjson, several times faster than the json
 # module that SQLAlchemy's asyncpg codec uses: it was two thirds of the analytics ingest time), and
 # `xid` ordered as the column itself, not as the bigint alias, so the (xid, id) index serves it.
@@ -160,6 +173,21 @@ class OutboxRepository:
             )
         ).first()
         return Position(int(row.xid), int(row.position_id)) if row else None
+
+    async def backlog_after(self, position: Position) -> Backlog:
+        """The committed events after `position`, readable yet or not (an xid past the snapshot's xmin counts)."""
+        row = (
+            await self.session.execute(
+                text(
+                    "SELECT (SELECT created_at FROM outbox_events WHERE (xid, id) > (CAST(:xid AS text)::xid8, :id) "
+                    "ORDER BY xid, id LIMIT 1) AS oldest, (SELECT count(*) FROM (SELECT 1 FROM outbox_events "
+                    "WHERE (xid, id) > (CAST(:xid AS text)::xid8, :id) LIMIT :cap) s) AS pending, "
+                    "clock_timestamp() AS now"
+                ),
+                {"xid": str(position.xid), "id": position.id, "cap": BACKLOG_COUNT_CAP},
+            )
+        ).one()
+        return Backlog(row.oldest, int(row.pending), row.now)
 
     async def purge_before(self, before: datetime) -> int:
         """Delete events older than `before` that every consumer has passed."""

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.models import OutboxEventType
-from morket.outbox.repository import OutboxRepository, Position, StoredEvent
+from morket.outbox.repository import Backlog, OutboxRepository, Position, StoredEvent
 
 # Bulk operations emit one event per this many rows (docs/outbox.md).
 ROWS_PER_EVENT = 1000
@@ -61,6 +61,11 @@ class OutboxService:
             return found
         # The event is gone (purged): continue from the next events by id, best effort.
         return Position(0, last_event_id)
+
+    async def consumer_backlog(self, name: str) -> tuple[Position | None, Backlog]:
+        """The consumer's position (None before its first batch) and what is left after it."""
+        position = await self.repo.consumer_position(name)
+        return position, await self.repo.backlog_after(position or Position(0, 0))
 
     async def purge(self, before: datetime) -> int:
         return await self.repo.purge_before(before)

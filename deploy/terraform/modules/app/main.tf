@@ -73,14 +73,13 @@ locals {
     OPENSEARCH_INDEX                 = "morket-search"
     SEARCH_CONSUMER                  = "true"
     SEARCH_BATCH_SIZE                = "200"
-    # CRM export (docs/crm.md): set the OAuth apps' ids and secrets to enable it.
+    # CRM export (docs/crm.md): enabled per CRM by its OAuth app (crm_client_ids, and the
+    # secret in morket_secrets).
     CRM_REDIRECT_URI           = "https://${var.name}/crm/callback"
-    HUBSPOT_CLIENT_ID          = ""
-    HUBSPOT_CLIENT_SECRET      = ""
+    HUBSPOT_CLIENT_ID          = lookup(var.crm_client_ids, "hubspot", "")
     HUBSPOT_AUTH_URL           = "https://app.hubspot.com"
     HUBSPOT_API_URL            = "https://api.hubapi.com"
-    SALESFORCE_CLIENT_ID       = ""
-    SALESFORCE_CLIENT_SECRET   = ""
+    SALESFORCE_CLIENT_ID       = lookup(var.crm_client_ids, "salesforce", "")
     SALESFORCE_LOGIN_URL       = "https://login.salesforce.com"
     CRM_REQUESTS_PER_SECOND    = "8"
     CRM_MAX_RETRY_WAIT_SECONDS = "60"
@@ -101,6 +100,10 @@ locals {
     ENCRYPTION_MASTER_KEY    = "${local.enc}:master_key::"
     ENCRYPTION_KEY_VERSION   = "${local.enc}:key_version::"
     ENCRYPTION_PREVIOUS_KEYS = "${local.enc}:previous_keys::"
+    # Optional: a CRM app's secret exists only when the app is configured; null leaves the
+    # variable unset (modules/ecs_service), and the setting's default (None) applies.
+    HUBSPOT_CLIENT_SECRET    = lookup(var.secret_arns, "hubspot_client_secret", null)
+    SALESFORCE_CLIENT_SECRET = lookup(var.secret_arns, "salesforce_client_secret", null)
   }
 
   # scraper/src/morket_scraper/config.py: every name is SCRAPER_ prefixed.

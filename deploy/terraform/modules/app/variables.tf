@@ -147,3 +147,9 @@ variable "kms_key_arn" {
   description = "KMS key of logs and secrets."
   type        = string
 }
+
+variable "crm_client_ids" {
+  description = "OAuth client id of each CRM app (hubspot, salesforce); its secret is the secret <crm>_client_secret of secret_arns."
+  type        = map(string)
+  default     = {}
+}

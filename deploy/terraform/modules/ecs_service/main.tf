@@ -13,7 +13,7 @@ locals {
       readonlyRootFilesystem = var.readonly_root_filesystem
       stopTimeout            = var.stop_timeout
       environment            = [for k in sort(keys(var.environment)) : { name = k, value = var.environment[k] }]
-      secrets                = [for k in sort(keys(var.secrets)) : { name = k, valueFrom = var.secrets[k] }]
+      secrets                = [for k in sort(keys(var.secrets)) : { name = k, valueFrom = var.secrets[k] } if var.secrets[k] != null]
       mountPoints            = var.readonly_root_filesystem ? [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }] : []
       linuxParameters        = { initProcessEnabled = true }
       dockerLabels           = var.python_package == null ? {} : { "app.morket.python-package" = var.python_package }

@@ -47,7 +47,7 @@ variable "environment" {
 }
 
 variable "secrets" {
-  description = "Environment variables read from Secrets Manager: name => secret ARN (or ARN:json-key::)."
+  description = "Environment variables read from Secrets Manager: name => secret ARN (or ARN:json-key::); a null ARN (an optional secret that does not exist) leaves the variable unset."
   type        = map(string)
   default     = {}
 }

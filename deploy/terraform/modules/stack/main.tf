@@ -1,5 +1,5 @@
 # One Morket environment: network, data stores, Temporal, the Morket services, edge, delivery and
-# monitoring. environments/staging and environments/production call it with their sizes.
+# monitoring. deploy/terraform/environments calls it with the sizes of the workspace's environment.
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 
@@ -208,13 +208,15 @@ module "clickhouse" {
 
 locals {
   temporal_db = var.aurora.temporal_cluster ? module.aurora_temporal[0] : module.aurora
+  # A secret only for each CRM app that is configured: the tasks read a CRM's secret if it exists.
+  crm_secrets = { for crm, secret in var.crm_client_secrets : "${crm}_client_secret" => secret }
 }
 
 module "secrets" {
   source      = "../secrets"
   name        = "morket/${var.environment}"
   kms_key_arn = aws_kms_key.this.arn
-  initial_values = {
+  initial_values = merge({
     database_url         = "postgresql://${module.aurora.master_username}:${random_password.db.result}@${module.aurora.endpoint}:5432/${module.aurora.database_name}"
     temporal_db_password = var.aurora.temporal_cluster ? random_password.temporal_db.result : random_password.db.result
     redis_url            = "rediss://:${random_password.redis.result}@${module.redis.primary_endpoint}:6379/0"
@@ -228,7 +230,7 @@ module "secrets" {
       key_version   = "1"
       previous_keys = ""
     })
-  }
+  }, local.crm_secrets)
 }
 
 module "temporal" {
@@ -337,6 +339,7 @@ module "app" {
   opensearch_domain_arn = module.opensearch.arn
   trusted_proxy_cidrs   = [for e in data.aws_ec2_managed_prefix_list.cloudfront.entries : e.cidr]
   provider_rate_limits  = var.provider_rate_limits
+  crm_client_ids        = var.crm_client_ids
   secret_arns           = module.secrets.arns
   kms_key_arn           = aws_kms_key.this.arn
 }

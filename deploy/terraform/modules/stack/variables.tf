@@ -130,3 +130,16 @@ variable "provider_rate_limits" {
   type        = string
   default     = "{}"
 }
+
+variable "crm_client_ids" {
+  description = "OAuth client id of each CRM app (hubspot, salesforce) for CRM export; a CRM left out stays off."
+  type        = map(string)
+  default     = {}
+}
+
+variable "crm_client_secrets" {
+  description = "Client secret of each CRM app of crm_client_ids: first value of the secret <crm>_client_secret."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+}

@@ -11,6 +11,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -137,8 +138,15 @@ class CrmAdapter(ABC):
         """How long to wait when the answer says "too many requests"; None when it does not."""
 
     @abstractmethod
-    def read_results(self, response: httpx.Response, key_property: str, records: Sequence[UpsertRecord]) -> PushOutcome:
-        """The outcome of an answered batch, one result per record in input order."""
+    def read_results(
+        self,
+        response: httpx.Response,
+        key_property: str,
+        records: Sequence[UpsertRecord],
+        unanswered_since: datetime | None = None,
+    ) -> PushOutcome:
+        """The outcome of an answered batch, one result per record in input order
+        (`unanswered_since`: see `upsert`)."""
 
     async def exchange_code(
         self, http: httpx.AsyncClient, endpoints: CrmEndpoints, code: str, redirect_uri: str
@@ -156,7 +164,11 @@ class CrmAdapter(ABC):
         object_type: str,
         key_property: str,
         records: Sequence[UpsertRecord],
+        unanswered_since: datetime | None = None,
     ) -> PushOutcome:
+        """Upsert `records` by `key_property`. `unanswered_since`: this batch was sent before, from
+        that time on, and its answer was lost; a record the CRM created since then was created by
+        that attempt, so it counts as created, not updated (when the CRM's answer says when)."""
         api = endpoints.api_url or tokens.instance_url or ""
         batch = self.batch_request(api, object_type, key_property, records)
         try:
@@ -175,7 +187,7 @@ class CrmAdapter(ABC):
             return PushOutcome(PushStatus.UNAVAILABLE, error=f"{self.label} answered {status}")
         if status not in self.answered_statuses:
             return PushOutcome(PushStatus.REFUSED, error=self.error_message(response))
-        return self.read_results(response, key_property, records)
+        return self.read_results(response, key_property, records, unanswered_since)
 
 
 # The provider sandbox's published test client (`morket_sandbox.oauth`). Written out here, not

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -78,8 +79,14 @@ class HubSpotAdapter(CrmAdapter):
         daily = _json(response).get("policyName") == "DAILY"
         return retry_after(response, 86_400.0 if daily else 1.0)
 
-    def read_results(self, response: httpx.Response, key_property: str, records: Sequence[UpsertRecord]) -> PushOutcome:
-        return PushOutcome(PushStatus.OK, results=_results(_json(response), key_property, records))
+    def read_results(
+        self,
+        response: httpx.Response,
+        key_property: str,
+        records: Sequence[UpsertRecord],
+        unanswered_since: datetime | None = None,
+    ) -> PushOutcome:
+        return PushOutcome(PushStatus.OK, results=_results(_json(response), key_property, records, unanswered_since))
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
@@ -90,9 +97,24 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _results(body: dict[str, Any], key_property: str, records: Sequence[UpsertRecord]) -> list[RecordResult]:
+def _created_since(result: Mapping[str, Any], since: datetime | None) -> bool:
+    """The record was created at or after `since` (HubSpot's `createdAt`, ISO 8601 in UTC)."""
+    created_at = result.get("createdAt")
+    if since is None or not isinstance(created_at, str):
+        return False
+    try:
+        created = datetime.fromisoformat(created_at)
+    except ValueError:
+        return False
+    return (created if created.tzinfo else created.replace(tzinfo=UTC)) >= since
+
+
+def _results(
+    body: dict[str, Any], key_property: str, records: Sequence[UpsertRecord], unanswered_since: datetime | None
+) -> list[RecordResult]:
     """Each input's outcome. HubSpot's results are not in input order: they are matched by the
-    key property's value, the errors by their `context.ids` (or `context.index`)."""
+    key property's value, the errors by their `context.ids` (or `context.index`). `new` is false
+    for a record that an earlier, unanswered attempt of this batch created: `createdAt` tells."""
     by_key = {_key(key_property, r.key): r for r in records}
     out: dict[int, RecordResult] = {}
     for result in body.get("results") or []:
@@ -100,7 +122,8 @@ def _results(body: dict[str, Any], key_property: str, records: Sequence[UpsertRe
         value = properties.get(key_property)
         record = by_key.get(_key(key_property, str(value))) if value is not None else None
         if record is not None:
-            state = CrmRowState.CREATED if result.get("new") else CrmRowState.UPDATED
+            created = result.get("new") is True or _created_since(result, unanswered_since)
+            state = CrmRowState.CREATED if created else CrmRowState.UPDATED
             out[record.row_id] = RecordResult(record.row_id, state, crm_id=str(result.get("id")))
     for error in body.get("errors") or []:
         context = error.get("context") or {}

@@ -5,6 +5,7 @@ records; 200 with per-record `success` even when records fail). docs/crm.md."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -94,7 +95,15 @@ class SalesforceAdapter(CrmAdapter):
             return retry_after(response, LIMIT_BACKOFF_SECONDS)
         return None
 
-    def read_results(self, response: httpx.Response, key_property: str, records: Sequence[UpsertRecord]) -> PushOutcome:
+    def read_results(
+        self,
+        response: httpx.Response,
+        key_property: str,
+        records: Sequence[UpsertRecord],
+        unanswered_since: datetime | None = None,
+    ) -> PushOutcome:
+        # `unanswered_since` cannot be used: the composite answer says `created` but not when, so a
+        # record that a lost attempt created is reported as updated by the retry (docs/crm.md).
         try:
             outcomes = response.json()
         except ValueError:

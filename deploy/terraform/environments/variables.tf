@@ -1,3 +1,12 @@
+variable "environment" {
+  description = "staging or production: the profile in main.tf; must be the selected workspace."
+  type        = string
+  validation {
+    condition     = contains(["staging", "production"], var.environment)
+    error_message = "environment is staging or production."
+  }
+}
+
 variable "region" {
   description = "AWS region of the environment."
   type        = string
@@ -48,4 +57,25 @@ variable "provider_rate_limits" {
   description = "PROVIDER_RATE_LIMITS JSON for your provider plans."
   type        = string
   default     = "{}"
+}
+
+variable "crm_client_ids" {
+  description = "OAuth client id of each CRM app to enable for CRM export (hubspot, salesforce; docs/crm.md). A CRM left out stays off."
+  type        = map(string)
+  default     = {}
+  validation {
+    condition     = alltrue([for crm in keys(var.crm_client_ids) : contains(["hubspot", "salesforce"], crm)])
+    error_message = "CRM apps are hubspot and salesforce."
+  }
+}
+
+variable "crm_client_secrets" {
+  description = "The client secret of each app of crm_client_ids, stored in Secrets Manager as <crm>_client_secret. Give it as TF_VAR_crm_client_secrets='{hubspot=\"...\"}', not in a file."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+  validation {
+    condition     = alltrue([for crm in keys(var.crm_client_secrets) : contains(["hubspot", "salesforce"], crm)])
+    error_message = "CRM apps are hubspot and salesforce."
+  }
 }

@@ -12,19 +12,22 @@ terraform {
   }
 
   # Remote state in S3 with S3-native locking (use_lockfile); the bucket is made once by
-  # deploy/terraform/bootstrap. Bucket, region and key come from backend.hcl:
+  # deploy/terraform/bootstrap. Bucket and region come from backend.hcl:
   #   terraform init -backend-config=backend.hcl
+  # One state per workspace, that is per environment: morket/<workspace>/terraform.tfstate
+  # (terraform workspace new staging, then terraform workspace select staging|production).
   backend "s3" {
-    key          = "morket/staging/terraform.tfstate"
-    encrypt      = true
-    use_lockfile = true
+    workspace_key_prefix = "morket"
+    key                  = "terraform.tfstate"
+    encrypt              = true
+    use_lockfile         = true
   }
 }
 
 provider "aws" {
   region = var.region
   default_tags {
-    tags = { Project = "morket", Environment = "staging", ManagedBy = "terraform" }
+    tags = local.tags
   }
 }
 
@@ -33,6 +36,6 @@ provider "aws" {
   alias  = "us_east_1"
   region = "us-east-1"
   default_tags {
-    tags = { Project = "morket", Environment = "staging", ManagedBy = "terraform" }
+    tags = local.tags
   }
 }
