@@ -109,7 +109,7 @@ class Reply:
     def failure(
         self,
         outcome: Outcome,
-        error: str,
+        error: str | None,
         error_code: str | None = None,
         *,
         retry_after: float | None = None,
@@ -119,7 +119,7 @@ class Reply:
 
     def rate_limited(
         self,
-        error: str,
+        error: str | None,
         retry_after: float,
         *,
         error_code: str | None = None,
@@ -141,8 +141,8 @@ class Reply:
         if rule.outcome is Outcome.NO_MATCH:
             return self.no_match(error, error_code)
         if rule.outcome is Outcome.RATE_LIMITED:
-            return self.rate_limited(error or "", self.retry_after() or rule.retry_after, error_code=error_code)
-        return self.failure(rule.outcome, error or "", error_code)
+            return self.rate_limited(error, self.retry_after() or rule.retry_after, error_code=error_code)
+        return self.failure(rule.outcome, error, error_code)
 
     def unexpected(self) -> ProviderResult:
         return self.adapter.unexpected(self.operation, self.response, self.raw)
