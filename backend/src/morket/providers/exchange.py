@@ -89,6 +89,11 @@ class Reply:
     def retry_after(self) -> float | None:
         return parse_retry_after(self.response.headers.get("retry-after"))
 
+    def throttle_wait(self, default: float = 1.0) -> float:
+        """A throttled answer's wait: its Retry-After, else its window's reset, else `default`."""
+        wait = (self.feedback.retry_after or self.feedback.reset_after) if self.feedback else None
+        return wait if wait is not None else default
+
     def success(self, fields: dict[str, Any]) -> ProviderResult:
         return self._result(Outcome.SUCCESS, fields=fields, rate_limit=self.feedback)
 
