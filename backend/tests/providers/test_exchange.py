@@ -90,3 +90,13 @@ def test_field_readers_turn_wrong_types_into_nothing() -> None:
     assert canonical_domain("not a domain") is None and canonical_domain(42) is None
     assert canonical_linkedin_url("linkedin.com/in/jane/") == "https://www.linkedin.com/in/jane"
     assert canonical_linkedin_url("https://example.com/jane") is None and canonical_linkedin_url(None) is None
+
+
+def test_a_throttled_answer_waits_for_retry_after_then_the_reset_then_the_default() -> None:
+    response = httpx.Response(429)
+    both = Reply(ADAPTER, EMAIL_VERIFIER, response, None, RateLimitFeedback(retry_after=3.0, reset_after=20.0))
+    assert both.throttle_wait() == 3.0
+    reset_only = Reply(ADAPTER, EMAIL_VERIFIER, response, None, RateLimitFeedback(reset_after=20.0))
+    assert reset_only.throttle_wait() == 20.0
+    assert Reply(ADAPTER, EMAIL_VERIFIER, response, None, None).throttle_wait(5.0) == 5.0
+    assert Reply(ADAPTER, EMAIL_VERIFIER, response, None, RateLimitFeedback(remaining=0)).throttle_wait() == 1.0

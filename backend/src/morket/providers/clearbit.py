@@ -218,10 +218,9 @@ class ClearbitAdapter(HttpProviderAdapter):
         if refused is not None:
             return refused
         if status == 429:
-            retry_after = (feedback.retry_after or feedback.reset_after) if feedback else None
             return reply.rate_limited(
                 message or "Clearbit rate limit reached",
-                retry_after if retry_after is not None else 1.0,
+                reply.throttle_wait(),
                 remaining=0,
                 limit=feedback.limit if feedback else None,
                 period=60.0,

@@ -89,6 +89,11 @@ class Reply:
     def retry_after(self) -> float | None:
         return parse_retry_after(self.response.headers.get("retry-after"))
 
+    def throttle_wait(self, default: float = 1.0) -> float:
+        """A throttled answer's wait: its Retry-After, else its window's reset, else `default`."""
+        wait = (self.feedback.retry_after or self.feedback.reset_after) if self.feedback else None
+        return wait if wait is not None else default
+
     def success(self, fields: dict[str, Any]) -> ProviderResult:
         return self._result(Outcome.SUCCESS, fields=fields, rate_limit=self.feedback)
 
@@ -109,7 +114,7 @@ class Reply:
     def failure(
         self,
         outcome: Outcome,
-        error: str,
+        error: str | None,
         error_code: str | None = None,
         *,
         retry_after: float | None = None,
@@ -119,7 +124,7 @@ class Reply:
 
     def rate_limited(
         self,
-        error: str,
+        error: str | None,
         retry_after: float,
         *,
         error_code: str | None = None,
@@ -141,8 +146,8 @@ class Reply:
         if rule.outcome is Outcome.NO_MATCH:
             return self.no_match(error, error_code)
         if rule.outcome is Outcome.RATE_LIMITED:
-            return self.rate_limited(error or "", self.retry_after() or rule.retry_after, error_code=error_code)
-        return self.failure(rule.outcome, error or "", error_code)
+            return self.rate_limited(error, self.retry_after() or rule.retry_after, error_code=error_code)
+        return self.failure(rule.outcome, error, error_code)
 
     def unexpected(self) -> ProviderResult:
         return self.adapter.unexpected(self.operation, self.response, self.raw)

@@ -303,10 +303,7 @@ class OpenAIAdapter(HttpProviderAdapter):
         if refused is not None:
             return refused
         if status == 429:
-            retry_after = (feedback.retry_after or feedback.reset_after) if feedback else None
-            return reply.rate_limited(
-                message or "rate limit reached", retry_after if retry_after is not None else 1.0, remaining=0
-            )
+            return reply.rate_limited(message or "rate limit reached", reply.throttle_wait(), remaining=0)
         return reply.by_rules(_REFUSALS, code, message) or reply.unexpected()
 
 
