@@ -399,7 +399,7 @@ async def bulk_index(sessions: async_sessionmaker[AsyncSession], rows: int) -> N
     engine = sessions.kw["bind"]
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        for table in ("search_documents", "search_terms", "search_term_keys"):
+        for table in ("search_documents", "search_terms", "search_term_keys", "search_primary_terms"):
             await autocommit.execute(text(f"VACUUM (ANALYZE) {table}"))
     print(f"vacuum (analyze) of the search tables: {time.perf_counter() - started:.1f} s", flush=True)
 
