@@ -1,6 +1,6 @@
 """The PostgreSQL engine's bounded plans: searches without words or sorted by a field walk a btree
 (migration 0130) page by page, in the right order, with rows lacking the value last; typeahead's
-typos come from the primary fields' words only (migration 0131)."""
+typos come from the primary fields' words only (migration 0131), in a transaction."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
 
 from morket.core.config import Settings
 from morket.core.db import unit_of_work
+from morket.core.deps import get_session
 from morket.search.backends.postgres import CANDIDATES, PostgresSearchBackend
 from morket.search.documents import FieldPlan
 from morket.search.indexer import documents
@@ -138,3 +140,25 @@ async def test_typeahead_typos_come_from_primary_words(
     suggest = corpus.url("/search/suggest")
     found = await search_client.get(suggest, params={"q": "stirpe"}, headers=corpus.owner.headers)
     assert {s["label"] for s in found.json()["data"]} == {"Jonathan Smith", "Wei Chen"}
+
+
+async def test_typeahead_reads_in_a_transaction_so_its_planner_setting_applies(
+    search_client: httpx.AsyncClient, engine_settings: Settings
+) -> None:
+    """GETs read without a transaction (core.db.make_read_sessionmaker), where `SET LOCAL` is
+    ignored; typeahead's `enable_seqscan = off` needs one (a seq scan took 80-190 ms per typo)."""
+    _postgres_only(engine_settings)
+    app = search_client._transport.app  # type: ignore[attr-defined]
+
+    def request(path: str) -> Request:
+        return Request({"type": "http", "method": "GET", "path": path, "headers": [], "app": app})
+
+    ws = "/api/v1/workspaces/00000000-0000-0000-0000-000000000001"
+    seen: dict[str, str] = {}
+    for path in (f"{ws}/search", f"{ws}/search/suggest"):
+        dependency = get_session(request(path))
+        session = await anext(dependency)
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        seen[path] = (await session.execute(text("SHOW enable_seqscan"))).scalar_one()
+        await dependency.aclose()
+    assert seen == {f"{ws}/search": "on", f"{ws}/search/suggest": "off"}
