@@ -21,10 +21,18 @@ async def get_settings_dep(request: Request) -> Settings:
 
 # GETs that write (every read of a credential by an internal service is audited) keep a transaction.
 _WRITING_READS = ("/api/v1/internal/",)
+# GETs that need a transaction to read: typeahead plans its statements under `SET LOCAL
+# enable_seqscan = off` (search/backends/postgres.py), which a session without one ignores.
+_TRANSACTIONAL_READS = ("/search/suggest",)
 
 
 def _is_read(request: Request) -> bool:
-    return request.method in ("GET", "HEAD") and not request.url.path.startswith(_WRITING_READS)
+    path = request.url.path
+    return (
+        request.method in ("GET", "HEAD")
+        and not path.startswith(_WRITING_READS)
+        and not path.endswith(_TRANSACTIONAL_READS)
+    )
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -50,6 +50,23 @@ _NEW_KEYS = (
     "SELECT substr(new.term, 1, i - 1) || substr(new.term, i + 1) FROM generate_series(1, length(new.term)) AS i) k "
     "ON CONFLICT DO NOTHING"
 )
+# The words of the upserted documents (CTE `up`: workspace_id, primary_text (name, company,
+# domain), secondary_text (title, location, industry, other cells)), 3-40 letters, no digits.
+_WORDS = (
+    "words AS MATERIALIZED (SELECT DISTINCT up.workspace_id, x.term, x.is_primary FROM up, LATERAL ("
+    "SELECT w AS term, true AS is_primary FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, "
+    "coalesce(up.primary_text, '')))) AS w UNION ALL "
+    "SELECT w, false FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, "
+    "coalesce(up.secondary_text, '')))) AS w) x "
+    "WHERE length(x.term) BETWEEN :min AND :max AND x.term !~ '[0-9@]')"
+)
+# New words join the vocabulary (CTE `new`, for `_NEW_KEYS`), a primary field's the primary words.
+_NEW_WORDS = (
+    "prim AS (INSERT INTO search_primary_terms (workspace_id, term) SELECT DISTINCT workspace_id, term "
+    "FROM words WHERE is_primary ON CONFLICT DO NOTHING), "
+    "new AS (INSERT INTO search_terms (workspace_id, term) SELECT DISTINCT workspace_id, term FROM words "
+    "ON CONFLICT DO NOTHING RETURNING workspace_id, term)"
+)
 # Fuzzy variants a word expands to in a query, nearest first.
 _VARIANTS = 8
 
@@ -252,33 +269,22 @@ class SearchRepository:
         )
         await self.session.execute(
             text(
-                # New words join the vocabulary with their deletion keys (the typo lookup's index).
-                "WITH new AS (INSERT INTO search_terms (workspace_id, term) "
-                "SELECT DISTINCT u.ws, w FROM unnest(CAST(:ws AS uuid[]), CAST(:text AS text[])) AS u(ws, t), "
-                "unnest(tsvector_to_array(to_tsvector('simple'::regconfig, u.t))) AS w "
-                "WHERE length(w) BETWEEN :min AND :max AND w !~ '[0-9@]' "
-                "ON CONFLICT DO NOTHING RETURNING workspace_id, term) " + _NEW_KEYS
+                # New words join the vocabulary with their deletion keys (the typo lookup's index),
+                # and those of a primary field the primary words (typeahead's typos).
+                "WITH up AS (SELECT * FROM unnest(CAST(:ws AS uuid[]), CAST(:primary AS text[]), "
+                "CAST(:secondary AS text[])) AS u(workspace_id, primary_text, secondary_text)), "
+                + _WORDS
+                + ", "
+                + _NEW_WORDS
+                + " "
+                + _NEW_KEYS
             ),
             {
                 "ws": [d.workspace_id for d in docs],
-                "text": [
-                    " ".join(
-                        v
-                        # Emails are identifiers (one per row): their words would double
-                        # the vocabulary for little; names and companies carry the typos.
-                        for v in (
-                            d.name,
-                            d.company,
-                            d.domain_terms,
-                            d.title,
-                            d.location,
-                            d.industry,
-                            d.other,
-                        )
-                        if v
-                    )
-                    for d in docs
-                ],
+                # Emails are identifiers (one per row): their words would double the vocabulary
+                # for little; names and companies carry the typos.
+                "primary": [" ".join(v for v in (d.name, d.company, d.domain_terms) if v) for d in docs],
+                "secondary": [" ".join(v for v in (d.title, d.location, d.industry, d.other) if v) for d in docs],
                 "min": _MIN_TERM,
                 "max": _MAX_TERM,
             },
@@ -331,12 +337,9 @@ class SearchRepository:
                     "d.providers, d.cells, d.created, d.updated FROM d, unnest(CAST(:gens AS int[])) AS g "
                     "ON CONFLICT (workspace_id, generation, table_id, row_id) DO UPDATE SET "
                     f"{updates} WHERE search_documents.version <= excluded.version "
-                    "RETURNING name, company, domain_terms, title, location, industry, other), "
-                    "new AS (INSERT INTO search_terms (workspace_id, term) SELECT DISTINCT CAST(:ws AS uuid), w "
-                    "FROM up, unnest(tsvector_to_array(to_tsvector('simple'::regconfig, concat_ws(' ', up.name, "
-                    "up.company, up.domain_terms, up.title, up.location, up.industry, up.other)))) AS w "
-                    "WHERE length(w) BETWEEN :min AND :max AND w !~ '[0-9@]' "
-                    f"ON CONFLICT DO NOTHING RETURNING workspace_id, term), keys AS ({_NEW_KEYS}) "
+                    "RETURNING workspace_id, concat_ws(' ', name, company, domain_terms) AS primary_text, "
+                    "concat_ws(' ', title, location, industry, other) AS secondary_text), "
+                    f"{_WORDS}, {_NEW_WORDS}, keys AS ({_NEW_KEYS}) "
                     "SELECT (SELECT count(*) FROM up) AS n, (SELECT max(row_id) FROM f) AS last"
                 ),
                 {
@@ -388,23 +391,29 @@ class SearchRepository:
                 {"ws": workspace_id, "t": table_id, "ids": ids},
             )
 
-    async def fuzzy_variants(self, workspace_id: uuid.UUID, words: Sequence[tuple[str, int]]) -> dict[str, list[str]]:
+    async def fuzzy_variants(
+        self, workspace_id: uuid.UUID, words: Sequence[tuple[str, int]], *, primary_only: bool = False
+    ) -> dict[str, list[str]]:
         """For each (word, max edits): the nearest vocabulary words within that many edits (at most 8).
 
         Candidates come from the deletion keys (docs/search.md, "Typos"): the word's strings with
         up to `edits` letters deleted, looked up among the terms' strings with up to one deleted, a
         btree probe per key. That finds every word one edit away and most two away; a word that
         finds nothing at all (not even itself) falls back to the trigram scan of the vocabulary.
+
+        `primary_only` (typeahead): only words found in a name, company or domain, and no trigram
+        scan (tens of milliseconds at 1M rows, more than typeahead's whole budget).
         """
         if not words:
             return {}
         pairs = [(word, key) for word, edits in words for key in deletions(word, edits)]
+        primary = "JOIN search_primary_terms p ON p.workspace_id = :ws AND p.term = k.term " if primary_only else ""
         rows = await self.session.execute(
             text(
                 "SELECT DISTINCT q.word, k.term, levenshtein_less_equal(k.term, q.word, q.edits) AS d "
                 "FROM unnest(CAST(:words AS text[]), CAST(:keys AS text[]), CAST(:edits AS int[])) "
                 "AS q(word, key, edits) "
-                "JOIN search_term_keys k ON k.workspace_id = :ws AND k.key = q.key"
+                "JOIN search_term_keys k ON k.workspace_id = :ws AND k.key = q.key " + primary
             ),
             {
                 "ws": workspace_id,
@@ -420,7 +429,7 @@ class SearchRepository:
                 near[row.word].append((int(row.d), str(row.term)))
         found = {word: [term for _, term in sorted(options)[:_VARIANTS]] for word, options in near.items() if options}
         unknown = [(w, e) for w, e in words if w not in near]
-        if unknown:
+        if unknown and not primary_only:
             found.update(await self._trigram_variants(workspace_id, unknown))
         return found
 

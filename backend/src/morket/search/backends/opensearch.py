@@ -352,10 +352,11 @@ class OpenSearchBackend:
 
     @staticmethod
     def _sort(query: SearchQuery) -> list[Any]:
-        tie = [{"table_id": "asc"}, {"row_id": "asc"}]
+        # Ties in the direction of the field sorted last (the PostgreSQL engine's btree walks).
         if query.sort is SortField.RELEVANCE:
-            return [{"_score": "desc"}, {"row_updated_at": "desc"}, *tie]
+            return [{"_score": "desc"}, {"row_updated_at": "desc"}, {"table_id": "desc"}, {"row_id": "desc"}]
         order = "asc" if query.order is SortOrder.ASC else "desc"
+        tie = [{"table_id": order}, {"row_id": order}]
         field = {"created_at": "row_created_at", "updated_at": "row_updated_at"}.get(
             query.sort.value, f"{query.sort.value}.sort"
         )

@@ -54,6 +54,7 @@ _SORT_COLUMN = {
     SortField.CREATED_AT: "d.row_created_at",
     SortField.UPDATED_AT: "d.row_updated_at",
 }
+_NOT_NULL = ("d.row_created_at", "d.row_updated_at")
 _VALUE_FACETS = (FacetName.COMPANY, FacetName.TITLE, FacetName.LOCATION, FacetName.INDUSTRY)
 # Each statement reads the generation active when it runs (its own snapshot): a separate lookup
 # first could name a generation that a reindex's swap retires and drops before the search runs.
@@ -170,14 +171,19 @@ class PostgresSearchBackend:
             )
         else:
             score = "0.0"
-        if query.sort is SortField.RELEVANCE:
-            order = "score DESC, d.row_updated_at DESC, d.table_id, d.row_id"
-            outer = "p.score DESC, p.row_updated_at DESC, p.table_id, p.row_id"
+        # Ties: newest first, then table and row id, in the direction of the column sorted last.
+        ranked = bool(full_q) and query.sort is SortField.RELEVANCE
+        if query.sort is not SortField.RELEVANCE:
+            column, descending = _SORT_COLUMN[query.sort], query.order is SortOrder.DESC
+        else:  # without words: newest first
+            column, descending = "d.row_updated_at", True
+        direction = "DESC" if descending else "ASC"
+        if ranked:
+            order = "score DESC, d.row_updated_at DESC, d.table_id DESC, d.row_id DESC"
+            outer = "x.score DESC, x.row_updated_at DESC, x.table_id DESC, x.row_id DESC"
         else:
-            direction = "ASC" if query.order is SortOrder.ASC else "DESC"
-            column = _SORT_COLUMN[query.sort]
-            order = f"{column} {direction} NULLS LAST, d.table_id, d.row_id"
-            outer = f"p.{column.removeprefix('d.')} {direction} NULLS LAST, p.table_id, p.row_id"
+            order = f"{column} {direction} NULLS LAST, d.table_id {direction}, d.row_id {direction}"
+            outer = order.replace("d.", "x.")
         if full_q:
             heads = ", ".join(
                 f"CASE WHEN p.{f} IS NOT NULL THEN ts_headline('simple', p.{f}, CAST(:tq AS tsquery), "
@@ -186,26 +192,39 @@ class PostgresSearchBackend:
             )
         else:
             heads = ", ".join(f"NULL AS h_{f}" for f in _HIGHLIGHTED)
-        params.update(limit=query.limit, offset=(query.page - 1) * query.limit)
+        params.update(limit=query.limit, offset=(query.page - 1) * query.limit, upto=query.page * query.limit)
         hit_params = {**params, "short_opts": _SHORT_OPTS, "long_opts": _LONG_OPTS} if full_q else params
-        # A ranked query scores only its first CANDIDATES matches (bounded work however broad the
-        # query); a sort by a field, or a page beyond the candidates, orders every match.
-        bounded = bool(full_q) and query.sort is SortField.RELEVANCE and query.page * query.limit <= CANDIDATES
         fields = (
             "d.table_id, d.row_id, d.table_name, d.name, d.email, d.company, d.domain, d.title, "
             "d.location, d.industry, d.other, d.providers, d.row_created_at, d.row_updated_at"
         )
-        if bounded:
-            return await self._ranked(fields, score, order, where_sql, heads, hit_params, query.facets)
-        rows = (
-            await self.session.execute(
-                text(
-                    f"SELECT p.*, {heads} FROM (SELECT {fields}, {score} AS score FROM search_documents d "
-                    f"WHERE {where_sql} ORDER BY {order} LIMIT :limit OFFSET :offset) p ORDER BY {outer}"
-                ),
-                hit_params,
+        walk = _walk(fields, score, column, descending, where_sql, heads)
+        if query.page * query.limit <= CANDIDATES:
+            # The first CANDIDATES matches are read once: a ranked query scores only those
+            # (bounded work however broad); in a column's order they are all the matches when
+            # there are no more, and the page is theirs. Otherwise the page comes from the
+            # column's btree (the planner, misled by a tsquery's estimate, walked it for a rare
+            # company's 468 matches: 300 ms).
+            result = await self._ranked(fields, score, order, outer, where_sql, heads, hit_params, query.facets)
+            if ranked or result.total_exact:
+                return result
+            rows = (await self.session.execute(text(walk), hit_params)).all()
+            return SearchResults(
+                hits=[self._hit(row) for row in rows],
+                total=result.total,
+                facets=result.facets,
+                facets_exact=False,
+                total_exact=False,
             )
-        ).all()
+        if not ranked:
+            statement = walk
+        else:  # a ranked page beyond the candidates: every match is scored
+            statement = (
+                f"SELECT p.*, {heads} FROM (SELECT {fields}, {score} AS score FROM search_documents d "
+                f"WHERE {where_sql} ORDER BY {order} LIMIT :limit OFFSET :offset) p "
+                "ORDER BY p.score DESC, p.row_updated_at DESC, p.table_id DESC, p.row_id DESC"
+            )
+        rows = (await self.session.execute(text(statement), hit_params)).all()
         hits = [self._hit(row) for row in rows]
         total, facets, exact = await self._facets(where_sql, params, query.facets)
         return SearchResults(hits=hits, total=total, facets=facets, facets_exact=exact, total_exact=exact)
@@ -215,14 +234,16 @@ class PostgresSearchBackend:
         fields: str,
         score: str,
         order: str,
+        outer: str,
         where_sql: str,
         heads: str,
         params: dict[str, Any],
         with_facets: bool,
     ) -> SearchResults:
-        """A ranked query in one statement: its first CANDIDATES matches are read once (GIN builds
-        the whole bitmap of a broad query whatever the LIMIT, so once is what matters), then the
-        page of hits with headlines, the facets and the count come from them, as JSON."""
+        """A query in one statement: its first CANDIDATES matches are read once (GIN builds the
+        whole bitmap of a broad query whatever the LIMIT, so once is what matters), then the page
+        of hits (`order`, then `outer` over the alias x) with headlines, the facets and the count
+        come from them, as JSON."""
         heads_h = heads.replace("p.", "h.")
         rows = (
             await self.session.execute(
@@ -230,8 +251,7 @@ class PostgresSearchBackend:
                     f"WITH d AS MATERIALIZED (SELECT {fields}, d.tsv FROM search_documents d WHERE {where_sql} "
                     f"LIMIT {CANDIDATES + 1}), m AS (SELECT * FROM d), "
                     f"h AS (SELECT {fields}, {score} AS score FROM d ORDER BY {order} LIMIT :limit OFFSET :offset) "
-                    f"SELECT (SELECT json_agg(x ORDER BY x.score DESC, x.row_updated_at DESC, x.table_id, x.row_id) "
-                    f"FROM (SELECT h.*, {heads_h} FROM h) x) AS hits, "
+                    f"SELECT (SELECT json_agg(x ORDER BY {outer}) FROM (SELECT h.*, {heads_h} FROM h) x) AS hits, "
                     f"(SELECT json_agg(f) FROM ({' UNION ALL '.join(_facet_branches(with_facets))}) f) AS facets"
                 ),
                 params,
@@ -281,7 +301,7 @@ class PostgresSearchBackend:
     ) -> tuple[int, dict[FacetName, list[FacetValue]], bool]:
         """The total and the facets of the first CANDIDATES matches, and whether that was all of them
         (above it, the total is "at least CANDIDATES", as OpenSearch's `track_total_hits`)."""
-        facet_params = {k: v for k, v in params.items() if k not in ("limit", "offset", "weights", "eq")}
+        facet_params = {k: v for k, v in params.items() if k not in ("limit", "offset", "upto", "weights", "eq")}
         rows = await self.session.execute(
             text(
                 "WITH m AS MATERIALIZED (SELECT d.table_id, d.table_name, d.company, d.title, d.location, "
@@ -363,7 +383,10 @@ class PostgresSearchBackend:
             take(await self._by_tsquery(params, tq))
             # Typos only when nothing starts with what was typed.
             if not found and last.edits:
-                variants = await self.repo.fuzzy_variants(workspace_id, [(last.text, last.edits)])
+                # Variants from the primary fields' words only: GIN does not know weights, so a
+                # variant that is a common word elsewhere ("paris", a city) had it gather and recheck
+                # its 40,000 rows for none in a primary field (1.2 s at 1M rows).
+                variants = await self.repo.fuzzy_variants(workspace_id, [(last.text, last.edits)], primary_only=True)
                 options = variants.get(last.text, [])
                 if options:
                     alts = " | ".join(f"{lexeme(v)}:A" for v in options)
@@ -384,6 +407,33 @@ class PostgresSearchBackend:
                 {**params, "tq": tq},
             )
         ).all()
+
+
+def _walk(fields: str, score: str, column: str, descending: bool, where_sql: str, heads: str) -> str:
+    """The page of a search ordered by one column, as `ORDER BY ... LIMIT` over its btree index.
+
+    Migration 0130 indexes (workspace_id, generation, column, table_id, row_id): forwards that is
+    the ascending order, backwards the descending one, with the ties (table, row) in the same
+    direction. Rows without a value come last either way, so they are a second branch of their own
+    (a backward scan would give them first); each branch stops after page x limit rows, so the
+    work is bounded by the page, not by the number of matches. The planner may still prefer the
+    matches of a rare query or filter and sort those: that is bounded too.
+    """
+    direction = "DESC" if descending else "ASC"
+    ties = f"d.table_id {direction}, d.row_id {direction}"
+    branch = f"SELECT {fields}, {score} AS score FROM search_documents d WHERE {where_sql}"
+    bare = column.removeprefix("d.")
+    if column in _NOT_NULL:
+        rows = f"{branch} ORDER BY {column} {direction}, {ties} LIMIT :upto"
+    else:
+        rows = (
+            f"({branch} AND {column} IS NOT NULL ORDER BY {column} {direction}, {ties} LIMIT :upto) UNION ALL "
+            f"({branch} AND {column} IS NULL ORDER BY {ties} LIMIT :upto)"
+        )
+    return (
+        f"SELECT p.*, {heads} FROM ({rows}) p ORDER BY p.{bare} {direction} NULLS LAST, "
+        f"p.table_id {direction}, p.row_id {direction} LIMIT :limit OFFSET :offset"
+    )
 
 
 def _facet_branches(with_facets: bool) -> list[str]:
