@@ -1,7 +1,7 @@
 """crm export runs: a partial index of the open runs (the shared reconciler's sweep, docs/runs.md)
 
 Revision ID: 0150
-Revises: 0125
+Revises: 0131
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0150"
-down_revision: str | None = "0125"
+down_revision: str | None = "0131"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
