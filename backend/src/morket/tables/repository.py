@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.models import CellHistory, CellSource, DataTable, TableColumn
+from morket.tables.storage import driver_in_transaction
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class TablesRepository:
             # Always re-read: the row count moves under bulk writes made through Core statements.
             .execution_options(populate_existing=True)
         )
-        rows = (await self.session.execute(stmt)).tuples().all()
+        rows = (await self.session.execute(stmt)).all()
         if not rows:
             return None
         return rows[0][0], [column for _, column in rows if column is not None]
@@ -124,12 +125,10 @@ class TablesRepository:
     ) -> None:
         if not entries:
             return
-        conn = await self.session.connection()
-        await conn.exec_driver_sql("SELECT 1")
-        driver = (await conn.get_raw_connection()).driver_connection
+        driver = await driver_in_transaction(self.session)
         # One INSERT over arrays: a single round trip with a cached plan, whatever the count (COPY
         # would first ask the server for the table's column types, a second round trip per edit).
-        await driver.execute(  # type: ignore[union-attr]
+        await driver.execute(
             "INSERT INTO cell_history "
             "(workspace_id, table_id, row_id, column_id, old_value, new_value, source, actor_id) "
             "SELECT $1, $2, h.row_id, h.column_id, h.old_value::jsonb, h.new_value::jsonb, $3, $4 "

@@ -152,11 +152,7 @@ class TableStorage:
 
     async def _driver(self) -> Any:
         """The asyncpg connection under the session, inside the session's transaction."""
-        conn = await self.session.connection()
-        # SQLAlchemy begins its transaction lazily; run one statement so raw ones join it.
-        await conn.exec_driver_sql("SELECT 1")
-        raw = await conn.get_raw_connection()
-        return raw.driver_connection
+        return await driver_in_transaction(self.session)
 
     # DDL ---------------------------------------------------------------------------------
 
@@ -365,8 +361,9 @@ class TableStorage:
         ids: Sequence[int],
         rows: Sequence[Sequence[Any]],
         actor_id: uuid.UUID | None,
-    ) -> None:
-        """Set `columns` to `rows[i]` on row `ids[i]`, bump versions, clear their invalid markers."""
+    ) -> dict[int, int]:
+        """Set `columns` to `rows[i]` on row `ids[i]`, bump versions, clear their invalid markers;
+        returns the updated rows' new versions (missing ids are absent)."""
         driver = await self._driver()
         sets = []
         params: list[Any] = [list(ids)]
@@ -385,9 +382,10 @@ class TableStorage:
             f"UPDATE {qualified(table_id)} AS t SET {', '.join(sets)}, _version = t._version + 1, "
             f"_updated_at = now(), _updated_by = {actor_ref}, "
             f"_invalid = nullif(t._invalid - {keys_ref}, '{{}}'::jsonb) "
-            f"FROM unnest({', '.join(unnests)}) AS v({', '.join(aliases)}) WHERE t._id = v.id"
+            f"FROM unnest({', '.join(unnests)}) AS v({', '.join(aliases)}) WHERE t._id = v.id "
+            "RETURNING t._id, t._version"
         )
-        await driver.execute(sql, *params)
+        return {int(row[0]): int(row[1]) for row in await driver.fetch(sql, *params)}
 
     async def delete_rows(self, table_id: uuid.UUID, ids: Sequence[int]) -> list[int]:
         driver = await self._driver()
@@ -473,6 +471,22 @@ class TableStorage:
         param = sa.bindparam("keys", value=list(values), type_=ARRAY(_sa_type(key.type)))
         stmt = sa.select(col, sa.func.min(table.c._id)).where(col == sa.any_(param)).group_by(col)
         return {row[0]: int(row[1]) for row in (await self.session.execute(stmt)).all()}
+
+
+async def driver_in_transaction(session: AsyncSession) -> Any:
+    """The asyncpg connection under `session`, inside the session's transaction.
+
+    SQLAlchemy begins its transaction lazily, at the first statement it sends itself: until then
+    one statement goes through it so raw ones join the transaction. Once asyncpg reports a
+    transaction open, that round trip is skipped (it was three of a one-row edit's thirteen
+    statements, docs/tables.md). A read session (autocommit) never has one open: the statement
+    is sent each time, as before.
+    """
+    conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    if driver is None or not driver.is_in_transaction():
+        await conn.exec_driver_sql("SELECT 1")
+    return driver
 
 
 def _keyset_select(view: CompiledView, cursor: Cursor, limit: int) -> sa.Select[Any]:
