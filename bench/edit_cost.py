@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import time
 import uuid
 from collections import Counter
@@ -121,13 +122,14 @@ async def main(url: str, edits: int, batch: int) -> None:
     try:
         workspace_id, table_id, title, rows = await corpus(writer.sessions)
         rng = random.Random(11)
+        run = secrets.token_hex(3)  # new values in every run: an unchanged cell is not written at all
         consumer = search_consumer(consumer_probe.sessions, PostgresSearchBackend)
         await consumer.drain()  # start from an empty backlog
         key = str(title)
 
         async def one_row(i: int) -> int:
             async with unit_of_work(writer.sessions) as session:
-                patch = RowPatch(id=rng.randrange(1, rows + 1), cells={key: f"cost{i}x{rng.randrange(10**6)}"})
+                patch = RowPatch(id=rng.randrange(1, rows + 1), cells={key: f"cost{run}x{i}"})
                 await RowService(session).update_rows(workspace_id, table_id, [patch], actor_id=None)
             return 1
 
@@ -143,7 +145,7 @@ async def main(url: str, edits: int, batch: int) -> None:
             row_id = cell_rows[i % len(cell_rows)]
             async with unit_of_work(writer.sessions) as session:
                 out = await RowService(session).write_cell(
-                    workspace_id, table_id, row_id, title, f"cell{i}", versions[row_id], actor_id=None
+                    workspace_id, table_id, row_id, title, f"cell{run}x{i}", versions[row_id], actor_id=None
                 )
             versions[row_id] = out.version
             return 1

@@ -560,6 +560,10 @@ async def bench_freshness(
     seen: dict[int, float] = {}
     stop = asyncio.Event()
 
+    # In every title written: a run that repeated an earlier run's values would write nothing (an
+    # unchanged cell is skipped) and find its titles already indexed.
+    run = secrets.token_hex(3)
+
     async def writer() -> None:
         # Writer processes (the bench's own event loop alone topped out near 60 edits/s on this
         # machine): each edits at its share of the rate and prints every commit as it happens.
@@ -578,6 +582,7 @@ async def bench_freshness(
                 str(seconds),
                 str(k),
                 str(rows_per_edit),
+                run,
                 stdout=asyncio.subprocess.PIPE,
                 env=env,
             )
@@ -654,7 +659,7 @@ async def bench_freshness(
 async def edit_titles(argv: list[str]) -> None:
     """A writer process of the freshness bench: `per_call` rows edited per `update_rows` call (one
     transaction), `rate` rows a second; one line per edited row at the call's commit."""
-    url, ws, table, column, rows, rate, seconds, k, per_call_arg = argv
+    url, ws, table, column, rows, rate, seconds, k, per_call_arg, run = argv
     per_call = int(per_call_arg)
     calls = int(rate) / per_call  # calls a second
     # A connection for every edit in flight: with fewer, edits queue for the pool (a 5-connection
@@ -678,7 +683,7 @@ async def edit_titles(argv: list[str]) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
         ids = rng.sample(range(1, int(rows) + 1), per_call)  # distinct rows, as a paste's
-        patches = [RowPatch(id=r, cells={column: f"fresh{k}n{i}r{j}x"}) for j, r in enumerate(ids)]
+        patches = [RowPatch(id=r, cells={column: f"fresh{run}w{k}n{i}r{j}x"}) for j, r in enumerate(ids)]
         task = asyncio.create_task(edit(patches))
         pending.add(task)
         task.add_done_callback(pending.discard)

@@ -341,9 +341,8 @@ class TableStorage:
         self, table_id: uuid.UUID, columns: Sequence[TableColumn], ids: Sequence[int]
     ) -> dict[int, StoredRow]:
         """The current rows with these ids, locked for update (missing ids are absent)."""
-        table = sa_table(table_id, columns)
-        stmt = sa.select(table).where(table.c._id == sa.any_(_ids_param(ids))).order_by(table.c._id).with_for_update()
-        rows = (await self.session.execute(stmt)).mappings().all()
+        stmt = _lock_statement(sa_table(table_id, columns))
+        rows = (await self.session.execute(stmt, {"ids": list(ids)})).mappings().all()
         return {row["_id"]: _stored(row, columns) for row in rows}
 
     async def versions(self, table_id: uuid.UUID, ids: Sequence[int]) -> dict[int, int]:
@@ -517,6 +516,14 @@ def _keyset_select(view: CompiledView, cursor: Cursor, limit: int) -> sa.Select[
         order.append(merged.c[column.physical_name].desc() if desc else merged.c[column.physical_name].asc())
     order.append(merged.c["_id"].desc() if view.id_desc else merged.c["_id"].asc())
     return sa.select(merged).order_by(*order).limit(limit)
+
+
+@lru_cache(maxsize=1024)
+def _lock_statement(table: sa.FromClause) -> sa.Select[Any]:
+    """The row lock of one table layout (`sa_table` gives one object per layout), built once: the
+    statement's construction was a tenth of a one-row edit's Python time. Ids come as `ids`."""
+    ids = sa.bindparam("ids", type_=ARRAY(sa.BigInteger))
+    return sa.select(table).where(table.c._id == sa.any_(ids)).order_by(table.c._id).with_for_update()
 
 
 def _ids_param(ids: Sequence[int]) -> sa.BindParameter[Any]:
