@@ -533,6 +533,7 @@ async def bench_suggest(
 
 
 POLL = 0.025  # the freshness watcher's interval, seconds
+START_SECONDS = 6.0  # from launching the writer processes to their common start
 
 
 async def bench_freshness(
@@ -568,6 +569,10 @@ async def bench_freshness(
         # Writer processes (the bench's own event loop alone topped out near 60 edits/s on this
         # machine): each edits at its share of the rate and prints every commit as it happens.
         share = [rate // writers + (1 if k < rate % writers else 0) for k in range(writers)]
+        # One start for all: each process imports, connects its pool, then waits for it. (Before,
+        # each began as soon as it had started, a second or two apart under load, and the rate
+        # from the first commit to the last counted that skew as writers falling behind.)
+        start_at = time.time() + START_SECONDS
         procs = [
             await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -583,6 +588,7 @@ async def bench_freshness(
                 str(k),
                 str(rows_per_edit),
                 run,
+                str(start_at),
                 stdout=asyncio.subprocess.PIPE,
                 env=env,
             )
@@ -659,7 +665,7 @@ async def bench_freshness(
 async def edit_titles(argv: list[str]) -> None:
     """A writer process of the freshness bench: `per_call` rows edited per `update_rows` call (one
     transaction), `rate` rows a second; one line per edited row at the call's commit."""
-    url, ws, table, column, rows, rate, seconds, k, per_call_arg, run = argv
+    url, ws, table, column, rows, rate, seconds, k, per_call_arg, run, start_arg = argv
     per_call = int(per_call_arg)
     calls = int(rate) / per_call  # calls a second
     # A connection for every edit in flight: with fewer, edits queue for the pool (a 5-connection
@@ -676,10 +682,17 @@ async def edit_titles(argv: list[str]) -> None:
         sys.stdout.write("".join(f"{p.id} {p.cells[column]} {at}\n" for p in patches))
         sys.stdout.flush()
 
-    started = time.perf_counter()
+    async def connect() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    await asyncio.gather(*(connect() for _ in range(engine.pool.size())))  # type: ignore[attr-defined]
+    started = float(start_arg)
+    if time.time() > started:
+        print(f"writer {k} ready {time.time() - started:.2f} s after the start", file=sys.stderr)
     pending: set[asyncio.Task[None]] = set()
     for i in range(round(calls * float(seconds))):
-        delay = started + i / calls - time.perf_counter()
+        delay = started + i / calls - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
         ids = rng.sample(range(1, int(rows) + 1), per_call)  # distinct rows, as a paste's
