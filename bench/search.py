@@ -533,7 +533,7 @@ async def bench_suggest(
 
 
 POLL = 0.025  # the freshness watcher's interval, seconds
-START_SECONDS = 6.0  # from launching the writer processes to their common start
+START_SECONDS = 12.0  # from launching the writer processes to their common start
 
 
 async def bench_freshness(
