@@ -179,8 +179,8 @@ async def test_a_settling_consumer_takes_a_stream_of_single_events_in_few_batche
     assert sorted(counter.seen) == sorted(f"s{i}" for i in range(20))  # each once, none lost
     if settle:
         # ~1.2 s of events in batches at least 0.4 s apart (other transactions on the server can
-        # only hold events back into fewer batches).
+        # only hold events back into fewer batches). Without a settle time the consumer answers
+        # each commit's NOTIFY: about one batch per event (19 of 20, against 3 with 0.4 s, when this was
+        # written), fewer when another database's long transaction holds the events back, so
+        # that count is not asserted.
         assert counter.batches <= 6, counter.batches
-    else:
-        # Woken by each commit: many batches (this is what the settle time is for).
-        assert counter.batches > 6, counter.batches
