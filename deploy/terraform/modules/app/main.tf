@@ -73,6 +73,7 @@ locals {
     OPENSEARCH_INDEX                 = "morket-search"
     SEARCH_CONSUMER                  = "true"
     SEARCH_BATCH_SIZE                = "200"
+    SEARCH_SETTLE_SECONDS            = "0.1"
     # CRM export (docs/crm.md): set the OAuth apps' ids and secrets to enable it.
     CRM_REDIRECT_URI           = "https://${var.name}/crm/callback"
     HUBSPOT_CLIENT_ID          = ""
