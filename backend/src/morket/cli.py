@@ -439,7 +439,10 @@ def search_consume() -> None:
     settings = load_settings()
 
     async def job(sessions: Any, make_backend: Any) -> None:
-        await _follow_outbox(settings, search_consumer(sessions, make_backend, settings.search_batch_size))
+        await _follow_outbox(
+            settings,
+            search_consumer(sessions, make_backend, settings.search_batch_size, settings.search_settle_seconds),
+        )
 
     _search_run(job)
 

@@ -41,6 +41,7 @@ class OutboxConsumer:
         poll_seconds: float = 1.0,
         session_handler: SessionHandler | None = None,
         take: Callable[[Sequence[StoredEvent]], int] | None = None,
+        settle_seconds: float = 0.0,
     ) -> None:
         self.name = name
         self.handler = handler
@@ -51,6 +52,11 @@ class OutboxConsumer:
         # How many of the events read to handle in this batch (at least one): bounds a batch's
         # work when events differ in size (a bulk event names 1,000 rows, a cell edit one).
         self.take = take
+        # How long `run` lets events gather after a batch that emptied the backlog: a stream of
+        # single edits is then handled a few dozen per transaction, not one each (a batch has a
+        # fixed cost of several statements; docs/outbox.md). 0: the next batch at once.
+        self.settle_seconds = settle_seconds
+        self._backlog = False  # the last batch left events behind (full, or cut by `take`)
 
     async def run_once(self) -> int:
         """Handle the next batch; returns how many events it handled (0: nothing new, or busy)."""
@@ -60,10 +66,13 @@ class OutboxConsumer:
             if position is None:
                 return 0
             events = await repo.read(position, self.batch_size)
+            read = len(events)
             if not events:
+                self._backlog = False
                 return 0
             if self.take is not None:
                 events = events[: max(1, self.take(events))]
+            self._backlog = read == self.batch_size or len(events) < read
             if self.session_handler is not None:
                 await self.session_handler(session, events)
             if self.handler is not None:
@@ -87,18 +96,36 @@ class OutboxConsumer:
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: wake.set())
         try:
             while not stop.is_set():
-                # Cleared before the drain, not after: a NOTIFY that lands while the drain reads
-                # its last (empty) batch must wake the next round, not wait for the poll.
+                # Cleared before the batch, not after: a NOTIFY that lands while a batch reads
+                # must wake the next round, not wait for the poll.
                 wake.clear()
                 try:
-                    await self.drain()
+                    handled = await self._catch_up()
                 except Exception:
                     log.exception("outbox consumer %s failed; retrying", self.name)
-                stopped = asyncio.ensure_future(stop.wait())
-                woken = asyncio.ensure_future(wake.wait())
-                await asyncio.wait({stopped, woken}, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-                stopped.cancel()
-                woken.cancel()
+                    handled = 0
+                # Events came in: more are likely on their way; let them gather into one batch.
+                pause = self.settle_seconds if handled and self.settle_seconds else None
+                await _first_of(stop, None if pause else wake, pause or self.poll_seconds)
         finally:
             if conn is not None:
                 await conn.close()
+
+    async def _catch_up(self) -> int:
+        """Batches back to back while they leave a backlog; the events handled."""
+        total = 0
+        while handled := await self.run_once():
+            total += handled
+            if self.settle_seconds and not self._backlog:
+                break  # caught up: `run` lets the next events gather
+        return total
+
+
+async def _first_of(stop: asyncio.Event, wake: asyncio.Event | None, timeout: float) -> None:
+    """Wait until `stop` (or `wake`, when given) is set, at most `timeout` seconds."""
+    waits = {asyncio.ensure_future(stop.wait())}
+    if wake is not None:
+        waits.add(asyncio.ensure_future(wake.wait()))
+    await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in waits:
+        waiting.cancel()

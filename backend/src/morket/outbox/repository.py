@@ -81,11 +81,15 @@ class OutboxRepository:
         aggregate_id: str,
         payloads: Sequence[dict[str, Any]],
     ) -> None:
+        # The NOTIFY rides in the same statement (one round trip, not two, on every write path):
+        # delivered at commit, dropped on rollback; identical ones in a transaction fold into one.
         await self.session.execute(
             text(
+                "WITH written AS ("
                 "INSERT INTO outbox_events (workspace_id, table_id, event_type, aggregate_id, payload) "
                 "SELECT :workspace_id, :table_id, :event_type, :aggregate_id, p "
-                "FROM jsonb_array_elements(CAST(:payloads AS jsonb)) AS p"
+                "FROM jsonb_array_elements(CAST(:payloads AS jsonb)) AS p) "
+                "SELECT pg_notify(:channel, :notified)"
             ),
             {
                 "workspace_id": workspace_id,
@@ -93,12 +97,9 @@ class OutboxRepository:
                 "event_type": event_type.value,
                 "aggregate_id": aggregate_id,
                 "payloads": json.dumps(list(payloads), separators=(",", ":"), default=str),
+                "channel": NOTIFY_CHANNEL,
+                "notified": str(table_id or ""),
             },
-        )
-        # Delivered at commit (and dropped on rollback); one per transaction is enough to wake readers.
-        await self.session.execute(
-            text("SELECT pg_notify(:channel, :table_id)"),
-            {"channel": NOTIFY_CHANNEL, "table_id": str(table_id or "")},
         )
 
     async def read(self, after: Position, limit: int, table_id: uuid.UUID | None = None) -> list[StoredEvent]:
@@ -140,11 +141,25 @@ class OutboxRepository:
         return Position(int(row.xid), event_id) if row else None
 
     async def lock_consumer(self, name: str) -> Position | None:
-        """The consumer's position, locked for this transaction; None when another instance holds it."""
-        await self.session.execute(
-            text("INSERT INTO outbox_consumers (name, position_id) VALUES (:name, 0) ON CONFLICT (name) DO NOTHING"),
-            {"name": name},
-        )
+        """The consumer's position, locked for this transaction; None when another instance holds it.
+
+        The row is created on a consumer's first batch only: every later batch is one statement
+        (a consumer following single edits runs a batch per edit)."""
+        position = await self._lock_position(name)
+        if position is None:
+            created = await self.session.execute(
+                text(
+                    "INSERT INTO outbox_consumers (name, position_id) VALUES (:name, 0) "
+                    "ON CONFLICT (name) DO NOTHING RETURNING 1"
+                ),
+                {"name": name},
+            )
+            if created.first() is not None:
+                return Position(0, 0)  # ours, locked by the insert
+            position = await self._lock_position(name)
+        return position
+
+    async def _lock_position(self, name: str) -> Position | None:
         row = (
             await self.session.execute(
                 text(

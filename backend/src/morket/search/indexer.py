@@ -126,10 +126,9 @@ class SearchIndexer:
 
     async def plan_of(self, workspace_id: uuid.UUID, table_id: uuid.UUID) -> _Plan | None:
         try:
-            table = await self.tables.get(workspace_id, table_id)
+            table, columns = await self.tables.with_columns(workspace_id, table_id)
         except NotFound:
             return None
-        columns = await self.tables.columns(workspace_id, table_id)
         return _Plan(table.name, FieldPlan.of(columns), columns)
 
     async def index_rows(self, workspace_id: uuid.UUID, table_id: uuid.UUID, row_ids: Sequence[int]) -> int:
@@ -209,13 +208,22 @@ def rows_within(events: Sequence[StoredEvent], limit: int = MAX_BATCH_ROWS) -> i
 
 
 def search_consumer(
-    sessions: async_sessionmaker[AsyncSession], make_backend: BackendFactory, batch_size: int = 200
+    sessions: async_sessionmaker[AsyncSession],
+    make_backend: BackendFactory,
+    batch_size: int = 200,
+    settle_seconds: float = 0.0,
 ) -> OutboxConsumer:
     async def handle(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
         await SearchIndexer(session, make_backend(session)).apply(events)
 
     return OutboxConsumer(
-        CONSUMER_NAME, None, sessions, batch_size=batch_size, session_handler=handle, take=rows_within
+        CONSUMER_NAME,
+        None,
+        sessions,
+        batch_size=batch_size,
+        session_handler=handle,
+        take=rows_within,
+        settle_seconds=settle_seconds,
     )
 
 

@@ -110,6 +110,33 @@ class SearchRepository:
             found.setdefault(row.workspace_id, []).append(int(row.generation))
         return found
 
+    async def ensure_live_generations(self, workspace_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[int]]:
+        """`ensure_active` then `live_generations` in one round trip (each consumer batch needs both).
+
+        The statement's snapshot cannot see a generation 1 that a concurrent transaction
+        committed while this one waited on it (ON CONFLICT DO NOTHING); a workspace that comes
+        back without a generation is therefore read again.
+        """
+        rows = await self.session.execute(
+            text(
+                "WITH made AS (INSERT INTO search_generations (workspace_id, generation, state, activated_at) "
+                "SELECT w, 1, 'active', now() FROM unnest(CAST(:ws AS uuid[])) AS w "
+                "WHERE EXISTS (SELECT 1 FROM workspaces WHERE id = w) "
+                "ON CONFLICT DO NOTHING RETURNING workspace_id, generation) "
+                "SELECT workspace_id, generation FROM search_generations "
+                "WHERE workspace_id = ANY(CAST(:ws AS uuid[])) AND state IN ('active', 'building') "
+                "UNION ALL SELECT workspace_id, generation FROM made"
+            ),
+            {"ws": list(workspace_ids)},
+        )
+        found: dict[uuid.UUID, list[int]] = {}
+        for row in rows:
+            found.setdefault(row.workspace_id, []).append(int(row.generation))
+        missing = [w for w in workspace_ids if w not in found]
+        if missing:
+            found |= await self.live_generations(missing)
+        return found
+
     async def active_generation(self, workspace_id: uuid.UUID) -> int | None:
         row = (
             await self.session.execute(

@@ -23,7 +23,9 @@ class SearchConsumerTask:
         self, settings: Settings, sessions: async_sessionmaker[AsyncSession], make_backend: BackendFactory
     ) -> None:
         self.settings = settings
-        self.consumer = search_consumer(sessions, make_backend, settings.search_batch_size)
+        self.consumer = search_consumer(
+            sessions, make_backend, settings.search_batch_size, settings.search_settle_seconds
+        )
         self.stop = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 

@@ -12,10 +12,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.models import CellHistory, CellSource, DataTable, TableColumn
+from morket.tables.storage import driver_in_transaction
+
+# Built once (constructing it was a tenth of a one-row edit's Python time); always re-read: the
+# row count moves under bulk writes made through Core statements.
+_TABLE_WITH_COLUMNS = (
+    select(DataTable, TableColumn)
+    .outerjoin(TableColumn, TableColumn.table_id == DataTable.id)
+    .where(
+        DataTable.id == bindparam("table"),
+        DataTable.workspace_id == bindparam("workspace"),
+        DataTable.deleted_at.is_(None),
+    )
+    .order_by(TableColumn.position, TableColumn.id)
+    .execution_options(populate_existing=True)
+)
 
 
 @dataclass(frozen=True)
@@ -79,16 +94,9 @@ class TablesRepository:
     async def table_with_columns(
         self, workspace_id: uuid.UUID, table_id: uuid.UUID
     ) -> tuple[DataTable, list[TableColumn]] | None:
-        """A live table and its columns in display order, in one round trip (the rows page's read)."""
-        stmt = (
-            select(DataTable, TableColumn)
-            .outerjoin(TableColumn, TableColumn.table_id == DataTable.id)
-            .where(DataTable.id == table_id, DataTable.workspace_id == workspace_id, DataTable.deleted_at.is_(None))
-            .order_by(TableColumn.position, TableColumn.id)
-            # Always re-read: the row count moves under bulk writes made through Core statements.
-            .execution_options(populate_existing=True)
-        )
-        rows = (await self.session.execute(stmt)).tuples().all()
+        """A live table and its columns in display order, in one round trip (the rows page's and
+        every row write's read)."""
+        rows = (await self.session.execute(_TABLE_WITH_COLUMNS, {"table": table_id, "workspace": workspace_id})).all()
         if not rows:
             return None
         return rows[0][0], [column for _, column in rows if column is not None]
@@ -124,12 +132,10 @@ class TablesRepository:
     ) -> None:
         if not entries:
             return
-        conn = await self.session.connection()
-        await conn.exec_driver_sql("SELECT 1")
-        driver = (await conn.get_raw_connection()).driver_connection
+        driver = await driver_in_transaction(self.session)
         # One INSERT over arrays: a single round trip with a cached plan, whatever the count (COPY
         # would first ask the server for the table's column types, a second round trip per edit).
-        await driver.execute(  # type: ignore[union-attr]
+        await driver.execute(
             "INSERT INTO cell_history "
             "(workspace_id, table_id, row_id, column_id, old_value, new_value, source, actor_id) "
             "SELECT $1, $2, h.row_id, h.column_id, h.old_value::jsonb, h.new_value::jsonb, $3, $4 "

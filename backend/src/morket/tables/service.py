@@ -134,6 +134,13 @@ class TableService:
             raise NotFound("Table not found.")
         return table
 
+    async def with_columns(self, workspace_id: uuid.UUID, table_id: uuid.UUID) -> tuple[DataTable, list[TableColumn]]:
+        """A live table and its columns in display order, in one round trip (every row write needs both)."""
+        found = await self.repo.table_with_columns(workspace_id, table_id)
+        if found is None:
+            raise NotFound("Table not found.")
+        return found
+
     async def columns(self, workspace_id: uuid.UUID, table_id: uuid.UUID) -> list[TableColumn]:
         """The table's columns in display order (hidden ones included)."""
         await self.get(workspace_id, table_id)
@@ -670,8 +677,7 @@ class RowService:
         """Update many rows at once, all or nothing: any bad cell, unknown row or stale version
         (when a patch carries one) is a 422 listing every problem; returns each patched row's
         version after the write (a row whose values did not change keeps its version)."""
-        table = await self.tables.get(workspace_id, table_id)
-        columns = await self.repo.columns(table.id)
+        table, columns = await self.tables.with_columns(workspace_id, table_id)
         by_key = self._keys(columns)
         errors: list[RowError] = []
         changes: dict[int, dict[uuid.UUID, Any]] = {}
@@ -695,8 +701,10 @@ class RowService:
                 code="invalid_rows",
                 details=[e.as_detail() for e in errors[:MAX_ERRORS]],
             )
-        await self._write(table, columns, locked, changes, actor_id, source)
-        return await self.storage.versions(table.id, list(changes))
+        written = await self._write(table, columns, locked, changes, actor_id, source)
+        if _derives(columns):  # formulas and lookups may have written these rows again
+            return await self.storage.versions(table.id, list(changes))
+        return {row_id: written.get(row_id, locked[row_id].version) for row_id in changes}
 
     async def write_cell(
         self,
@@ -711,8 +719,7 @@ class RowService:
         source: CellSource = CellSource.USER,
     ) -> RowOut:
         """Edit one cell if the row is still at `version`; otherwise 409 with the current value."""
-        table = await self.tables.get(workspace_id, table_id)
-        columns = await self.repo.columns(table.id)
+        table, columns = await self.tables.with_columns(workspace_id, table_id)
         column = next((c for c in columns if c.id == column_id), None)
         if column is None:
             raise NotFound("Column not found.")
@@ -750,8 +757,11 @@ class RowService:
         source: CellSource,
         *,
         always: bool = False,
-    ) -> None:
-        """Apply parsed cell changes to locked rows: data, history and outbox, in this transaction."""
+    ) -> dict[int, int]:
+        """Apply parsed cell changes to locked rows: data, history and outbox, in this transaction.
+
+        Returns the written rows' versions after the write (before any formula or lookup of the
+        table writes them again: `_derives`)."""
         by_id = {c.id: c for c in columns}
         history: list[HistoryEntry] = []
         groups: dict[tuple[uuid.UUID, ...], list[tuple[int, list[Any]]]] = {}
@@ -776,13 +786,14 @@ class RowService:
                 )
             key = tuple(sorted(changed, key=str))
             groups.setdefault(key, []).append((row_id, [changed[cid] for cid in key]))
+        versions: dict[int, int] = {}
         for key, items in groups.items():
-            await self.storage.update_rows(
+            versions |= await self.storage.update_rows(
                 table.id, [by_id[cid] for cid in key], [i for i, _ in items], [v for _, v in items], actor_id
             )
         await self.repo.add_history(table.workspace_id, table.id, history, source, actor_id)
         if not history:
-            return
+            return versions
         # issue 10: formulas reading the written cells (docs/columns.md)
         await self._recompute_formulas(
             table, columns, {e.column_id for e in history}, sorted({e.row_id for e in history})
@@ -805,7 +816,7 @@ class RowService:
                 },
                 table_id=table.id,
             )
-            return
+            return versions
         row_ids = sorted({e.row_id for e in history})
         column_ids = sorted({str(e.column_id) for e in history})
         await self.outbox.emit_row_batches(
@@ -815,6 +826,7 @@ class RowService:
             row_ids,
             {"column_ids": column_ids, "source": source.value, "actor_id": actor},
         )
+        return versions
 
     async def delete_rows(
         self, workspace_id: uuid.UUID, table_id: uuid.UUID, ids: Sequence[int], *, actor_id: uuid.UUID | None
@@ -964,6 +976,11 @@ class RowService:
             await recompute.recompute(self, table, columns, formulas, ids)
         if ids:  # issue 10 item 7: lookups whose key (or only-if) columns were written
             await lookup.recompute_reading(self, table, columns, changed, ids)
+
+
+def _derives(columns: Sequence[TableColumn]) -> bool:
+    """Whether a write to this table can be followed by derived writes (formulas, lookups)."""
+    return any(c.kind in (ColumnKind.FORMULA, ColumnKind.LOOKUP) for c in columns)
 
 
 async def _aiter(

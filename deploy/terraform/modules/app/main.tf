@@ -73,6 +73,7 @@ locals {
     OPENSEARCH_INDEX                 = "morket-search"
     SEARCH_CONSUMER                  = "true"
     SEARCH_BATCH_SIZE                = "200"
+    SEARCH_SETTLE_SECONDS            = "0.1"
     # CRM export (docs/crm.md): enabled per CRM by its OAuth app (crm_client_ids, and the
     # secret in morket_secrets).
     CRM_REDIRECT_URI           = "https://${var.name}/crm/callback"

@@ -170,8 +170,7 @@ class OpenSearchBackend:
         if generation is not None:
             targets = {ws: [generation] for ws in workspaces}
         else:
-            await self.repo.ensure_active(workspaces)
-            targets = await self.repo.live_generations(workspaces)
+            targets = await self.repo.ensure_live_generations(workspaces)
         actions = [
             {
                 "_op_type": "index",

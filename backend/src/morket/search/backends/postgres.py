@@ -94,8 +94,7 @@ class PostgresSearchBackend:
         if generation is not None:
             targets = {ws: [generation] for ws in workspaces}
         else:
-            await self.repo.ensure_active(workspaces)
-            targets = await self.repo.live_generations(workspaces)
+            targets = await self.repo.ensure_live_generations(workspaces)
         return await self.repo.upsert_documents(docs, targets)
 
     async def index_from_table(
@@ -114,8 +113,7 @@ class PostgresSearchBackend:
         if generation is not None:
             generations = [generation]
         else:
-            await self.repo.ensure_active([workspace_id])
-            generations = (await self.repo.live_generations([workspace_id])).get(workspace_id, [])
+            generations = (await self.repo.ensure_live_generations([workspace_id])).get(workspace_id, [])
         return await self.repo.upsert_from_table(
             workspace_id, table_id, table_name, plan, columns, generations, row_ids=row_ids, after=after, limit=limit
         )
