@@ -12,7 +12,7 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from tests.columns.api_server import ApiServer
-from tests.e2e.test_app import look
+from tests.e2e.test_app import look, nav
 from tests.e2e.test_grid import cell, column_id, sign_up
 from tests.e2e.test_runs import Api
 
@@ -66,6 +66,7 @@ def test_http_and_lookup_columns_from_the_form(page: Page, base_url: str, e2e_ap
     assert refused.value.status == 422, refused.value.text()
     expect(url).to_have_attribute("aria-invalid", "true")
     expect(add.get_by_text("the host is not a public internet address")).to_be_visible()
+    look(page, "column-add-http-refused")
     url.fill(f"{e2e_api_server.url}/companies/{{{{Domain}}}}")
     look(page, "column-add-http")
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/columns")) as created:
@@ -96,6 +97,7 @@ def test_http_and_lookup_columns_from_the_form(page: Page, base_url: str, e2e_ap
         else:
             state = cell(page, row, employees).get_by_test_id("computed-cell")
             expect(state).to_have_attribute("data-state", "no_data", timeout=60_000)
+    look(page, "grid-http-values")
     sent = e2e_api_server.seen[seen_before:]
     assert sorted(s.path for s in sent) == sorted(f"/companies/{d}" for d in DOMAINS)
     assert {s.headers.get("authorization") for s in sent} == {f"Bearer {SECRET}"}
@@ -148,3 +150,15 @@ def test_http_and_lookup_columns_from_the_form(page: Page, base_url: str, e2e_ap
     assert saved.value.json()["data"]["config"]["return_column_id"] == their["Size"]
     assert "type" not in (saved.value.request.post_data_json or {})  # nothing changed: the type stays
     expect(settings).to_be_hidden()
+
+    # The shared delete confirmation (credentials, webhooks): the vault's key goes.
+    nav(page, "Credentials")
+    page.get_by_role("button", name=re.compile("^Delete .* credential companies-key$")).click()
+    confirm = page.get_by_role("dialog", name="Delete this credential?")
+    expect(confirm).to_contain_text("companies-key")
+    look(page, "credential-delete")
+    confirm.get_by_role("button", name="Delete credential").click()
+    expect(confirm).to_be_hidden()
+    expect(page.get_by_text("Credential deleted")).to_be_visible()
+    expect(page.get_by_text("No credentials yet")).to_be_visible()
+    assert api.call("GET", "/credentials") == []
