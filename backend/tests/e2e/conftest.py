@@ -22,6 +22,7 @@ from morket.devstack.ports import free_port
 from morket.devstack.temporal import TemporalDevServer
 from morket.webui import default_dist_dir
 from morket.worker import build_worker, connect
+from tests.columns.api_server import ApiServer
 from tests.conftest import make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,6 +55,14 @@ def e2e_sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def e2e_api_server() -> Iterator[ApiServer]:
+    """The JSON API the HTTP column tests call (tests/columns/api_server.py), on a loopback port
+    the app's settings allow, as a local deployment would list its own service's."""
+    with ApiServer() as server:
+        yield server
+
+
 def _run_worker(settings: Settings, ready: threading.Event, stop: threading.Event) -> None:
     """The real Temporal worker (imports, enrichment, webhooks) on its own event loop in a thread."""
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -73,7 +82,9 @@ def _run_worker(settings: Settings, ready: threading.Event, stop: threading.Even
 
 
 @pytest.fixture(scope="session")
-def base_url(database_url: str, e2e_temporal: TemporalDevServer, e2e_sandbox: SandboxServer) -> Iterator[str]:
+def base_url(
+    database_url: str, e2e_temporal: TemporalDevServer, e2e_sandbox: SandboxServer, e2e_api_server: ApiServer
+) -> Iterator[str]:
     """uvicorn in a thread serving the real app, with the web app `make web` built, and a worker;
     providers are the sandbox emulator over HTTP."""
     dist = default_dist_dir()
@@ -91,6 +102,7 @@ def base_url(database_url: str, e2e_temporal: TemporalDevServer, e2e_sandbox: Sa
         provider_sandbox_url=e2e_sandbox.url,
         # The sandbox is not bound by the real plans' limits; the browser should not wait for them.
         provider_rate_limits={"apollo": [[2000, 1.0]], "hunter": [[2000, 1.0]], "clearbit": [[2000, 1.0]]},
+        webhook_allow_loopback=str(e2e_api_server.port),
     )
     ready, stop = threading.Event(), threading.Event()
     worker = threading.Thread(target=_run_worker, args=(settings, ready, stop), daemon=True)

@@ -1,7 +1,8 @@
-"""Who is calling: the bearer token's user, and the 5/min limit on auth endpoints."""
+"""Who is calling: the bearer token's user, the 5/min limit on auth endpoints, and the refresh's own limit."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +13,7 @@ from morket.auth.identity_cache import IdentityCache
 from morket.auth.repository import Identity
 from morket.auth.security import AccessClaims
 from morket.auth.service import AuthService
+from morket.core.config import Settings
 from morket.core.deps import SessionDep, SettingsDep
 from morket.core.errors import Forbidden, TooManyRequests, Unauthorized
 from morket.core.ratelimit import RateLimiter, retry_after_header
@@ -69,6 +71,23 @@ async def auth_rate_limit(request: Request, settings: SettingsDep) -> None:
     if not decision.allowed:
         raise TooManyRequests(
             "Too many authentication attempts; try again later.",
+            headers={"Retry-After": retry_after_header(decision)},
+        )
+
+
+async def refresh_rate_limit(request: Request, settings: Settings, family_id: uuid.UUID | None) -> None:
+    """A refresh with a token we issued counts against its login's own bucket
+    (RATE_LIMIT_REFRESH_PER_MINUTE): page loads and tabs renew often, and must not use up the
+    password attempts of the client's address. A token we never issued (a guess) counts against
+    the address's auth bucket, like a wrong password."""
+    if family_id is None:
+        await auth_rate_limit(request, settings)
+        return
+    limiter: RateLimiter = request.app.state.rate_limiter
+    decision = await limiter.hit(f"auth-refresh:{family_id}", settings.rate_limit_refresh_per_minute, 60.0)
+    if not decision.allowed:
+        raise TooManyRequests(
+            "Too many token refreshes for this session; try again later.",
             headers={"Retry-After": retry_after_header(decision)},
         )
 

@@ -77,6 +77,11 @@ class AuthRepository:
         self.session.add(token)
         await self.session.flush()
 
+    async def family_of_refresh_token(self, token_hash: str) -> uuid.UUID | None:
+        """The login a refresh token belongs to (used or not), without a lock: the rate limit's key."""
+        stmt = select(RefreshToken.family_id).where(RefreshToken.token_hash == token_hash)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def refresh_token_for_update(self, token_hash: str) -> RefreshToken | None:
         # populate_existing: the locked read must win over anything the session already holds.
         stmt = (

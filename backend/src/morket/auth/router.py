@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Cookie, Request, Response, status
 
-from morket.auth.deps import AuthRateLimited, CurrentUser
+from morket.auth.deps import AuthRateLimited, CurrentUser, auth_rate_limit, refresh_rate_limit
 from morket.auth.schemas import (
     AuthResult,
     LoginRequest,
@@ -101,7 +101,7 @@ async def login(
     return ok(AuthResult(user=UserOut.model_validate(user), tokens=tokens))
 
 
-@router.post("/refresh", dependencies=[AuthRateLimited])
+@router.post("/refresh")
 async def refresh(
     request: Request,
     response: Response,
@@ -110,10 +110,19 @@ async def refresh(
     body: OptionalRefreshBody = None,
     cookie: RefreshCookie = None,
 ) -> Envelope[TokenPair]:
-    """Rotate a refresh token (body or cookie): returns a new pair; a reused token revokes its whole login."""
-    presented, from_cookie = _presented(body, cookie)
+    """Rotate a refresh token (body or cookie): returns a new pair; a reused token revokes its whole login.
+
+    Rate limited per login (RATE_LIMIT_REFRESH_PER_MINUTE), not with the password endpoints;
+    a token that was never issued counts against the address's auth limit."""
     try:
-        tokens = await AuthService(session, settings).refresh(presented)
+        presented, from_cookie = _presented(body, cookie)
+    except Unauthorized:
+        await auth_rate_limit(request, settings)
+        raise
+    service = AuthService(session, settings)
+    await refresh_rate_limit(request, settings, await service.family_of(presented))
+    try:
+        tokens = await service.refresh(presented)
     except AppError as exc:
         raise (_clearing_cookie_on_failure(exc, settings) if from_cookie else exc) from None
     # A token read from the cookie never goes back in a body, even without the header.

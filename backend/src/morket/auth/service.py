@@ -69,6 +69,10 @@ class AuthService:
             raise InvalidCredentials("Invalid email or password.")
         return user, await self._issue_pair(user.id, family_id=await self.repo.add_family(user.id))
 
+    async def family_of(self, presented: str) -> uuid.UUID | None:
+        """The login of a presented refresh token (None for a token we never issued)."""
+        return await self.repo.family_of_refresh_token(security.hash_refresh_token(presented))
+
     async def refresh(self, presented: str) -> TokenPair:
         now = datetime.now(UTC)
         row = await self.repo.refresh_token_for_update(security.hash_refresh_token(presented))

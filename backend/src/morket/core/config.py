@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Comma-separated IPs or CIDRs whose X-Forwarded-For header is believed.
     trusted_proxies: str = ""
     rate_limit_auth_per_minute: int = Field(default=5, ge=1)
+    # Refreshes per login (token family) a minute; a refresh with a token never issued counts
+    # against RATE_LIMIT_AUTH_PER_MINUTE instead (docs/auth.md).
+    rate_limit_refresh_per_minute: int = Field(default=60, ge=1)
     rate_limit_general_per_minute: int = Field(default=600, ge=1)
     # A workspace API key's own limit when its creator sets none (docs/api-keys.md).
     api_key_rate_limit_per_minute: int = Field(default=600, ge=1, le=100_000)

@@ -26,6 +26,7 @@ locals {
     BCRYPT_ROUNDS                 = "12"
     TRUSTED_PROXIES               = join(",", concat([var.vpc_cidr], var.trusted_proxy_cidrs))
     RATE_LIMIT_AUTH_PER_MINUTE    = "5"
+    RATE_LIMIT_REFRESH_PER_MINUTE = "60"
     RATE_LIMIT_GENERAL_PER_MINUTE = "600"
     API_KEY_RATE_LIMIT_PER_MINUTE = "600"
     INBOUND_RATE_LIMIT_PER_MINUTE = "6000"

@@ -1,4 +1,4 @@
-import { ApiError } from "./errors";
+import { ApiError, parseRetryAfter } from "./errors";
 import type { paths } from "./schema";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -94,6 +94,7 @@ async function readEnvelope(response: Response): Promise<ApiResult<unknown>> {
       err?.message ?? (response.statusText || `The server answered ${response.status}.`),
       err?.details ?? null,
       requestId,
+      parseRetryAfter(response.headers.get("Retry-After")),
     );
   }
   const meta = envelope.meta as PageMeta | null | undefined;

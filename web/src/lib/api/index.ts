@@ -3,6 +3,7 @@ import type { components } from "./schema";
 
 export { ApiError, isApiError } from "./errors";
 export { createApiClient } from "./client";
+export { createRefresher } from "./refresh";
 export type { ApiClient, ApiResult, DataOf, PageMeta, TokenHandlers } from "./client";
 export type { components } from "./schema";
 

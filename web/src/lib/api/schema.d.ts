@@ -96,6 +96,9 @@ export interface paths {
         /**
          * Refresh
          * @description Rotate a refresh token (body or cookie): returns a new pair; a reused token revokes its whole login.
+         *
+         *     Rate limited per login (RATE_LIMIT_REFRESH_PER_MINUTE), not with the password endpoints;
+         *     a token that was never issued counts against the address's auth limit.
          */
         post: operations["refresh_api_v1_auth_refresh_post"];
         delete?: never;

@@ -1,4 +1,4 @@
-import { api, createAuthClient, type Schemas, type TokenHandlers } from "@/lib/api";
+import { api, createAuthClient, createRefresher, type Schemas, type TokenHandlers } from "@/lib/api";
 import { useSession } from "@/stores/session";
 
 // Asks the API to keep the refresh token in an httpOnly SameSite=Strict cookie (Path=/api/v1/auth)
@@ -35,22 +35,17 @@ export async function register(email: string, password: string, name: string | n
   return result.user;
 }
 
-let inflight: Promise<string | null> | null = null;
-
-/** Renew the access token; concurrent callers share one request (the refresh token rotates). */
-export function refreshAccessToken(): Promise<string | null> {
-  inflight ??= auth
-    .post("/api/v1/auth/refresh", { body: refreshBody(), headers: COOKIE_TRANSPORT })
-    .then((tokens) => {
-      useSession.getState().setAccessToken(tokens.access_token, tokens.refresh_token || null);
-      return tokens.access_token;
-    })
-    .catch(() => null)
-    .finally(() => {
-      inflight = null;
-    });
-  return inflight;
-}
+/**
+ * Renew the access token; concurrent callers share one request (the refresh token rotates), and
+ * a 429 is waited out (its Retry-After) and retried rather than taken as the end of the session.
+ */
+export const refreshAccessToken = createRefresher({
+  renew: async () => {
+    const tokens = await auth.post("/api/v1/auth/refresh", { body: refreshBody(), headers: COOKIE_TRANSPORT });
+    useSession.getState().setAccessToken(tokens.access_token, tokens.refresh_token || null);
+    return tokens.access_token;
+  },
+});
 
 /** On page load: the cookie (if any) buys a new access token, then we learn who we are. */
 export async function restoreSession(): Promise<void> {

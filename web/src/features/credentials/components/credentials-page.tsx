@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 
 import { Button } from "@/components/ui/button";
 import { Card, PageHeader } from "@/components/ui/card";
-import { ConfirmDialog } from "@/components/ui/confirm";
+import { ConfirmDeleteDialog } from "@/components/ui/confirm";
 import { Dialog, DialogActions } from "@/components/ui/dialog";
 import { EmptyState, SkeletonRows } from "@/components/ui/feedback";
 import { Field, Input, Select } from "@/components/ui/form";
@@ -141,24 +141,9 @@ export function CredentialsPage() {
         )}
       </Card>
       <AddCredentialDialog workspaceId={workspaceId} open={adding} onClose={() => setAdding(false)} />
-      <ConfirmDialog
-        open={deleting !== null}
-        title="Delete this credential?"
-        confirmLabel="Delete credential"
-        busy={remove.isPending}
-        onClose={() => setDeleting(null)}
-        onConfirm={() =>
-          deleting &&
-          remove.mutate(deleting.id, {
-            onSuccess: () => {
-              toastSuccess("Credential deleted");
-              setDeleting(null);
-            },
-          })
-        }
-      >
-        {deleting && `${providerName(deleting.provider)} · ${deleting.name} (${deleting.masked_key}). New enrichment calls to this provider will no longer use it.`}
-      </ConfirmDialog>
+      <ConfirmDeleteDialog item={deleting} noun="credential" busy={remove.isPending} onClose={() => setDeleting(null)} onDelete={(c, done) => remove.mutate(c.id, { onSuccess: done })}>
+        {(c) => `${providerName(c.provider)} · ${c.name} (${c.masked_key}). New enrichment calls to this provider will no longer use it.`}
+      </ConfirmDeleteDialog>
     </>
   );
 }

@@ -27,9 +27,10 @@ export function useTables(workspaceId: string, deleted = false) {
   });
 }
 
-export function useTable(workspaceId: string, tableId: string) {
+export function useTable(workspaceId: string, tableId: string, enabled = true) {
   return useQuery({
     queryKey: tableKey(workspaceId, tableId),
+    enabled,
     queryFn: () => api.get(T, { path: { workspace_id: workspaceId, table_id: tableId } }),
   });
 }

@@ -14,7 +14,11 @@ import { configErrors, unplaced } from "../forms/config-errors";
 import { autoMap, emptyDraft, fieldLabel, fromConfig, providersFor, toConfig, typeForField, validateDraft, type EnrichmentDraft } from "../forms/enrichment";
 import { addableKinds, type ColumnKind } from "../grid/column-kinds";
 import { COLUMN_TYPES, TypeIcon, formatCell } from "../grid/column-types";
+import { emptyHttpDraft, httpConfig, httpDraftOf, placeHttpErrors, validateHttp, type HttpDraft } from "../forms/http";
+import { emptyLookupDraft, lookupColumnType, lookupConfig, lookupDraftOf, validateLookup, type LookupDraft } from "../forms/lookup";
 import { AiForm, EnrichmentForm, FormulaForm, type FormulaDraft } from "./computed-column-forms";
+import { HttpForm } from "./http-column-form";
+import { LookupForm } from "./lookup-column-form";
 
 function TypePicker({ value, onChange }: { value: ColumnType; onChange(t: ColumnType): void }) {
   return (
@@ -66,7 +70,7 @@ export interface NewOutputColumn {
 function KindPicker({ value, onChange }: { value: ColumnKind; onChange(kind: ColumnKind): void }) {
   const kinds = addableKinds();
   return (
-    <div role="radiogroup" aria-label="Kind of column" className="grid grid-cols-2 gap-1.5 sm:grid-cols-4">
+    <div role="radiogroup" aria-label="Kind of column" className="grid grid-cols-2 gap-1.5 sm:grid-cols-3">
       {kinds.map(([kind, spec]) => (
         <button
           key={kind}
@@ -121,10 +125,10 @@ export function EditColumnDialog({ column, ...props }: Omit<ColumnDialogProps, "
   return <ColumnDialog {...props} open editing={column} onSubmit={(body, outputs) => props.onSubmit(editBody(column, body), outputs)} />;
 }
 
-/** Kinds with a form of their own; the others (HTTP, lookup: made through the API) are edited as their JSON config. */
-const FORM_KINDS = new Set<ColumnKind>(["enrichment", "formula", "ai"]);
+/** Kinds with a form of their own; any other (a kind a newer server added) is edited as its JSON config. */
+const FORM_KINDS = new Set<ColumnKind>(["enrichment", "formula", "ai", "http", "lookup"]);
 
-/** A kind without a form: its stored config as JSON, checked by the server like any other (422 details listed). */
+/** A kind without a form (or the form's "Edit as JSON"): its stored config as JSON, checked by the server like any other (422 details listed). */
 function JsonSettingsDialog({ column, onClose, onEdit, onSubmit, busy, error }: { column: Column; onClose(): void; onEdit(): void; onSubmit(config: Record<string, unknown>): void; busy: boolean; error: unknown }) {
   const [text, setText] = useState(() => JSON.stringify(column.config ?? {}, null, 2));
   const [local, setLocal] = useState<string | null>(null);
@@ -221,6 +225,10 @@ function ColumnDialog({
   const [enrichment, setEnrichment] = useState<EnrichmentDraft>(() => (editing?.kind === "enrichment" ? fromConfig(config, allColumns) : emptyDraft()));
   const [formula, setFormula] = useState<FormulaDraft>(() => (editing?.kind === "formula" ? { expression: String(config.expression ?? ""), type: editing.type } : { expression: "", type: "text" }));
   const [ai, setAi] = useState<AiDraft>(() => (editing?.kind === "ai" ? aiDraftOf(config) : emptyAiDraft()));
+  const [http, setHttp] = useState<HttpDraft>(() => (editing?.kind === "http" ? httpDraftOf(config, editing.type) : emptyHttpDraft()));
+  const [lookup, setLookup] = useState<LookupDraft>(() => (editing?.kind === "lookup" ? lookupDraftOf(config) : emptyLookupDraft()));
+  // The lookup's type follows the other table's returned column: the form reports those columns.
+  const [lookupTheirs, setLookupTheirs] = useState<Column[]>([]);
   // Editing: the output columns the enrichment already writes (field -> column id) are kept as they are.
   const existingOutputs = (editing?.kind === "enrichment" ? (config.outputs as Record<string, string> | undefined) : undefined) ?? {};
   const kept = (o: { field: string; name: string }) => {
@@ -230,10 +238,10 @@ function ColumnDialog({
   const [local, setLocal] = useState<Record<string, string>>({});
   const providers = useProviderCatalog().data ?? [];
   const server = configErrors(error);
-  const errors = { ...server.byPath, ...local };
+  const errors = { ...(kind === "http" ? placeHttpErrors(http, server.byPath) : server.byPath), ...local };
   const nameError = errors.name;
-  const placed = kind === "enrichment" ? ["name", "config.field", "config.waterfall", "config.inputs", "config.outputs", "config.only_if", "config.auto_run", "outputs"] : kind === "formula" ? ["name", "config.expression"] : kind === "ai" ? ["name", "config.prompt", "config.model", "config.output"] : ["name"];
-  const leftover = unplaced(server.byPath, placed);
+  const placed = kind === "enrichment" ? ["name", "config.field", "config.waterfall", "config.inputs", "config.outputs", "config.only_if", "config.auto_run", "outputs"] : kind === "formula" ? ["name", "config.expression"] : kind === "ai" ? ["name", "config.prompt", "config.model", "config.output"] : kind === "http" ? ["name", "config.method", "config.url", "config.body", "config.extract", "config.rate_limit_per_second", "config.timeout_s", "config.only_if", "config.auto_run", "auth", "headers"] : kind === "lookup" ? ["name", "config.table_id", "config.match", "config.return_column_id", "config.mode", "config.limit", "config.only_if"] : ["name"];
+  const leftover = unplaced(kind === "http" ? placeHttpErrors(http, server.byPath) : server.byPath, placed);
   const general = server.message && (leftover.length || !server.problems.length) ? server.message : null;
   const formulaProblemFromServer = server.code === "invalid_formula" ? (server.problems.find((p) => p.field === "config.expression") ?? null) : null;
 
@@ -266,6 +274,21 @@ function ColumnDialog({
       if (!formula.expression.trim()) problems["config.expression"] = "Write the formula.";
       if (Object.keys(problems).length) return setLocal(problems);
       onSubmit({ name: trimmed, type: formula.type, kind: "formula", hidden: false, options: editing?.options ?? {}, config: { expression: formula.expression.trim() } }, []);
+      return;
+    }
+    if (kind === "http") {
+      Object.assign(problems, validateHttp(http, columns.map((c) => c.name)));
+      if (Object.keys(problems).length) return setLocal(problems);
+      onSubmit({ name: trimmed, type: http.type, kind: "http", hidden: false, options: editing?.options ?? {}, config: httpConfig(http) }, []);
+      return;
+    }
+    if (kind === "lookup") {
+      Object.assign(problems, validateLookup(lookup));
+      if (Object.keys(problems).length) return setLocal(problems);
+      // Editing without touching what comes back keeps the column's type (it may be text on purpose).
+      const same = editing?.kind === "lookup" && lookup.returnColumnId === lookupDraftOf(config).returnColumnId && lookup.mode === lookupDraftOf(config).mode;
+      const lookupType = editing && (same || !lookupTheirs.length) ? editing.type : lookupColumnType(lookup, lookupTheirs);
+      onSubmit({ name: trimmed, type: lookupType, kind: "lookup", hidden: false, options: editing?.options ?? {}, config: lookupConfig(lookup) }, []);
       return;
     }
     Object.assign(problems, validateAi(ai, columns.map((c) => c.name)));
@@ -312,7 +335,7 @@ function ColumnDialog({
               }}
               aria-invalid={invalid}
               aria-describedby={describedBy}
-              placeholder={kind === "enrichment" ? "e.g. Work email" : kind === "formula" ? "e.g. Email guess" : kind === "ai" ? "e.g. Is B2B" : "e.g. Industry"}
+              placeholder={kind === "enrichment" ? "e.g. Work email" : kind === "formula" ? "e.g. Email guess" : kind === "ai" ? "e.g. Is B2B" : kind === "http" ? "e.g. Employees" : kind === "lookup" ? "e.g. Company size" : "e.g. Industry"}
             />
           )}
         </Field>
@@ -355,6 +378,32 @@ function ColumnDialog({
             problem={formulaProblemFromServer}
             onChange={(next) => {
               setFormula(next);
+              edited();
+            }}
+          />
+        )}
+        {kind === "http" && (
+          <HttpForm
+            workspaceId={workspaceId}
+            columns={columns}
+            draft={http}
+            errors={errors}
+            onChange={(next) => {
+              setHttp(next);
+              edited();
+            }}
+          />
+        )}
+        {kind === "lookup" && (
+          <LookupForm
+            workspaceId={workspaceId}
+            tableId={tableId}
+            columns={columns}
+            draft={lookup}
+            errors={errors}
+            onTheirColumns={setLookupTheirs}
+            onChange={(next) => {
+              setLookup(next);
               edited();
             }}
           />

@@ -30,10 +30,10 @@ import { formulaRef, insertAt, offsetOf, pointAt, previewFormula, promptRef } fr
 import { formatCell } from "../grid/column-types";
 import { ConditionBuilder } from "./condition-builder";
 
-const textarea =
+export const textarea =
   "block w-full rounded-md border-0 px-3 py-2 font-mono text-sm shadow-sm ring-1 ring-inset ring-zinc-300 focus:ring-2 focus:ring-indigo-500 focus:outline-none aria-[invalid=true]:ring-red-400";
 
-function Section({ title, children, hint }: { title: string; children: React.ReactNode; hint?: React.ReactNode }) {
+export function Section({ title, children, hint }: { title: string; children: React.ReactNode; hint?: React.ReactNode }) {
   return (
     <section className="space-y-2">
       <div>
@@ -45,11 +45,29 @@ function Section({ title, children, hint }: { title: string; children: React.Rea
   );
 }
 
-function ErrorText({ children }: { children: React.ReactNode }) {
+export function ErrorText({ children }: { children: React.ReactNode }) {
   return (
     <p className="text-xs text-red-700" role="alert">
       {children}
     </p>
+  );
+}
+
+/** A labelled pick of one column (with an empty first choice when `placeholder` is given). */
+export function ColumnSelect({ label, value, columns, onChange, error, placeholder, hint }: { label: string; value: string; columns: Column[]; onChange(id: string): void; error?: string; placeholder?: string; hint?: string }) {
+  return (
+    <Field label={label} error={error} hint={hint}>
+      {({ id, describedBy, invalid }) => (
+        <Select id={id} aria-describedby={describedBy} aria-invalid={invalid} value={value} onChange={(e) => onChange(e.target.value)}>
+          {placeholder !== undefined && <option value="">{placeholder}</option>}
+          {columns.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.name}
+            </option>
+          ))}
+        </Select>
+      )}
+    </Field>
   );
 }
 
@@ -282,7 +300,7 @@ function useDebounced<T>(value: T, ms: number): T {
   return out;
 }
 
-function ColumnChips({ columns, onPick, label }: { columns: Column[]; onPick(c: Column): void; label: string }) {
+export function ColumnChips({ columns, onPick, label }: { columns: Column[]; onPick(c: Column): void; label: string }) {
   return (
     <div role="group" aria-label={label} className="flex max-h-24 flex-wrap gap-1 overflow-auto">
       {columns.map((c) => (
@@ -295,7 +313,7 @@ function ColumnChips({ columns, onPick, label }: { columns: Column[]; onPick(c: 
 }
 
 /** Insert at the caret of a textarea and put the caret after the insertion. */
-function useInserter(ref: React.RefObject<HTMLTextAreaElement | null>, value: string, onChange: (v: string) => void) {
+export function useInserter(ref: React.RefObject<HTMLTextAreaElement | HTMLInputElement | null>, value: string, onChange: (v: string) => void) {
   return (snippet: string) => {
     const el = ref.current;
     const start = el?.selectionStart ?? value.length;

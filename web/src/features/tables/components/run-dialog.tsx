@@ -3,7 +3,7 @@ import { useId, useMemo, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogActions } from "@/components/ui/dialog";
 import { Badge, Skeleton } from "@/components/ui/feedback";
-import { Field, Input, Select } from "@/components/ui/form";
+import { Field, Input } from "@/components/ui/form";
 import { isApiError } from "@/lib/api";
 import { cn } from "@/lib/cn";
 import { formatNumber } from "@/lib/format";
@@ -11,6 +11,7 @@ import { formatNumber } from "@/lib/format";
 import { useRunPreview, useStartRun, type RunOut } from "../api/runs";
 import type { Column } from "../api/tables";
 import { availableScopes, insufficientMessage, parseBudget, runRequest, SCOPE_LABEL, type RunContext, type RunScope } from "../forms/run";
+import { ColumnSelect } from "./computed-column-forms";
 
 const credits = (n: number) => `${formatNumber(Math.round(n * 10) / 10)} ${n === 1 ? "credit" : "credits"}`;
 
@@ -59,17 +60,7 @@ export function RunDialog({
     <Dialog open onClose={onClose} title={`Run “${column?.name ?? "column"}”`} size="lg" description="See what it costs first. Credits are reserved when the run starts and only found values are paid.">
       <div className="space-y-4">
         {columns.length > 1 && (
-          <Field label="Column">
-            {({ id }) => (
-              <Select id={id} value={columnId} onChange={(e) => setColumnId(e.target.value)}>
-                {columns.map((c) => (
-                  <option key={c.id} value={c.id}>
-                    {c.name}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
+          <ColumnSelect label="Column" value={columnId} columns={columns} onChange={setColumnId} />
         )}
         <fieldset className="space-y-1.5">
           <legend className="text-sm font-medium text-zinc-800">Rows</legend>

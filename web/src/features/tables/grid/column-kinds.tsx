@@ -28,9 +28,8 @@ const registry = new Map<ColumnKind, ColumnKindSpec>([
   ["enrichment", { label: "Enrichment", editable: false, addable: true, runnable: true, hint: "Find data with a waterfall of providers." }],
   ["formula", { label: "Formula", editable: false, addable: true, hint: "Computed from other columns, always up to date." }],
   ["ai", { label: "AI", editable: false, addable: true, runnable: true, hint: "A prompt over each row's columns." }],
-  // Made through the API for now (no add form yet): shown read-only, their settings edited as JSON.
-  ["http", { label: "HTTP API", editable: false, addable: false }],
-  ["lookup", { label: "Lookup", editable: false, addable: false }],
+  ["http", { label: "HTTP API", editable: false, addable: true, runnable: true, hint: "Call any JSON API once per row." }],
+  ["lookup", { label: "Lookup", editable: false, addable: true, hint: "A value from another table, by a matching key." }],
 ]);
 
 export function registerColumnKind(kind: ColumnKind, spec: ColumnKindSpec) {

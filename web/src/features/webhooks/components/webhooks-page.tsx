@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 
 import { Button } from "@/components/ui/button";
 import { Card, PageHeader } from "@/components/ui/card";
-import { ConfirmDialog } from "@/components/ui/confirm";
+import { ConfirmDeleteDialog } from "@/components/ui/confirm";
 import { Dialog, DialogActions } from "@/components/ui/dialog";
 import { Badge, EmptyState, SkeletonRows } from "@/components/ui/feedback";
 import { Field, Input } from "@/components/ui/form";
@@ -10,7 +10,6 @@ import { IconCopy, IconPlus, IconTrash, IconWebhook } from "@/components/ui/icon
 import { isApiError, type Schemas } from "@/lib/api";
 import { formatDate } from "@/lib/format";
 import { useWorkspaceId, useWorkspaceRole } from "@/lib/workspace";
-import { toastSuccess } from "@/stores/toasts";
 
 import { useCreateWebhook, useDeleteWebhook, useWebhooks, WEBHOOK_EVENTS, type Webhook, type WebhookEvent } from "../api/webhooks";
 
@@ -153,24 +152,13 @@ export function WebhooksPage() {
         )}
       </Card>
       <CreateWebhookDialog workspaceId={workspaceId} open={adding} onClose={() => setAdding(false)} />
-      <ConfirmDialog
-        open={deleting !== null}
-        title="Delete this webhook?"
-        confirmLabel="Delete webhook"
-        busy={remove.isPending}
-        onClose={() => setDeleting(null)}
-        onConfirm={() =>
-          deleting &&
-          remove.mutate(deleting.id, {
-            onSuccess: () => {
-              toastSuccess("Webhook deleted");
-              setDeleting(null);
-            },
-          })
-        }
-      >
-        {deleting && <>No more deliveries will go to <span className="break-all">{deleting.url}</span>.</>}
-      </ConfirmDialog>
+      <ConfirmDeleteDialog item={deleting} noun="webhook" busy={remove.isPending} onClose={() => setDeleting(null)} onDelete={(w, done) => remove.mutate(w.id, { onSuccess: done })}>
+        {(w) => (
+          <>
+            No more deliveries will go to <span className="break-all">{w.url}</span>.
+          </>
+        )}
+      </ConfirmDeleteDialog>
     </>
   );
 }
