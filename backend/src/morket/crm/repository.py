@@ -114,6 +114,18 @@ class CrmRepository:
         )
         return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
 
+    async def last_runs(self, export_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CrmExportRun]:
+        """Each export's newest run (the one an export list shows: status, progress, cancel)."""
+        if not export_ids:
+            return {}
+        stmt = (
+            sa.select(CrmExportRun)
+            .where(CrmExportRun.export_id.in_(export_ids))
+            .order_by(CrmExportRun.export_id, CrmExportRun.created_at.desc(), CrmExportRun.id.desc())
+            .distinct(CrmExportRun.export_id)
+        )
+        return {r.export_id: r for r in (await self.session.execute(stmt)).scalars()}
+
     async def cancel_requested(self, run_id: uuid.UUID) -> bool:
         stmt = sa.select(CrmExportRun.cancel_requested_at).where(CrmExportRun.id == run_id)
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
