@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.models import (
@@ -122,7 +122,7 @@ class CrmRepository:
             sa.select(CrmExportRun)
             .where(CrmExportRun.export_id.in_(export_ids))
             .order_by(CrmExportRun.export_id, CrmExportRun.created_at.desc(), CrmExportRun.id.desc())
-            .distinct(CrmExportRun.export_id)
+            .ext(distinct_on(CrmExportRun.export_id))
         )
         return {r.export_id: r for r in (await self.session.execute(stmt)).scalars()}
 
