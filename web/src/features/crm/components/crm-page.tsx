@@ -60,7 +60,7 @@ function ConnectionsCard({ workspaceId, canManage }: { workspaceId: string; canM
                   </p>
                   {c ? (
                     <p className="mt-0.5 text-xs text-zinc-500">
-                      <span className="font-mono text-zinc-700">{account(c)}</span> · connected by {(c.created_by && members.data?.get(c.created_by)) || "a former member"} on{" "}
+                      <span className={c.instance_url ? "font-mono text-zinc-700" : "text-zinc-700"}>{account(c)}</span> · connected by {(c.created_by && members.data?.get(c.created_by)) || "a former member"} on{" "}
                       {formatDateTime(c.created_at)}
                       {c.refreshed_at && <> · tokens renewed {formatDateTime(c.refreshed_at)}</>}
                     </p>
