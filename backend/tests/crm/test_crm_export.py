@@ -181,6 +181,12 @@ async def test_rerun_pushes_only_changed_rows(api: httpx.AsyncClient, worker: No
     filtered = await space.wait((await space.start(export["id"], {"filter": flt, "force": True}))["id"])
     assert filtered["row_count"] == len([i for i in range(120) if i % 7 == 1])
 
+    # The export list shows each export's newest run (the web app's status, progress and cancel).
+    listed = (await space.get("/crm/exports")).json()["data"]
+    assert [(e["id"], e["last_run"]["id"]) for e in listed] == [(export["id"], filtered["id"])]
+    assert listed[0]["last_run"]["status"] == "completed"
+    assert (await space.get(f"/crm/exports/{export['id']}")).json()["data"]["last_run"]["id"] == filtered["id"]
+
 
 async def test_salesforce_push_reads_per_record_failures_from_a_200(
     api: httpx.AsyncClient, worker: None, sandbox: SandboxServer
@@ -315,6 +321,7 @@ async def test_viewers_cannot_connect_or_push(api: httpx.AsyncClient, sandbox: S
     assert (await space.post(f"/crm/exports/{export['id']}/runs", {}, user=viewer)).status_code == 403
     listed = await api.get(space.url("/crm/exports"), headers=viewer.headers)
     assert listed.status_code == 200 and [e["id"] for e in listed.json()["data"]] == [export["id"]]
+    assert listed.json()["data"][0]["last_run"] is None
 
     # Another workspace's owner, through their own workspace: this one's ids do not exist there.
     other = await Workspace.create(api, sandbox)

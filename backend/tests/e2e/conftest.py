@@ -100,6 +100,8 @@ def base_url(
         # As `make run`: the API process follows the outbox into the search index.
         search_consumer=True,
         provider_sandbox_url=e2e_sandbox.url,
+        # As `make run`: the CRMs (the sandbox's OAuth) send the browser back to the web app.
+        crm_redirect_uri=f"http://127.0.0.1:{port}/crm/callback",
         # The sandbox is not bound by the real plans' limits; the browser should not wait for them.
         provider_rate_limits={"apollo": [[2000, 1.0]], "hunter": [[2000, 1.0]], "clearbit": [[2000, 1.0]]},
         webhook_allow_loopback=str(e2e_api_server.port),

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { NavLink, Outlet, useMatch, useParams } from "react-router-dom";
 
-import { IconBilling, IconSearch, IconTable, IconJobs, IconKey, IconLogout, IconMenu, IconPlug, IconUsers, IconWebhook, IconX } from "@/components/ui/icons";
+import { IconBilling, IconCloudUp, IconSearch, IconTable, IconJobs, IconKey, IconLogout, IconMenu, IconPlug, IconUsers, IconWebhook, IconX } from "@/components/ui/icons";
 import { Logo } from "@/features/auth/components/auth-layout";
 import { logout } from "@/features/auth/api/session";
 import { QuickSearch } from "@/features/search/components/quick-search";
@@ -27,6 +27,7 @@ const NAV = [
       { to: "billing", label: "Billing", icon: IconBilling },
       { to: "credentials", label: "Credentials", icon: IconKey },
       { to: "webhooks", label: "Webhooks", icon: IconWebhook },
+      { to: "crm", label: "CRM", icon: IconCloudUp },
       { to: "members", label: "Members", icon: IconUsers },
     ],
   },

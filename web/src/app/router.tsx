@@ -44,6 +44,8 @@ const pages = {
   credentials: page(lazyNamed(() => import("@/features/credentials/components/credentials-page"), "CredentialsPage"), "Loading credentials"),
   webhooks: page(lazyNamed(() => import("@/features/webhooks/components/webhooks-page"), "WebhooksPage"), "Loading webhooks"),
   members: page(lazyNamed(() => import("@/features/members/components/members-page"), "MembersPage"), "Loading members"),
+  crm: page(lazyNamed(() => import("@/features/crm"), "CrmPage"), "Loading CRM"),
+  crmCallback: page(lazyNamed(() => import("@/features/crm"), "CrmCallbackPage"), "Connecting the CRM"),
   invitation: page(lazyNamed(() => import("@/features/members/components/invitations"), "AcceptInvitationPage"), "Loading the invitation"),
 };
 
@@ -51,7 +53,7 @@ function RequireAuth() {
   const status = useSession((s) => s.status);
   const location = useLocation();
   if (status === "restoring") return <FullPageSpinner label="Restoring your session" />;
-  if (status === "signed-out") return <Navigate to="/login" replace state={{ from: location.pathname + location.hash }} />;
+  if (status === "signed-out") return <Navigate to="/login" replace state={{ from: location.pathname + location.search + location.hash }} />;
   return <Outlet />;
 }
 
@@ -111,6 +113,8 @@ export const router = createBrowserRouter([
     children: [
       { path: "/", element: <Home /> },
       { path: "/invitations/accept", element: pages.invitation },
+      // CRM_REDIRECT_URI: the CRM sends the browser back here with code and state (docs/crm.md).
+      { path: "/crm/callback", element: pages.crmCallback },
       {
         path: "/w/:workspaceId",
         element: <WorkspaceGate />,
@@ -125,6 +129,7 @@ export const router = createBrowserRouter([
           { path: "billing", element: pages.billing },
           { path: "credentials", element: pages.credentials },
           { path: "webhooks", element: pages.webhooks },
+          { path: "crm", element: pages.crm },
           { path: "members", element: pages.members },
         ],
       },

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from morket.models import (
@@ -94,6 +94,18 @@ class CrmRepository:
             CrmExportRun.export_id == export_id, CrmExportRun.status.in_((CrmRunStatus.QUEUED, CrmRunStatus.RUNNING))
         )
         return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
+
+    async def last_runs(self, export_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CrmExportRun]:
+        """Each export's newest run (the one an export list shows: status, progress, cancel)."""
+        if not export_ids:
+            return {}
+        stmt = (
+            sa.select(CrmExportRun)
+            .where(CrmExportRun.export_id.in_(export_ids))
+            .order_by(CrmExportRun.export_id, CrmExportRun.created_at.desc(), CrmExportRun.id.desc())
+            .ext(distinct_on(CrmExportRun.export_id))
+        )
+        return {r.export_id: r for r in (await self.session.execute(stmt)).scalars()}
 
     async def add_counts(self, run_id: uuid.UUID, counts: Mapping[CrmRowState, int], *, batches: int = 0) -> None:
         pushed = counts.get(CrmRowState.CREATED, 0) + counts.get(CrmRowState.UPDATED, 0)

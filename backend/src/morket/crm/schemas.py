@@ -92,6 +92,7 @@ class ExportOut(BaseModel):
     error_column_id: uuid.UUID
     created_by: uuid.UUID | None
     created_at: datetime
+    last_run: ExportRunOut | None = Field(default=None, description="the export's newest run, if any")
 
 
 class ExportRunRequest(BaseModel):
@@ -127,3 +128,6 @@ class ExportRunOut(BaseModel):
 class Deleted(BaseModel):
     id: uuid.UUID
     deleted: bool = True
+
+
+ExportOut.model_rebuild()

@@ -103,7 +103,7 @@ def connection_out(connection: CrmConnection) -> ConnectionOut:
     )
 
 
-def export_out(export: CrmExport, crm: CrmKind) -> ExportOut:
+def export_out(export: CrmExport, crm: CrmKind, last_run: CrmExportRun | None = None) -> ExportOut:
     return ExportOut(
         id=export.id,
         table_id=export.table_id,
@@ -117,6 +117,7 @@ def export_out(export: CrmExport, crm: CrmKind) -> ExportOut:
         error_column_id=export.error_column_id,
         created_by=export.created_by,
         created_at=export.created_at,
+        last_run=None if last_run is None else ExportRunOut.model_validate(last_run),
     )
 
 
@@ -355,11 +356,14 @@ class CrmExportService:
 
     async def get(self, workspace_id: uuid.UUID, export_id: uuid.UUID) -> ExportOut:
         export, connection = await self._export(workspace_id, export_id)
-        return export_out(export, connection.crm)
+        last = await self.repo.last_runs([export.id])
+        return export_out(export, connection.crm, last.get(export.id))
 
     async def list_all(self, workspace_id: uuid.UUID, table_id: uuid.UUID | None) -> list[ExportOut]:
         crm = {c.id: c.crm for c in await self.repo.connections(workspace_id)}
-        return [export_out(e, crm[e.connection_id]) for e in await self.repo.exports(workspace_id, table_id)]
+        exports = await self.repo.exports(workspace_id, table_id)
+        last = await self.repo.last_runs([e.id for e in exports])
+        return [export_out(e, crm[e.connection_id], last.get(e.id)) for e in exports]
 
     async def delete(self, workspace_id: uuid.UUID, export_id: uuid.UUID) -> None:
         """The export and its runs; the result columns stay (they are the table's data now)."""

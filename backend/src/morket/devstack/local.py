@@ -117,6 +117,9 @@ class LocalStack:
         env.setdefault("SCRAPER_SERVICE_API_KEY", env["SERVICE_API_KEY"])
         env.setdefault("SCRAPER_API_URL", f"http://127.0.0.1:{self.port}")
         env.setdefault("SCRAPER_ALLOW_HOSTS", "127.0.0.0/8,::1")
+        # The CRMs (the sandbox, or a real app registered with this URI) send the browser back to
+        # the web app's callback page, on the host `make run` prints (the session cookie is per host).
+        env.setdefault("CRM_REDIRECT_URI", f"http://127.0.0.1:{self.port}/crm/callback")
         # The sandbox advertises the real plans' per-minute limits; pace local jobs at 100 calls/s
         # per provider instead, so a 1,000-record demo job takes seconds, not minutes.
         env.setdefault(

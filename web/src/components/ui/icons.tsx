@@ -38,3 +38,4 @@ export const IconEye = make("M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12zM12
 export const IconMerge = make("M7 4v4a5 5 0 0 0 5 5h0a5 5 0 0 1 5 5v2M17 4v4a5 5 0 0 1-5 5M4 7l3-3 3 3");
 export const IconArrowLeft = make("M19 12H5M12 19l-7-7 7-7");
 export const IconMail = make("M3 6h18v12H3zM3 7l9 6 9-6");
+export const IconCloudUp = make("M7 18a4.5 4.5 0 0 1-.9-8.9A6 6 0 0 1 17.7 8 4.5 4.5 0 0 1 17 18M12 12v8M9 15l3-3 3 3");

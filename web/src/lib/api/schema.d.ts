@@ -3836,6 +3836,8 @@ export interface components {
             id_column_id: string;
             /** Key Property */
             key_property: string;
+            /** @description the export's newest run, if any */
+            last_run?: components["schemas"]["ExportRunOut"] | null;
             /** Mapping */
             mapping: components["schemas"]["MappingItem"][];
             /** Object Type */

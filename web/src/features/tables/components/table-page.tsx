@@ -36,6 +36,7 @@ const CellDrawer = lazyNamed(() => import("./cell-drawer"), "CellDrawer");
 const DedupeDialog = lazyNamed(() => import("./dedupe-dialog"), "DedupeDialog");
 const RunDialog = lazyNamed(() => import("./run-dialog"), "RunDialog");
 const ImportWizard = lazyNamed(() => import("./import-wizard"), "ImportWizard");
+const TableCrmDialog = lazyNamed(() => import("@/features/crm"), "TableCrmDialog");
 
 function useDebounced<T>(value: T, ms: number): T {
   const [out, setOut] = useState(value);
@@ -110,6 +111,7 @@ export function TablePage() {
   const [deletingColumn, setDeletingColumn] = useState<Column | null>(null);
   const [deletingRows, setDeletingRows] = useState(false);
   const [exporting, setExporting] = useState(false);
+  const [crmOpen, setCrmOpen] = useState(false);
   const [running, setRunning] = useState<{ columnId: string; scope: RunScope; context: RunContext } | null>(null);
   const addRuns = useRuns((s) => s.add);
   const canUndo = useEditHistory((s) => s.undo.length > 0);
@@ -327,6 +329,8 @@ export function TablePage() {
                 <p className="px-3 pb-1 pt-1.5 text-xs text-zinc-500">The rows of this view: filters, sort and search.</p>
                 <MenuButton onClick={() => (close(), void doExport("csv"))}>CSV</MenuButton>
                 <MenuButton onClick={() => (close(), void doExport("xlsx"))}>Excel (.xlsx)</MenuButton>
+                <div role="separator" className="my-1 border-t border-zinc-100" />
+                <MenuButton onClick={() => (close(), setCrmOpen(true))}>Export to CRM…</MenuButton>
               </>
             )}
           </Popover>
@@ -539,6 +543,7 @@ export function TablePage() {
         {table.data && dialog === "import" && (
           <ImportWizard workspaceId={workspaceId} open onClose={() => (setDialog(null), grid.current?.refresh())} table={{ id: tableId, name: table.data.name, columns }} />
         )}
+        {crmOpen && <TableCrmDialog workspaceId={workspaceId} tableId={tableId} columns={columns} canEdit={canEdit} onClose={() => setCrmOpen(false)} />}
         {dialog === "dedupe" && <DedupeDialog workspaceId={workspaceId} tableId={tableId} columns={columns} open onClose={() => setDialog(null)} onMerged={() => grid.current?.refresh()} />}
       </Suspense>
     </div>
