@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from morket.providers.breaker import (
     BreakerConfig,
     BreakerCore,
     BreakerState,
+    CircuitBreaker,
     CircuitOpen,
     InMemoryCircuitBreaker,
     Permit,
@@ -268,3 +270,60 @@ async def test_redis_breaker_state_is_shared_between_processes() -> None:
             assert (await second.snapshot()).state is BreakerState.CLOSED
         finally:
             await first.reset()
+
+
+# The instants of a counterexample hypothesis found: 1989.999 + 60 rounds to the float 2049.999, but
+# 2049.999 - 1989.999 is 59.99999999999977. The cooldown (and the probe timeout) is over when that
+# much time has elapsed on the clock, not when `now` reaches the rounded sum, so the breaker refuses
+# at 2049.999 and grants one float later.
+OPENED_AT = 1989.999
+ROUNDED_DEADLINE = 2049.999
+
+
+async def _cooldown_and_probe_timeout_end_on_elapsed_time(breaker: CircuitBreaker, now: list[float]) -> None:
+    assert ROUNDED_DEADLINE == OPENED_AT + 60.0 and ROUNDED_DEADLINE - OPENED_AT < 60.0
+    just_after = math.nextafter(ROUNDED_DEADLINE, math.inf)
+    now[0] = OPENED_AT
+    for _ in range(5):
+        await breaker.record(await breaker.acquire(), failure=True)
+    now[0] = ROUNDED_DEADLINE
+    with pytest.raises(CircuitOpen) as refused:
+        await breaker.acquire()
+    assert refused.value.state is BreakerState.OPEN and 0 < refused.value.retry_after < 1e-9
+    assert (await breaker.snapshot()).retry_after == pytest.approx(refused.value.retry_after)  # Lua prints 14 digits
+    now[0] = just_after
+    probe = await breaker.acquire()
+    assert probe.probe
+
+    # The probe timeout: a probe out since 1989.999 still holds its slot at 2049.999.
+    await breaker.reset()
+    now[0] = OPENED_AT - 60.0
+    for _ in range(5):
+        await breaker.record(await breaker.acquire(), failure=True)
+    now[0] = OPENED_AT
+    lost_probe = await breaker.acquire()
+    assert lost_probe.probe
+    now[0] = ROUNDED_DEADLINE
+    with pytest.raises(CircuitOpen) as waiting:
+        await breaker.acquire()
+    assert waiting.value.state is BreakerState.HALF_OPEN and 0 < waiting.value.retry_after < 1e-9
+    now[0] = just_after
+    second_probe = await breaker.acquire()
+    assert second_probe.probe and second_probe.generation != lost_probe.generation
+
+
+async def test_cooldown_and_probe_timeout_end_on_elapsed_time_in_memory() -> None:
+    now = [0.0]
+    await _cooldown_and_probe_timeout_end_on_elapsed_time(InMemoryCircuitBreaker(CONFIG, clock=lambda: now[0]), now)
+
+
+@needs_redis
+async def test_cooldown_and_probe_timeout_end_on_elapsed_time_in_redis() -> None:
+    now = [0.0]
+    async with Redis.from_url(REDIS_URL) as redis:
+        name = f"elapsed-{uuid.uuid4().hex}"
+        breaker = RedisCircuitBreaker(redis, name, CONFIG, clock=lambda: now[0], prefix="morket:test:breaker:")
+        try:
+            await _cooldown_and_probe_timeout_end_on_elapsed_time(breaker, now)
+        finally:
+            await breaker.reset()

@@ -11,6 +11,11 @@ changed state (a slow call from before it opened, a probe given up on) is ignore
 close a breaker it did not probe. A probe that never reports frees its slot after
 `probe_timeout`, so a crashed worker cannot wedge the breaker half-open.
 
+Every wait is decided on the elapsed time, `now - since < period`, never on a deadline
+`now < since + period`: the subtraction of two clock readings is exact, while the sum is rounded
+to the nearest float and can fall on `now` while less than `period` has passed (opened at
+1989.999, asked at 2049.999: 59.99999999999977 s). The Lua scripts compare the same way.
+
 Two implementations share these rules: `InMemoryCircuitBreaker` (one process) and
 `RedisCircuitBreaker` (every process on one Redis, atomic through Lua scripts).
 """
@@ -92,14 +97,15 @@ class BreakerCore:
         if self.state is BreakerState.CLOSED:
             return Permit(self.generation, probe=False)
         if self.state is BreakerState.OPEN:
-            reopen_at = self.opened_at + self.config.cooldown
-            if now < reopen_at:
-                return reopen_at - now
+            elapsed = now - self.opened_at
+            if elapsed < self.config.cooldown:
+                return self.config.cooldown - elapsed
             self.state = BreakerState.HALF_OPEN
             return self._grant_probe(now)
         assert self.probe_at is not None
-        if now < self.probe_at + self.config.probe_timeout:
-            return min(self.config.half_open_retry_after, self.probe_at + self.config.probe_timeout - now)
+        elapsed = now - self.probe_at
+        if elapsed < self.config.probe_timeout:
+            return min(self.config.half_open_retry_after, self.config.probe_timeout - elapsed)
         return self._grant_probe(now)
 
     def _grant_probe(self, now: float) -> Permit:
@@ -133,7 +139,7 @@ class BreakerCore:
     def snapshot(self, now: float) -> BreakerSnapshot:
         retry_after = None
         if self.state is BreakerState.OPEN:
-            retry_after = max(0.0, self.opened_at + self.config.cooldown - now)
+            retry_after = max(0.0, self.config.cooldown - (now - self.opened_at))
         return BreakerSnapshot(self.state, sum(self.window), len(self.window), retry_after)
 
 
@@ -179,11 +185,11 @@ if state == 'closed' then
   return {1, 0, gen, '0', state}
 end
 if state == 'open' then
-  if now < opened_at + cooldown then
-    return {0, 0, gen, tostring(opened_at + cooldown - now), state}
+  if now - opened_at < cooldown then
+    return {0, 0, gen, tostring(cooldown - (now - opened_at)), state}
   end
-elseif probe_at ~= nil and now < probe_at + probe_timeout then
-  return {0, 0, gen, tostring(math.min(half_open_retry, probe_at + probe_timeout - now)), state}
+elseif probe_at ~= nil and now - probe_at < probe_timeout then
+  return {0, 0, gen, tostring(math.min(half_open_retry, probe_timeout - (now - probe_at))), state}
 end
 gen = gen + 1
 redis.call('HSET', key, 'state', 'half_open', 'probe_at', ARGV[1], 'gen', gen)
@@ -290,7 +296,7 @@ class RedisCircuitBreaker:
         retry_after = None
         if state is BreakerState.OPEN:
             opened_at = float(_text(values[2]) if values[2] else "0")
-            retry_after = max(0.0, opened_at + self.config.cooldown - self._clock())
+            retry_after = max(0.0, self.config.cooldown - (self._clock() - opened_at))
         return BreakerSnapshot(state, window.count("1"), len(window), retry_after)
 
     async def reset(self) -> None:
