@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from morket.providers.breaker import BreakerState
 from tests.columns.helpers import leads_table, wait_for_run
 from tests.enrichment.helpers import all_records, balance, funded_workspace
-from tests.enrichment.test_faults import faulty_worker  # noqa: F401
+from tests.enrichment.test_faults import FaultyWorker, faulty_worker  # noqa: F401
 
 ROWS = 200
 
 
 async def test_column_run_under_faults_charges_exactly_the_paid_cells(
     api: httpx.AsyncClient,
-    faulty_worker: dict[str, list[str]],  # noqa: F811
+    faulty_worker: FaultyWorker,  # noqa: F811
     sandbox: SandboxServer,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -62,8 +62,8 @@ async def test_column_run_under_faults_charges_exactly_the_paid_cells(
     # The breakers opened under the errors and closed again.
     assert any(
         BreakerState.OPEN.value in trail and BreakerState.CLOSED.value in trail[trail.index(BreakerState.OPEN.value) :]
-        for trail in faulty_worker.values()
-    ), faulty_worker
+        for trail in faulty_worker.trails.values()
+    ), faulty_worker.trails
 
     rows = {r["id"]: r for r in await leads.rows()}
     targets = {
